@@ -1,0 +1,48 @@
+# anpr-engine: `make demo` runs the main job, `make test` the whole suite; both set everything up themselves.
+PYTHON_SYS ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+export PYTHON := $(abspath $(BIN)/python)
+# Numba compiles kernels once and caches them next to the sources (cache=True).
+
+.PHONY: venv kafka-up kafka-down lint test test-unit demo bench schemas clean
+
+venv: $(STAMP)
+
+$(STAMP): pyproject.toml
+	@command -v $(PYTHON_SYS) >/dev/null || { echo "error: $(PYTHON_SYS) not found: install Python 3.11+"; exit 1; }
+	@$(PYTHON_SYS) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "error: Python 3.11+ needed"; exit 1; }
+	$(PYTHON_SYS) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $@
+
+kafka-up: venv
+	kafka/kafka.sh up
+
+kafka-down:
+	kafka/kafka.sh down
+
+lint: venv
+	$(BIN)/ruff check anpr_engine simulators benchmarks tests
+	$(BIN)/ruff format --check anpr_engine simulators benchmarks tests
+	$(BIN)/mypy
+
+schemas: venv
+	$(BIN)/anpr-engine schemas schemas
+
+test: venv lint
+	kafka/with-broker.sh $(BIN)/python -m pytest -q
+
+test-unit: venv
+	$(BIN)/python -m pytest -q tests/unit
+
+demo: venv
+	kafka/with-broker.sh ./demo.sh
+
+bench: venv
+	kafka/with-broker.sh $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .kafka demo-out .mypy_cache .ruff_cache .pytest_cache

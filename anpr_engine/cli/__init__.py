@@ -1,0 +1,1 @@
+"""Console scripts: they wire config, Kafka I/O and the pipeline together; the only readers of env and files."""

@@ -1,0 +1,152 @@
+"""`anpr-engine`: run the matching engine on Kafka, match files offline, export JSON Schemas."""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import time
+from pathlib import Path
+from types import FrameType
+from typing import Annotated
+
+import pyarrow as pa
+import typer
+from pydantic import ValidationError
+
+from anpr_engine.cli.common import AlertsTopic, Bootstrap, DlqTopic, ReadsTopic, WatchlistTopic, die, settings_from
+from anpr_engine.config import MatchPolicy, Settings
+from anpr_engine.models import MODELS, WatchlistEntry
+from anpr_engine.pipeline import Engine, Stats, match_reads
+from anpr_engine.read_files import read_reads_file
+from anpr_engine.watchlist import Watchlist
+from anpr_engine.watchlist_files import load_entries
+
+app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
+
+MaxEquiv = Annotated[
+    int | None, typer.Option("--max-equivalences", min=0, max=2, help="OCR look-alike characters a hit may use [1].")
+]
+
+
+def load_watchlist_topic(settings: Settings) -> tuple[Watchlist, int]:
+    """The watchlist as the compacted topic holds it now (last value per key; tombstones delete)."""
+    from anpr_engine.io.consumer import read_topic_to_end
+
+    latest: dict[bytes | None, bytes | None] = {}
+    for key, value in read_topic_to_end(settings, settings.topics.watchlist):
+        latest[key] = value
+    entries, bad = [], 0
+    for value in latest.values():
+        if value is None:
+            continue
+        try:
+            entries.append(WatchlistEntry.model_validate_json(value))
+        except ValidationError:
+            bad += 1
+    wl = Watchlist(settings.match)
+    bad += len(wl.upsert(entries))
+    return wl, bad
+
+
+@app.command()
+def run(
+    bootstrap: Bootstrap = None,
+    reads_topic: ReadsTopic = None,
+    alerts_topic: AlertsTopic = None,
+    watchlist_topic: WatchlistTopic = None,
+    dlq_topic: DlqTopic = None,
+    group_id: Annotated[str, typer.Option(help="Consumer group of the engine instances.")] = "anpr-engine",
+    max_equivalences: MaxEquiv = None,
+    idle_exit_s: Annotated[
+        float | None, typer.Option(help="Exit after this many seconds without reads (default: run until signalled).")
+    ] = None,
+    stats_file: Annotated[Path | None, typer.Option(help="Write the run's counters here as JSON on exit.")] = None,
+) -> None:
+    """Consume reads, match them against the watchlist topic, produce alerts; SIGINT/SIGTERM end it cleanly."""
+    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.consumer import KafkaReadSource
+    from anpr_engine.io.producer import alert_sinks
+
+    extra: dict[str, object] = {"group_id": group_id}
+    if max_equivalences is not None:
+        extra["match"] = MatchPolicy(max_equivalences=max_equivalences)
+    settings = settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, **extra)
+    ensure_topics(settings)
+    t0 = time.perf_counter()
+    watchlist, bad = load_watchlist_topic(settings)
+    typer.echo(
+        f"engine: watchlist {len(watchlist)} entries ({bad} unusable) loaded in {time.perf_counter() - t0:.2f}s "
+        f"from {settings.topics.watchlist}; consuming {settings.topics.reads} as group {settings.group_id}",
+        err=True,
+    )
+    source = KafkaReadSource(settings)
+    _, alerts, dead = alert_sinks(settings)
+    engine = Engine(watchlist, source, alerts, dead)
+
+    def on_signal(signum: int, _frame: FrameType | None) -> None:
+        engine.stop()
+
+    signal.signal(signal.SIGINT, on_signal)
+    signal.signal(signal.SIGTERM, on_signal)
+    try:
+        stats = engine.run(max_idle_s=idle_exit_s)
+    finally:
+        source.close()
+    _report(stats, stats_file)
+
+
+def _report(stats: Stats, stats_file: Path | None) -> None:
+    typer.echo(f"engine: {stats.summary()}", err=True)
+    if stats_file is not None:
+        data = {k: v for k, v in vars(stats).items() if k != "rejected_plates"}
+        data["rejected_plates"] = dict(stats.rejected_plates)
+        stats_file.write_text(json.dumps(data) + "\n")
+
+
+@app.command()
+def match(
+    reads: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Reads: .parquet, .jsonl or .csv.")],
+    watchlist: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Watchlist: .csv, .jsonl, .parquet.")],
+    out: Annotated[Path, typer.Option(help="Alerts as JSON lines.")],
+    max_equivalences: MaxEquiv = None,
+) -> None:
+    """Offline mode, no broker: match a file of reads against a watchlist file and write alerts."""
+    try:
+        entries, errors = load_entries(watchlist)
+        table, rejects = read_reads_file(reads)
+    except ValueError as e:
+        raise die(str(e)) from e
+    for err in errors:
+        typer.echo(f"{watchlist}:{err.line}: {err.reason}", err=True)
+    for line, why in rejects:
+        typer.echo(f"{reads}:{line}: {why}", err=True)
+    policy = MatchPolicy() if max_equivalences is None else MatchPolicy(max_equivalences=max_equivalences)
+    wl = Watchlist(policy)
+    wl.upsert(entries)
+    stats = Stats()
+    found = []
+    for batch in table.to_batches(max_chunksize=100_000):
+        found.extend(match_reads(pa.Table.from_batches([batch]), wl, time.time_ns() // 1_000_000, stats))
+    with out.open("w", encoding="utf-8") as f:
+        for a in found:
+            f.write(a.model_dump_json() + "\n")
+    stats.reads, stats.dlq = table.num_rows, len(rejects)
+    stats.alerts, stats.cross_border = len(found), sum(a.cross_border for a in found)
+    _report(stats, None)
+
+
+@app.command()
+def schemas(
+    out_dir: Annotated[Path, typer.Argument(help="Folder for one <model>.schema.json per model.")] = Path("schemas"),
+) -> None:
+    """Export the JSON Schemas of the wire models (reads, watchlist entries, alerts)."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for name, model in MODELS.items():
+        schema = model.model_json_schema(mode="serialization" if name == "alert" else "validation")
+        (out_dir / f"{name}.schema.json").write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
+    typer.echo(f"wrote {len(MODELS)} schemas to {out_dir}", err=True)
+
+
+if __name__ == "__main__":
+    sys.exit(app())

@@ -1,0 +1,76 @@
+"""Configuration in one model: environment variables (prefix ANPR_), then command-line options on top.
+
+Nested fields use `__` in the environment, e.g. ANPR_TOPICS__ALERTS=anpr.alerts.test or
+ANPR_MATCH__MAX_EQUIVALENCES=2. ANPR_KAFKA_BOOTSTRAP names the cluster (default 127.0.0.1:9092).
+"""
+
+from __future__ import annotations
+
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+from anpr_engine.normalize import DEFAULT_OCR_CLASSES, fold_table
+
+DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+
+
+class TopicNames(BaseModel):
+    model_config = ConfigDict(frozen=True)
+
+    reads: str = "anpr.reads"
+    alerts: str = "anpr.alerts"
+    watchlist: str = "anpr.watchlist"
+    dlq: str = "anpr.reads.dlq"
+    reads_partitions: int = Field(default=4, ge=1)
+
+
+class MatchPolicy(BaseModel):
+    """How tolerant matching is: OCR-confusion classes and how many equivalent characters a hit may use."""
+
+    model_config = ConfigDict(frozen=True)
+
+    ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES
+    max_equivalences: int = Field(default=1, ge=0, le=2)
+    list_max_equivalences: dict[str, int] = Field(
+        default_factory=dict, description="per-list override, e.g. an exact-only multi-million list: {'sis': 0}"
+    )
+
+    @field_validator("ocr_classes")
+    @classmethod
+    def _classes_valid(cls, v: tuple[str, ...]) -> tuple[str, ...]:
+        fold_table(v)
+        return v
+
+    @field_validator("list_max_equivalences")
+    @classmethod
+    def _budgets_valid(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = {k: b for k, b in v.items() if not 0 <= b <= 2}
+        if bad:
+            raise ValueError(f"equivalence budgets must be 0..2: {bad}")
+        return v
+
+    def budget_for(self, list_name: str) -> int:
+        return self.list_max_equivalences.get(list_name, self.max_equivalences)
+
+
+class Settings(BaseSettings):
+    """Everything the engine and the tools need; one instance per process."""
+
+    model_config = SettingsConfigDict(env_prefix="ANPR_", env_nested_delimiter="__", frozen=True)
+
+    bootstrap_servers: str = Field(
+        default=DEFAULT_BOOTSTRAP, validation_alias=AliasChoices("ANPR_KAFKA_BOOTSTRAP", "bootstrap_servers")
+    )
+    topics: TopicNames = TopicNames()
+    match: MatchPolicy = MatchPolicy()
+    group_id: str = "anpr-engine"
+    batch_max_reads: int = Field(default=20_000, ge=1, description="messages taken per consume call")
+    batch_timeout_s: float = Field(default=0.02, gt=0, description="longest wait to fill a batch")
+    flush_timeout_s: float = Field(default=30.0, gt=0)
+    kafka_extra: dict[str, str | int | float | bool] = Field(
+        default_factory=dict, description="passed through to librdkafka (e.g. security settings)"
+    )
+
+    def kafka_common(self) -> dict[str, str | int | float | bool]:
+        """librdkafka settings shared by every client."""
+        return {"bootstrap.servers": self.bootstrap_servers, **self.kafka_extra}

@@ -1,0 +1,120 @@
+"""Consuming: reads as a consumer-group member, and whole topics (the watchlist) from the beginning."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator, Sequence
+
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+
+from anpr_engine.config import Settings
+from anpr_engine.pipeline import Message
+
+
+class KafkaReadSource:
+    """Batches of read messages; offsets are committed only when the pipeline says the batch is done."""
+
+    def __init__(self, settings: Settings) -> None:
+        self.settings = settings
+        self.consumer = Consumer(
+            {
+                **settings.kafka_common(),
+                "group.id": settings.group_id,
+                "enable.auto.commit": False,
+                "enable.auto.offset.store": False,
+                "auto.offset.reset": "earliest",
+                "fetch.wait.max.ms": 10,
+                "partition.assignment.strategy": "cooperative-sticky",
+            }
+        )
+        self.consumer.subscribe([settings.topics.reads])
+
+    def poll_batch(self) -> Sequence[Message]:
+        raw = self.consumer.consume(self.settings.batch_max_reads, self.settings.batch_timeout_s)
+        out = []
+        for m in raw:
+            err = m.error()
+            if err is not None:
+                if err.code() == KafkaError._PARTITION_EOF:
+                    continue
+                if err.fatal() or not err.retriable():
+                    raise KafkaException(err)
+                continue
+            out.append(Message(m.value(), m.key(), m.topic(), m.partition(), m.offset()))
+        return out
+
+    def commit(self, messages: Sequence[Message]) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for m in messages:
+            last[(m.topic, m.partition)] = max(last.get((m.topic, m.partition), -1), m.offset)
+        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        self.consumer.commit(offsets=offsets, asynchronous=False)
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def read_topic_to_end(settings: Settings, topic: str, timeout_s: float = 60.0) -> Iterator[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) of `topic` from the beginning up to its end at call time (no group, no commit)."""
+    consumer = Consumer(
+        {
+            **settings.kafka_common(),
+            "group.id": f"anpr-reader-{uuid.uuid4()}",
+            "enable.auto.commit": False,
+            "enable.partition.eof": True,
+        }
+    )
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+        if meta is None or meta.error is not None:
+            raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
+        ends: dict[int, int] = {}
+        for p in meta.partitions:
+            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
+            if high > low:
+                ends[p] = high
+        if not ends:
+            return
+        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        while ends:
+            for m in consumer.consume(10_000, 1.0):
+                err = m.error()
+                p = m.partition()
+                if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                    raise KafkaException(err)
+                if err is None:
+                    yield m.key(), m.value()
+                if p in ends and (err is not None or m.offset() + 1 >= ends[p]):
+                    del ends[p]
+    finally:
+        consumer.close()
+
+
+class TailConsumer:
+    """Follows a topic for display: a throw-away group, from the end or from the beginning."""
+
+    def __init__(self, settings: Settings, topic: str, from_beginning: bool) -> None:
+        self.consumer = Consumer(
+            {
+                **settings.kafka_common(),
+                "group.id": f"anpr-tail-{uuid.uuid4()}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "earliest" if from_beginning else "latest",
+            }
+        )
+        self.consumer.subscribe([topic])
+
+    def poll(self, timeout_s: float) -> list[bytes]:
+        values = []
+        for m in self.consumer.consume(1000, timeout_s):
+            err = m.error()
+            if err is not None:
+                if err.fatal():
+                    raise KafkaException(err)
+                continue
+            if m.value() is not None:
+                values.append(m.value())
+        return values
+
+    def close(self) -> None:
+        self.consumer.close()

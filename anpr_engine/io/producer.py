@@ -1,0 +1,110 @@
+"""Producing: alerts and dead letters go out through here, each acknowledged before offsets move.
+
+All alerts leave through `KafkaAlertSink`, so making delivery transactional later changes one class.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from confluent_kafka import KafkaError, Producer
+
+from anpr_engine.config import Settings
+from anpr_engine.models import Alert
+from anpr_engine.pipeline import Message
+
+
+class DeliveryFailed(RuntimeError):
+    """The broker did not acknowledge some messages; the batch must not be committed."""
+
+
+def new_producer(settings: Settings, **overrides: str | int | float | bool) -> Producer:
+    """An idempotent, fully-acknowledged producer (acks=all, no duplicates from retries)."""
+    conf: dict[str, str | int | float | bool] = {
+        "enable.idempotence": True,
+        "acks": "all",
+        "linger.ms": 2,
+        "compression.type": "lz4",
+        "queue.buffering.max.messages": 1_000_000,
+        **settings.kafka_common(),
+        **overrides,
+    }
+    return Producer(conf)
+
+
+class AckedProducer:
+    """A producer that remembers delivery failures until `flush` reports them."""
+
+    def __init__(self, producer: Producer, flush_timeout_s: float = 30.0) -> None:
+        self.producer = producer
+        self.flush_timeout_s = flush_timeout_s
+        self._errors: list[KafkaError] = []
+
+    def _on_delivery(self, err: KafkaError | None, _msg: object) -> None:
+        if err is not None:
+            self._errors.append(err)
+
+    def produce(
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None
+    ) -> None:
+        """Queue one message, serving delivery reports while the local queue is full."""
+        while True:
+            try:
+                self.producer.produce(topic, value, key, headers=headers, on_delivery=self._on_delivery)
+                return
+            except BufferError:
+                self.producer.poll(0.05)
+
+    def flush(self) -> None:
+        left = self.producer.flush(self.flush_timeout_s)
+        if left:
+            raise DeliveryFailed(f"{left} messages not acknowledged within {self.flush_timeout_s}s")
+        if self._errors:
+            errors, self._errors = self._errors, []
+            raise DeliveryFailed(f"{len(errors)} messages failed: {errors[0]}")
+
+
+class KafkaAlertSink:
+    """Alerts as JSON on the alerts topic, keyed by camera id, with filterable headers."""
+
+    def __init__(self, out: AckedProducer, topic: str) -> None:
+        self.out = out
+        self.topic = topic
+
+    def send(self, alerts: Sequence[Alert]) -> None:
+        for a in alerts:
+            headers = [
+                ("cross_border", b"1" if a.cross_border else b"0"),
+                ("agency_country", a.entry.agency_country.encode()),
+                ("list_name", a.entry.list_name.encode()),
+            ]
+            self.out.produce(self.topic, a.model_dump_json().encode(), a.read.camera_id.encode(), headers)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+class KafkaDeadLetterSink:
+    """Unreadable messages, unchanged, with the reason and their source position in headers."""
+
+    def __init__(self, out: AckedProducer, topic: str) -> None:
+        self.out = out
+        self.topic = topic
+
+    def send(self, message: Message, reason: str) -> None:
+        headers = [
+            ("dlq.reason", reason.encode()),
+            ("dlq.source.topic", message.topic.encode()),
+            ("dlq.source.partition", str(message.partition).encode()),
+            ("dlq.source.offset", str(message.offset).encode()),
+        ]
+        self.out.produce(self.topic, message.value, message.key, headers)
+
+    def flush(self) -> None:
+        self.out.flush()
+
+
+def alert_sinks(settings: Settings) -> tuple[AckedProducer, KafkaAlertSink, KafkaDeadLetterSink]:
+    """One acknowledged producer shared by the alert and dead-letter sinks."""
+    out = AckedProducer(new_producer(settings), settings.flush_timeout_s)
+    return out, KafkaAlertSink(out, settings.topics.alerts), KafkaDeadLetterSink(out, settings.topics.dlq)

@@ -1,0 +1,154 @@
+"""Numba kernels: an open-addressing hash index from 64-bit plate keys to chains of entry slots.
+
+Layout (all arrays owned by the caller, so the Python side can grow or swap them):
+  table_keys  int64[capacity]  EMPTY_KEY, TOMBSTONE or a key; capacity is a power of two
+  table_heads int32[capacity]  first entry slot of the key's chain
+  next_entry  int32[entries]   next entry slot with the same key, -1 at the end
+Several entries may share a key (the same plate on two lists). Single inserts and deletes
+are supported, so a live watchlist can change while matching continues.
+
+Kernels never raise; they return status codes.
+"""
+
+import numpy as np
+from numba import njit
+
+EMPTY_KEY = 0
+TOMBSTONE = -1
+
+# Status codes.
+OK = 0
+TABLE_FULL = 1
+NOT_FOUND = 2
+
+
+@njit(cache=True, nogil=True, inline="always")
+def _mix(key: np.int64) -> np.uint64:
+    """splitmix64 finaliser: spreads base-37 keys (which share low digits) over the table."""
+    z = np.uint64(key)
+    z = (z ^ (z >> np.uint64(30))) * np.uint64(0xBF58476D1CE4E5B9)
+    z = (z ^ (z >> np.uint64(27))) * np.uint64(0x94D049BB133111EB)
+    return z ^ (z >> np.uint64(31))
+
+
+@njit(cache=True, nogil=True)
+def find_slot(table_keys: np.ndarray, key: np.int64) -> int:
+    """Table slot holding `key`, or -1."""
+    mask = np.int64(table_keys.shape[0] - 1)
+    s = np.int64(_mix(key) & np.uint64(mask))
+    for _ in range(table_keys.shape[0]):
+        k = table_keys[s]
+        if k == key:
+            return s
+        if k == EMPTY_KEY:
+            return -1
+        s = (s + 1) & mask
+    return -1
+
+
+@njit(cache=True, nogil=True)
+def insert(
+    table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, key: np.int64, entry: int
+) -> int:
+    """Add entry slot `entry` under `key` (prepended to the key's chain). Returns a status code."""
+    found = find_slot(table_keys, key)
+    if found >= 0:
+        next_entry[entry] = table_heads[found]
+        table_heads[found] = entry
+        return OK
+    mask = np.int64(table_keys.shape[0] - 1)
+    s = np.int64(_mix(key) & np.uint64(mask))
+    for _ in range(table_keys.shape[0]):
+        k = table_keys[s]
+        if k == EMPTY_KEY or k == TOMBSTONE:
+            table_keys[s] = key
+            table_heads[s] = entry
+            next_entry[entry] = -1
+            return OK
+        s = (s + 1) & mask
+    return TABLE_FULL
+
+
+@njit(cache=True, nogil=True)
+def insert_many(
+    table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, keys: np.ndarray, entries: np.ndarray
+) -> int:
+    """Insert keys[i] → entries[i] for all i; keys of 0 (no plate) are skipped."""
+    for i in range(keys.shape[0]):
+        if keys[i] == EMPTY_KEY:
+            continue
+        st = insert(table_keys, table_heads, next_entry, keys[i], entries[i])
+        if st != OK:
+            return st
+    return OK
+
+
+@njit(cache=True, nogil=True)
+def remove(
+    table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, key: np.int64, entry: int
+) -> int:
+    """Unlink entry slot `entry` from `key`'s chain; the key becomes a tombstone when its chain empties."""
+    s = find_slot(table_keys, key)
+    if s < 0:
+        return NOT_FOUND
+    prev = -1
+    cur = table_heads[s]
+    while cur >= 0 and cur != entry:
+        prev = cur
+        cur = next_entry[cur]
+    if cur < 0:
+        return NOT_FOUND
+    if prev < 0:
+        table_heads[s] = next_entry[cur]
+    else:
+        next_entry[prev] = next_entry[cur]
+    next_entry[cur] = -1
+    if table_heads[s] < 0:
+        table_keys[s] = TOMBSTONE
+    return OK
+
+
+@njit(cache=True, nogil=True)
+def probe_batch(
+    table_keys: np.ndarray,
+    table_heads: np.ndarray,
+    next_entry: np.ndarray,
+    read_keys: np.ndarray,
+    read_codes: np.ndarray,
+    entry_codes: np.ndarray,
+    entry_max_equiv: np.ndarray,
+    out_read: np.ndarray,
+    out_entry: np.ndarray,
+    out_equiv: np.ndarray,
+) -> int:
+    """Look every folded read key up and verify each candidate entry.
+
+    A candidate is a hit when the number of positions where the read's codes differ from the entry's
+    (characters that are only OCR-equivalent) is at most entry_max_equiv[entry].
+    Writes at most out_read.shape[0] hits and returns the total number found, so a caller whose
+    buffers were too small can grow them and call again.
+    """
+    n_out = 0
+    cap = out_read.shape[0]
+    width = read_codes.shape[1]
+    for i in range(read_keys.shape[0]):
+        key = read_keys[i]
+        if key == EMPTY_KEY:
+            continue
+        s = find_slot(table_keys, key)
+        if s < 0:
+            continue
+        e = table_heads[s]
+        while e >= 0:
+            diff = 0
+            for k in range(width):
+                if read_codes[i, k] != entry_codes[e, k]:
+                    diff += 1
+            if diff <= entry_max_equiv[e]:
+                if n_out < cap:
+                    out_read[n_out] = i
+                    out_entry[n_out] = e
+                    out_equiv[n_out] = diff
+                n_out += 1
+            e = next_entry[e]
+    return n_out

@@ -1,0 +1,119 @@
+"""Numba kernels: UTF-8 plate text → fixed-width character codes → 64-bit keys.
+
+A plate is coded as up to MAX_LEN characters in 1..36 ('0'-'9' → 1..10, 'A'-'Z' → 11..36).
+The key packs those codes in base 37 (Horner), so two plates have the same key exactly when
+they have the same codes; 37**12 < 2**63, so every key fits an int64 and 0 means "no plate".
+
+These kernels import nothing from the package, never raise, and report bad input as a status code.
+"""
+
+import numpy as np
+from numba import njit
+
+MAX_LEN = 12
+BASE = 37
+
+# Per-read status codes written by normalize_batch.
+OK = 0
+EMPTY = 1
+TOO_LONG = 2
+BAD_CHAR = 3
+BAD_UTF8 = 4
+
+# Values of the code-point table given to normalize_batch.
+SEPARATOR = 0
+INVALID = -1
+
+
+@njit(cache=True, nogil=True)
+def _decode_utf8(data: np.ndarray, pos: int, end: int) -> tuple[int, int]:
+    """Decode one code point at data[pos]; return (code point or -1 if malformed, next position)."""
+    b0 = data[pos]
+    if b0 < 0x80:
+        return b0, pos + 1
+    if b0 < 0xC2:
+        return -1, pos + 1
+    if b0 < 0xE0:
+        need = 1
+        cp = b0 & 0x1F
+        lo = 0x80
+    elif b0 < 0xF0:
+        need = 2
+        cp = b0 & 0x0F
+        lo = 0x800
+    elif b0 < 0xF5:
+        need = 3
+        cp = b0 & 0x07
+        lo = 0x10000
+    else:
+        return -1, pos + 1
+    if pos + need >= end:
+        return -1, end
+    for k in range(1, need + 1):
+        b = data[pos + k]
+        if (b & 0xC0) != 0x80:
+            return -1, pos + k
+        cp = (cp << 6) | (b & 0x3F)
+    if cp < lo or (0xD800 <= cp <= 0xDFFF) or cp > 0x10FFFF:
+        return -1, pos + need + 1
+    return cp, pos + need + 1
+
+
+@njit(cache=True, nogil=True)
+def normalize_batch(
+    data: np.ndarray,
+    offsets: np.ndarray,
+    table: np.ndarray,
+    codes: np.ndarray,
+    lengths: np.ndarray,
+    status: np.ndarray,
+) -> None:
+    """Normalize n strings given as Arrow-style UTF-8 `data` and `offsets` (n+1 int64).
+
+    `table` maps each BMP code point to a character code (1..36), SEPARATOR (dropped) or INVALID.
+    Writes `codes` (n, MAX_LEN) uint8 zero-padded, `lengths` (n,) uint8 and `status` (n,) uint8.
+    """
+    n = offsets.shape[0] - 1
+    width = codes.shape[1]
+    for i in range(n):
+        pos = offsets[i]
+        end = offsets[i + 1]
+        length = 0
+        st = OK
+        while pos < end:
+            cp, pos = _decode_utf8(data, pos, end)
+            if cp < 0:
+                st = BAD_UTF8
+                break
+            if cp >= table.shape[0]:
+                st = BAD_CHAR
+                break
+            c = table[cp]
+            if c == INVALID:
+                st = BAD_CHAR
+                break
+            if c == SEPARATOR:
+                continue
+            if length >= width:
+                st = TOO_LONG
+                break
+            codes[i, length] = c
+            length += 1
+        if st == OK and length == 0:
+            st = EMPTY
+        if st != OK:
+            length = 0
+        for k in range(length, width):
+            codes[i, k] = 0
+        lengths[i] = length
+        status[i] = st
+
+
+@njit(cache=True, nogil=True)
+def pack_keys(codes: np.ndarray, lengths: np.ndarray, fold: np.ndarray, keys: np.ndarray) -> None:
+    """Pack each row of codes, mapped through `fold` (37 entries), into a base-37 key; 0 for no plate."""
+    for i in range(codes.shape[0]):
+        key = np.int64(0)
+        for k in range(lengths[i]):
+            key = key * BASE + fold[codes[i, k]]
+        keys[i] = key

@@ -1,0 +1,130 @@
+"""Wire models (pydantic v2): plate reads in, watchlist entries, alerts out.
+
+JSON Schemas of these models are exported to `schemas/` (see `anpr-engine schemas`) so that
+cameras, gateways and operator tools written in other languages can produce and consume them.
+Timestamps are UTC milliseconds since the epoch; countries are ISO 3166-1 alpha-2 codes.
+"""
+
+from __future__ import annotations
+
+import uuid
+from enum import StrEnum
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["NL", "BE", "DE"])]
+EpochMs = Annotated[int, Field(ge=0, description="UTC milliseconds since 1970-01-01")]
+ALERT_NAMESPACE = uuid.UUID("6f1c3c1e-8e0a-4f54-9a55-6a2d0f3c0b1d")
+
+
+class Direction(StrEnum):
+    """Direction of travel relative to the camera's country."""
+
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class Category(StrEnum):
+    STOLEN_VEHICLE = "stolen_vehicle"
+    STOLEN_PLATE = "stolen_plate"
+    WANTED_PERSON = "wanted_person"
+    MISSING_PERSON = "missing_person"
+    DRUGS = "drugs"
+    HUMAN_TRAFFICKING = "human_trafficking"
+    BURGLARY = "burglary"
+    UNINSURED = "uninsured"
+    OTHER = "other"
+
+
+class Action(StrEnum):
+    """Requested action (Schengen SIS vocabulary plus national ones)."""
+
+    DISCREET_CHECK = "discreet_check"
+    INQUIRY_CHECK = "inquiry_check"
+    SPECIFIC_CHECK = "specific_check"
+    SEIZE = "seize"
+    STOP_AND_CHECK = "stop_and_check"
+    OBSERVE_ONLY = "observe_only"
+    INFORM_LISTING_UNIT = "inform_listing_unit"
+
+
+class PlateRead(BaseModel):
+    """One plate read by one camera."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    read_id: str = Field(min_length=1, max_length=128)
+    camera_id: str = Field(min_length=1, max_length=64)
+    camera_country: CountryCode
+    site: str = Field(min_length=1, max_length=128, description="named crossing, e.g. 'A2 Eijsden'")
+    lane: int = Field(ge=0, le=64)
+    direction: Direction
+    ts_ms: EpochMs
+    plate_text: str = Field(max_length=256, description="plate as OCR'd, unnormalized")
+    plate_country: CountryCode | None = Field(default=None, description="plate country if OCR'd")
+    confidence: float = Field(ge=0.0, le=1.0)
+
+
+class WatchlistEntry(BaseModel):
+    """One listed plate on one list of one agency."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    entry_id: str = Field(min_length=1, max_length=128)
+    plate: str = Field(min_length=1, max_length=64)
+    plate_country: CountryCode | None = Field(default=None, description="None: a plate of any country")
+    list_name: str = Field(min_length=1, max_length=64)
+    agency: str = Field(min_length=1, max_length=128)
+    agency_country: CountryCode
+    category: Category
+    priority: int = Field(default=50, ge=0, le=100, description="0 highest")
+    action: Action = Action.STOP_AND_CHECK
+    valid_from_ms: EpochMs | None = None
+    valid_until_ms: EpochMs | None = None
+    note: str | None = Field(default=None, max_length=512)
+
+
+class MatchKind(StrEnum):
+    EXACT = "exact"
+    OCR_EQUIVALENT = "ocr_equivalent"
+
+
+class MatchInfo(BaseModel):
+    """How a read matched an entry."""
+
+    model_config = ConfigDict(frozen=True)
+
+    kind: MatchKind
+    equivalences: int = Field(ge=0, description="characters equal only as OCR look-alikes")
+    differences: int = Field(default=0, ge=0, description="inserted or missing characters")
+    score: float = Field(ge=0.0, le=1.0, description="1.0 for an exact match")
+    plate_read: str = Field(description="normalized plate as read")
+    plate_listed: str = Field(description="normalized plate as listed")
+
+
+class Alert(BaseModel):
+    """A hit: a read that matched a watchlist entry."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[1] = 1
+    alert_id: str
+    read: PlateRead
+    entry: WatchlistEntry
+    match: MatchInfo
+    produced_at_ms: EpochMs
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def cross_border(self) -> bool:
+        """A camera in one country saw a vehicle listed by another country's agency."""
+        return self.read.camera_country != self.entry.agency_country
+
+    @staticmethod
+    def make_id(read_id: str, entry_id: str) -> str:
+        """Deterministic id, so a redelivered read yields the same alert id (consumers can de-duplicate)."""
+        return str(uuid.uuid5(ALERT_NAMESPACE, f"{read_id}\x1f{entry_id}"))
+
+
+MODELS: dict[str, type[BaseModel]] = {"plate_read": PlateRead, "watchlist_entry": WatchlistEntry, "alert": Alert}

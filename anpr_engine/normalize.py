@@ -1,0 +1,152 @@
+"""Plate text normalization: the Python side of the kernels in kernels/normalize.py.
+
+What a plate becomes: Unicode compatibility forms folded (NFKC: full-width letters, ligature-free
+digits), Latin letters stripped of diacritics (Ä → A, so `MÜ` matches `MU`), Cyrillic and Greek
+letters that look like Latin ones mapped to them, upper case, and every separator cameras send
+dropped. Anything else (control characters, other scripts, punctuation) rejects the read with a
+status code; it never raises out of the batch.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from collections.abc import Sequence
+from dataclasses import dataclass
+from functools import cache
+
+import numpy as np
+import pyarrow as pa
+
+from anpr_engine.kernels import normalize as k
+
+MAX_LEN = k.MAX_LEN
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+STATUS_NAMES = {k.OK: "ok", k.EMPTY: "empty", k.TOO_LONG: "too_long", k.BAD_CHAR: "bad_char", k.BAD_UTF8: "bad_utf8"}
+
+SEPARATORS = frozenset(
+    " -._/·\u00a0\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2022\u2027\u22c5\u2219\u30fb\uff65"
+    "\u3000\uff0d\uff0e\uff0f\uff3f\u2009\u202f"
+)
+# Cyrillic and Greek capitals and small letters that cameras (or keyboards) produce for Latin ones.
+LOOKALIKES = {
+    **dict(zip("АВЕЗКМНОРСТУХІЈЅ", "ABE3KMHOPCTYXIJS", strict=True)),
+    **dict(zip("авекмнорстухіјѕ", "ABEKMHOPCTYXIJS", strict=True)),
+    **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX", strict=True)),
+    **dict(zip("οκ", "OK", strict=True)),
+}
+# Default OCR-confusion classes of the field's leading hotlist matcher; the first is the representative.
+DEFAULT_OCR_CLASSES = ("0ODQ", "1I", "2Z", "5S", "8B", "6G")
+
+
+def canonical_char(ch: str) -> str | None:
+    """The plate character `ch` stands for: one of ALPHABET, "" for a separator, None if not plate text."""
+    if ch in SEPARATORS:
+        return ""
+    if ch in LOOKALIKES:
+        return LOOKALIKES[ch]
+    folded = unicodedata.normalize("NFKC", ch)
+    if len(folded) == 1 and folded.upper() in ALPHABET and folded.isascii():
+        return folded.upper()
+    if unicodedata.category(ch).startswith("L"):
+        base = unicodedata.normalize("NFD", ch)[0]
+        if base.isascii() and base.upper() in ALPHABET:
+            return base.upper()
+    return None
+
+
+@cache
+def code_table() -> np.ndarray:
+    """int8[0x10000]: BMP code point → character code 1..36, SEPARATOR or INVALID (for the kernel)."""
+    table = np.full(0x10000, k.INVALID, dtype=np.int8)
+    for cp in range(0x10000):
+        if 0xD800 <= cp <= 0xDFFF:
+            continue
+        c = canonical_char(chr(cp))
+        if c == "":
+            table[cp] = k.SEPARATOR
+        elif c is not None:
+            table[cp] = ALPHABET.index(c) + 1
+    return table
+
+
+def fold_table(classes: Sequence[str] = DEFAULT_OCR_CLASSES) -> np.ndarray:
+    """uint8[37]: character code → code of its OCR-equivalence class representative."""
+    fold = np.arange(k.BASE, dtype=np.uint8)
+    seen: set[str] = set()
+    for cls in classes:
+        if len(cls) < 2 or any(c not in ALPHABET or c in seen for c in cls):
+            raise ValueError(f"OCR class {cls!r}: need 2+ distinct characters of {ALPHABET}, each in one class")
+        seen.update(cls)
+        rep = ALPHABET.index(cls[0]) + 1
+        for c in cls:
+            fold[ALPHABET.index(c) + 1] = rep
+    return fold
+
+
+IDENTITY_FOLD = np.arange(k.BASE, dtype=np.uint8)
+
+
+@dataclass(frozen=True)
+class NormalizedPlates:
+    """A batch of normalized plates as columns: codes (n, MAX_LEN) uint8, lengths, status, exact keys."""
+
+    codes: np.ndarray
+    lengths: np.ndarray
+    status: np.ndarray
+    keys: np.ndarray
+
+    def __len__(self) -> int:
+        return int(self.lengths.shape[0])
+
+    def text(self, i: int) -> str:
+        """Normalized plate i as a string ('' if rejected)."""
+        return "".join(ALPHABET[c - 1] for c in self.codes[i, : self.lengths[i]])
+
+    def folded_keys(self, fold: np.ndarray) -> np.ndarray:
+        """Keys after mapping every character to its OCR-class representative."""
+        out = np.empty(len(self), dtype=np.int64)
+        k.pack_keys(self.codes, self.lengths, fold, out)
+        return out
+
+    def rejection_counts(self) -> dict[str, int]:
+        """How many plates were rejected, by reason."""
+        counts = np.bincount(self.status, minlength=len(STATUS_NAMES))
+        return {STATUS_NAMES[s]: int(counts[s]) for s in STATUS_NAMES if s != k.OK and counts[s]}
+
+
+def _as_large_string(plates: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.LargeStringArray:
+    if isinstance(plates, pa.ChunkedArray):
+        plates = plates.combine_chunks()
+    if not isinstance(plates, pa.Array):
+        plates = pa.array(plates, type=pa.large_string())
+    if pa.types.is_string(plates.type) or pa.types.is_large_string(plates.type):
+        return plates.cast(pa.large_string())
+    raise TypeError(f"plates must be strings, got Arrow type {plates.type}")
+
+
+def normalize_plates(plates: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> NormalizedPlates:
+    """Normalize a column of raw plate texts (Arrow string array or sequence of str; None is rejected)."""
+    arr = _as_large_string(plates)
+    n = len(arr)
+    _, offsets_buf, data_buf = arr.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=arr.offset * 8) if n else np.zeros(
+        1, dtype=np.int64
+    )
+    data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
+    codes = np.empty((n, MAX_LEN), dtype=np.uint8)
+    lengths = np.empty(n, dtype=np.uint8)
+    status = np.empty(n, dtype=np.uint8)
+    k.normalize_batch(data, offsets, code_table(), codes, lengths, status)
+    if arr.null_count:
+        nulls = arr.is_null().to_numpy(zero_copy_only=False)
+        status[nulls] = k.EMPTY
+        lengths[nulls] = 0
+        codes[nulls] = 0
+    keys = np.empty(n, dtype=np.int64)
+    k.pack_keys(codes, lengths, IDENTITY_FOLD, keys)
+    return NormalizedPlates(codes, lengths, status, keys)
+
+
+def normalize_one(plate: str) -> str:
+    """Normalized text of one plate ('' if it is not plate text): for tools and tests, not the hot path."""
+    return normalize_plates([plate]).text(0)

@@ -1,0 +1,48 @@
+"""Read files for the offline mode and the simulator: Parquet, JSON lines or CSV ↔ Arrow tables of reads."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.csv as pcsv
+import pyarrow.parquet as pq
+
+from anpr_engine.reads import READ_SCHEMA, decode_reads, table_to_json_lines, validate_table
+
+
+def read_reads_file(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
+    """Valid reads of a file and its invalid rows as (line or row number, reason), validated like Kafka input."""
+    suffix = path.suffix.lower()
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        lines = path.read_bytes().splitlines()
+        numbered = [(i, ln) for i, ln in enumerate(lines, start=1) if ln.strip()]
+        decoded = decode_reads([ln for _, ln in numbered])
+        return decoded.reads, [(numbered[pos][0], why) for pos, why in decoded.rejects]
+    if suffix == ".parquet":
+        table = pq.read_table(path)
+    elif suffix == ".csv":
+        table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types=READ_SCHEMA))
+    else:
+        raise ValueError(f"{path}: unknown reads format {suffix!r} (use .parquet, .jsonl or .csv)")
+    missing = [n for n in READ_SCHEMA.names if n not in table.column_names and n != "plate_country"]
+    if missing:
+        raise ValueError(f"{path}: missing columns {missing}")
+    if "plate_country" not in table.column_names:
+        table = table.append_column("plate_country", pa.nulls(table.num_rows, pa.string()))
+    decoded = validate_table(table)
+    return decoded.reads, [(pos + 1, why) for pos, why in decoded.rejects]
+
+
+def write_reads_file(table: pa.Table, path: Path) -> None:
+    """Write a READ_SCHEMA table as Parquet, CSV or JSON lines, by the file's suffix."""
+    table = table.select(READ_SCHEMA.names)
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        pq.write_table(table, path)
+    elif suffix == ".csv":
+        pcsv.write_csv(table, path)
+    elif suffix in (".jsonl", ".ndjson", ".json"):
+        path.write_bytes(table_to_json_lines(table))
+    else:
+        raise ValueError(f"{path}: unknown reads format {suffix!r} (use .parquet, .jsonl or .csv)")

@@ -1,0 +1,164 @@
+"""Decoding a batch of Kafka message values into one Arrow table of valid plate reads.
+
+The fast path joins the values into one JSON-lines buffer, parses it with pyarrow's JSON reader and
+checks the model's constraints with vectorized compute, so no Python object is built per read.
+Any message the fast path cannot vouch for is decided by the PlateRead model itself, one by one:
+its verdict is the rule, the vectorized checks are only allowed to be stricter (a test holds them
+to that). Invalid messages come back with the model's reason, for the dead-letter topic.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.json as pj
+from pydantic import ValidationError
+
+from anpr_engine.models import Direction, PlateRead
+
+READ_SCHEMA = pa.schema(
+    [
+        pa.field("read_id", pa.string()),
+        pa.field("camera_id", pa.string()),
+        pa.field("camera_country", pa.string()),
+        pa.field("site", pa.string()),
+        pa.field("lane", pa.int64()),
+        pa.field("direction", pa.string()),
+        pa.field("ts_ms", pa.int64()),
+        pa.field("plate_text", pa.string()),
+        pa.field("plate_country", pa.string()),
+        pa.field("confidence", pa.float64()),
+    ]
+)
+MESSAGE_INDEX = "_msg"  # column added to decoded tables: position of the source message in the batch
+_COUNTRY_RE = "^[A-Z]{2}$"
+_DIRECTIONS = pa.array([d.value for d in Direction])
+_PARSE_OPTIONS = pj.ParseOptions(explicit_schema=READ_SCHEMA, unexpected_field_behavior="ignore")
+
+
+@dataclass(frozen=True)
+class DecodedBatch:
+    """Valid reads (READ_SCHEMA plus MESSAGE_INDEX) and the rejected messages with their reasons."""
+
+    reads: pa.Table
+    rejects: list[tuple[int, str]]
+
+
+def _str_ok(col: pa.ChunkedArray, lo: int, hi: int) -> pa.ChunkedArray:
+    n = pc.utf8_length(col)
+    return pc.and_(pc.greater_equal(n, lo), pc.less_equal(n, hi))
+
+
+def _valid_mask(t: pa.Table) -> np.ndarray:
+    """Rows that certainly satisfy every PlateRead constraint (nulls count as failures)."""
+    checks = [
+        _str_ok(t["read_id"], 1, 128),
+        _str_ok(t["camera_id"], 1, 64),
+        pc.match_substring_regex(t["camera_country"], _COUNTRY_RE),
+        _str_ok(t["site"], 1, 128),
+        pc.and_(pc.greater_equal(t["lane"], 0), pc.less_equal(t["lane"], 64)),
+        pc.is_in(t["direction"], value_set=_DIRECTIONS),
+        pc.greater_equal(t["ts_ms"], 0),
+        _str_ok(t["plate_text"], 0, 256),
+        pc.or_kleene(pc.is_null(t["plate_country"]), pc.match_substring_regex(t["plate_country"], _COUNTRY_RE)),
+        pc.and_(pc.greater_equal(t["confidence"], 0.0), pc.less_equal(t["confidence"], 1.0)),
+    ]
+    ok = checks[0]
+    for c in checks[1:]:
+        ok = pc.and_kleene(ok, c)
+    return np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), dtype=bool)
+
+
+def validate_one(value: bytes | dict[str, object] | None) -> PlateRead | str:
+    """The model's verdict on one message value (or row): a PlateRead, or the reason it is not one."""
+    if value is None:
+        return "empty message (null value)"
+    try:
+        if isinstance(value, dict):
+            return PlateRead.model_validate(value)
+        return PlateRead.model_validate_json(value)
+    except ValidationError as e:
+        first = e.errors()[0]
+        loc = ".".join(str(p) for p in first["loc"]) or "message"
+        return f"invalid read: {loc}: {first['msg']}"
+
+
+def _slow_rows(items: Sequence[bytes | dict[str, object] | None], positions: Sequence[int]) -> DecodedBatch:
+    rows: list[dict[str, object]] = []
+    kept: list[int] = []
+    rejects: list[tuple[int, str]] = []
+    for i in positions:
+        verdict = validate_one(items[i])
+        if isinstance(verdict, str):
+            rejects.append((i, verdict))
+        else:
+            rows.append(verdict.model_dump(mode="json"))
+            kept.append(i)
+    table = pa.Table.from_pylist(rows, schema=READ_SCHEMA)
+    return DecodedBatch(table.append_column(MESSAGE_INDEX, pa.array(kept, type=pa.int32())), rejects)
+
+
+def _split(table: pa.Table, items: Sequence[bytes | dict[str, object] | None] | None) -> DecodedBatch:
+    """Keep rows the vectorized checks vouch for; the model judges the rest (from `items`, or the rows)."""
+    ok = _valid_mask(table)
+    fast = table.filter(pa.array(ok)).append_column(MESSAGE_INDEX, pa.array(np.flatnonzero(ok).astype(np.int32)))
+    if ok.all():
+        return DecodedBatch(fast, [])
+    bad = np.flatnonzero(~ok)
+    if items is None:
+        rows = table.take(pa.array(bad)).to_pylist()
+        items = [None] * table.num_rows
+        for i, row in zip(bad.tolist(), rows, strict=True):
+            items[i] = {k: v for k, v in row.items() if v is not None}
+    slow = _slow_rows(items, bad.tolist())
+    return DecodedBatch(pa.concat_tables([fast, slow.reads]).sort_by(MESSAGE_INDEX), slow.rejects)
+
+
+def validate_table(table: pa.Table) -> DecodedBatch:
+    """Split a table with READ_SCHEMA columns (from a file) into valid reads and (row, reason) rejects."""
+    return _split(table.select(READ_SCHEMA.names).cast(READ_SCHEMA), None)
+
+
+def decode_reads(values: Sequence[bytes | None]) -> DecodedBatch:
+    """Decode message values (one JSON read each) into valid reads and rejects, keeping message order."""
+    n = len(values)
+    if n == 0:
+        return DecodedBatch(READ_SCHEMA.empty_table().append_column(MESSAGE_INDEX, pa.array([], pa.int32())), [])
+    table: pa.Table | None = None
+    if all(values):
+        buf = b"\n".join(values)  # type: ignore[arg-type]
+        try:
+            table = pj.read_json(
+                io.BytesIO(buf), parse_options=_PARSE_OPTIONS, read_options=pj.ReadOptions(block_size=len(buf) + 1)
+            )
+        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+            table = None
+        if table is not None and table.num_rows != n:
+            table = None  # a value held several lines or objects: let the model judge each message
+    if table is None:
+        return _slow_rows(values, range(n))
+    return _split(table, values)
+
+
+def encode_read(read: PlateRead) -> bytes:
+    """One read as the JSON message value the engine consumes."""
+    return read.model_dump_json(exclude_none=True).encode()
+
+
+def reads_to_table(reads: Sequence[PlateRead]) -> pa.Table:
+    """Reads as an Arrow table with READ_SCHEMA (for files and the offline mode)."""
+    return pa.Table.from_pylist([r.model_dump(mode="json") for r in reads], schema=READ_SCHEMA)
+
+
+def table_to_json_lines(table: pa.Table) -> bytes:
+    """Rows of a READ_SCHEMA table as JSON lines (None fields left out)."""
+    out = []
+    for row in table.select(READ_SCHEMA.names).to_pylist():
+        out.append(json.dumps({k: v for k, v in row.items() if v is not None}, separators=(",", ":")))
+    return ("\n".join(out) + "\n").encode() if out else b""

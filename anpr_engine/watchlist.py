@@ -1,0 +1,119 @@
+"""Watchlist: the live table of listed entries and its plate index.
+
+Entries are upserted and deleted one by one (the compacted watchlist topic delivers them that way),
+so the index is changed in place instead of rebuilt. Country and validity rules are applied to the
+few hits after the index probe, not to every read.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from anpr_engine.config import MatchPolicy
+from anpr_engine.index import Hits, PlateIndex
+from anpr_engine.models import WatchlistEntry
+from anpr_engine.normalize import NormalizedPlates, normalize_plates
+
+NEVER = np.iinfo(np.int64).max
+
+
+@dataclass(frozen=True)
+class Rejected:
+    """An entry that could not be indexed, and why."""
+
+    entry_id: str
+    reason: str
+
+
+def country_code(country: str | None) -> int:
+    """Two-letter country as a small int (0 = none/any), for vectorized comparison."""
+    return 0 if not country else (ord(country[0]) << 8) | ord(country[1])
+
+
+class Watchlist:
+    """Listed entries by id, indexed for batch matching."""
+
+    def __init__(self, policy: MatchPolicy | None = None) -> None:
+        self.policy = policy or MatchPolicy()
+        self.index = PlateIndex(self.policy.ocr_classes)
+        self._slot_of: dict[str, int] = {}
+        self._entries: list[WatchlistEntry | None] = []
+        self._plate_country = np.zeros(0, dtype=np.uint16)
+        self._valid_from = np.zeros(0, dtype=np.int64)
+        self._valid_until = np.zeros(0, dtype=np.int64)
+
+    def __len__(self) -> int:
+        return len(self._slot_of)
+
+    def entry(self, slot: int) -> WatchlistEntry:
+        e = self._entries[slot]
+        if e is None:
+            raise KeyError(f"slot {slot} is empty")
+        return e
+
+    def upsert(self, entries: Iterable[WatchlistEntry]) -> list[Rejected]:
+        """Add entries, replacing any with the same id. Entries whose plate is not plate text are rejected."""
+        batch: dict[str, WatchlistEntry] = {}
+        for e in entries:
+            batch[e.entry_id] = e
+        for entry_id in batch.keys() & self._slot_of.keys():
+            self.delete(entry_id)
+        items = list(batch.values())
+        if not items:
+            return []
+        plates = normalize_plates([e.plate for e in items])
+        budgets = np.array([self.policy.budget_for(e.list_name) for e in items], dtype=np.int8)
+        slots = self.index.add(plates, budgets)
+        self._grow(self.index.capacity)
+        rejected: list[Rejected] = []
+        for e, slot, st in zip(items, slots.tolist(), plates.status.tolist(), strict=True):
+            if slot < 0:
+                rejected.append(Rejected(e.entry_id, f"plate {e.plate!r} is not plate text (status {st})"))
+                continue
+            self._slot_of[e.entry_id] = slot
+            self._entries[slot] = e
+            self._plate_country[slot] = country_code(e.plate_country)
+            self._valid_from[slot] = e.valid_from_ms or 0
+            self._valid_until[slot] = e.valid_until_ms if e.valid_until_ms is not None else NEVER
+        return rejected
+
+    def delete(self, entry_id: str) -> bool:
+        """Remove an entry by id; False if it was not listed."""
+        slot = self._slot_of.pop(entry_id, None)
+        if slot is None:
+            return False
+        self.index.remove(slot)
+        self._entries[slot] = None
+        return True
+
+    def match(self, plates: NormalizedPlates, read_country: pa.Array, ts_ms: np.ndarray) -> Hits:
+        """Hits of a normalized batch, keeping those whose country and validity window agree with the read.
+
+        An entry with a plate country matches a read whose OCR'd country is the same or unknown.
+        """
+        hits = self.index.probe(plates)
+        if len(hits) == 0:
+            return hits
+        rc = read_country.take(pa.array(hits.read)).to_pylist()
+        read_cc = np.fromiter((country_code(c) for c in rc), dtype=np.uint16, count=len(rc))
+        entry_cc = self._plate_country[hits.slot]
+        ts = ts_ms[hits.read]
+        keep = (
+            ((entry_cc == 0) | (read_cc == 0) | (entry_cc == read_cc))
+            & (self._valid_from[hits.slot] <= ts)
+            & (ts <= self._valid_until[hits.slot])
+        )
+        return Hits(hits.read[keep], hits.slot[keep], hits.equivalences[keep])
+
+    def _grow(self, capacity: int) -> None:
+        if len(self._entries) >= capacity:
+            return
+        extra = capacity - len(self._entries)
+        self._entries.extend([None] * extra)
+        self._plate_country = np.concatenate([self._plate_country, np.zeros(extra, dtype=np.uint16)])
+        self._valid_from = np.concatenate([self._valid_from, np.zeros(extra, dtype=np.int64)])
+        self._valid_until = np.concatenate([self._valid_until, np.full(extra, NEVER, dtype=np.int64)])

@@ -1,0 +1,1 @@
+"""Simulated ANPR border cameras: plates, OCR noise, traffic, and the anpr-simulate command."""

@@ -1,0 +1,88 @@
+"""OCR noise: what a camera's plate reader does to a printed plate.
+
+Each read draws independent effects: case, separators (kept, dropped, replaced), stray spaces,
+look-alike characters swapped (the default OCR classes), a dropped character, Unicode look-alikes
+(full-width or Cyrillic letters) and a confidence that falls with the damage. The result records
+how many confusions and drops it applied, so a quality harness knows what a matcher should find.
+"""
+
+from __future__ import annotations
+
+import random
+from dataclasses import dataclass
+
+CONFUSIONS = {c: cls for cls in ("0ODQ", "1I", "2Z", "5S", "8B", "6G") for c in cls}
+SEPARATOR_SWAPS = (" ", ".", "·", "", "-", "_")
+CYRILLIC = dict(zip("ABEKMHOPCTX", "АВЕКМНОРСТХ", strict=True))
+
+
+@dataclass(frozen=True)
+class NoiseModel:
+    """Probabilities of each effect per read."""
+
+    lower_case: float = 0.05
+    drop_separators: float = 0.35
+    swap_separators: float = 0.15
+    stray_space: float = 0.05
+    confusion: float = 0.08  # one look-alike swapped
+    second_confusion: float = 0.01  # and a second one
+    dropped_char: float = 0.004
+    unicode_lookalike: float = 0.005
+
+    @classmethod
+    def none(cls) -> NoiseModel:
+        return cls(0, 0, 0, 0, 0, 0, 0, 0)
+
+
+@dataclass(frozen=True)
+class NoisyRead:
+    text: str
+    confidence: float
+    confusions: int
+    dropped: int
+
+
+def _swap_one(text: str, rng: random.Random, taken: set[int]) -> tuple[str, bool]:
+    spots = [i for i, c in enumerate(text) if c in CONFUSIONS and i not in taken]
+    if not spots:
+        return text, False
+    i = rng.choice(spots)
+    options = [c for c in CONFUSIONS[text[i]] if c != text[i]]
+    taken.add(i)
+    return text[:i] + rng.choice(options) + text[i + 1 :], True
+
+
+def apply_noise(plate: str, rng: random.Random, model: NoiseModel) -> NoisyRead:
+    """The plate as a camera might read it."""
+    text = plate
+    confusions = dropped = 0
+    taken: set[int] = set()
+    if rng.random() < model.confusion:
+        text, ok = _swap_one(text, rng, taken)
+        confusions += ok
+        if rng.random() < model.second_confusion / max(model.confusion, 1e-9):
+            text, ok = _swap_one(text, rng, taken)
+            confusions += ok
+    if rng.random() < model.dropped_char:
+        spots = [i for i, c in enumerate(text) if c.isalnum()]
+        i = rng.choice(spots)
+        text = text[:i] + text[i + 1 :]
+        dropped = 1
+    r = rng.random()
+    if r < model.drop_separators:
+        text = "".join(c for c in text if c.isalnum())
+    elif r < model.drop_separators + model.swap_separators:
+        sep = rng.choice(SEPARATOR_SWAPS)
+        text = "".join(sep if not c.isalnum() else c for c in text)
+    if rng.random() < model.stray_space:
+        text = text + " " if rng.random() < 0.5 else " " + text
+    if rng.random() < model.lower_case:
+        text = text.lower()
+    if rng.random() < model.unicode_lookalike:
+        if rng.random() < 0.5:
+            text = "".join(chr(ord(c) + 0xFEE0) if c.isascii() and c.isalnum() else c for c in text)
+        else:
+            text = "".join(CYRILLIC.get(c, c) for c in text)
+    damage = confusions + 2 * dropped
+    confidence = round(max(0.05, min(1.0, rng.gauss(0.93 - 0.15 * damage, 0.04))), 3)
+    return NoisyRead(text, confidence, confusions, dropped)
