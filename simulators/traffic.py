@@ -8,6 +8,7 @@ comes with its ground truth: the entry ids of the vehicle it shows, and the nois
 from __future__ import annotations
 
 import random
+import time
 import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -106,13 +107,13 @@ class Traffic:
         seed: int = 1,
         listed_share: float = 0.02,
         noise: NoiseModel | None = None,
-        start_ms: int = 1_795_000_000_000,
+        start_ms: int | None = None,
     ) -> None:
         self.rng = random.Random(seed)
         self.listed = watchlist
         self.listed_share = listed_share if watchlist else 0.0
         self.noise = noise or NoiseModel()
-        self.ts_ms = start_ms
+        self.ts_ms = start_ms if start_ms is not None else time.time_ns() // 1_000_000
         self._uuid_rng = random.Random(seed ^ 0xABCDEF)
 
     def __iter__(self) -> Iterator[SimulatedRead]:
