@@ -32,7 +32,8 @@ class MatchPolicy(BaseModel):
     ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES
     max_equivalences: int = Field(default=1, ge=0, le=2)
     list_max_equivalences: dict[str, int] = Field(
-        default_factory=dict, description="per-list override, e.g. an exact-only multi-million list: {'sis': 0}"
+        default_factory=dict,
+        description="per-list override, e.g. an exact-only multi-million list: {'sis': 0}",
     )
 
     @field_validator("ocr_classes")
@@ -64,6 +65,10 @@ class Settings(BaseSettings):
     topics: TopicNames = TopicNames()
     match: MatchPolicy = MatchPolicy()
     group_id: str = "anpr-engine"
+    session_timeout_ms: int = Field(default=10_000, ge=1000, description="group session timeout")
+    instance_id: str | None = Field(
+        default=None, description="static group membership: a restarted instance takes its partitions straight back"
+    )
     batch_max_reads: int = Field(default=20_000, ge=1, description="messages taken per consume call")
     batch_timeout_s: float = Field(default=0.02, gt=0, description="longest wait to fill a batch")
     flush_timeout_s: float = Field(default=30.0, gt=0)

@@ -60,7 +60,15 @@ class PlateIndex:
     @property
     def nbytes(self) -> int:
         """Bytes held by the index arrays."""
-        arrays = (self._table_keys, self._table_heads, self._codes, self._folded, self._max_equiv, self._next, self._live)
+        arrays = (
+            self._table_keys,
+            self._table_heads,
+            self._codes,
+            self._folded,
+            self._max_equiv,
+            self._next,
+            self._live,
+        )
         return sum(a.nbytes for a in arrays)
 
     def add(self, plates: NormalizedPlates, max_equiv: np.ndarray) -> np.ndarray:
@@ -118,7 +126,9 @@ class PlateIndex:
         fresh = count - len(reused)
         if self._high + fresh > self._codes.shape[0]:
             self._grow_entries(self._high + fresh)
-        new = np.concatenate([np.array(reused, dtype=np.int32), np.arange(self._high, self._high + fresh, dtype=np.int32)])
+        new = np.concatenate(
+            [np.array(reused, dtype=np.int32), np.arange(self._high, self._high + fresh, dtype=np.int32)]
+        )
         self._high += fresh
         return new
 

@@ -127,4 +127,8 @@ class Alert(BaseModel):
         return str(uuid.uuid5(ALERT_NAMESPACE, f"{read_id}\x1f{entry_id}"))
 
 
-MODELS: dict[str, type[BaseModel]] = {"plate_read": PlateRead, "watchlist_entry": WatchlistEntry, "alert": Alert}
+MODELS: dict[str, type[BaseModel]] = {
+    "plate_read": PlateRead,
+    "watchlist_entry": WatchlistEntry,
+    "alert": Alert,
+}

@@ -21,7 +21,13 @@ from anpr_engine.kernels import normalize as k
 
 MAX_LEN = k.MAX_LEN
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-STATUS_NAMES = {k.OK: "ok", k.EMPTY: "empty", k.TOO_LONG: "too_long", k.BAD_CHAR: "bad_char", k.BAD_UTF8: "bad_utf8"}
+STATUS_NAMES = {
+    k.OK: "ok",
+    k.EMPTY: "empty",
+    k.TOO_LONG: "too_long",
+    k.BAD_CHAR: "bad_char",
+    k.BAD_UTF8: "bad_utf8",
+}
 
 SEPARATORS = frozenset(
     " -._/·\u00a0\u2010\u2011\u2012\u2013\u2014\u2015\u2212\u2022\u2027\u22c5\u2219\u30fb\uff65"
@@ -39,7 +45,13 @@ DEFAULT_OCR_CLASSES = ("0ODQ", "1I", "2Z", "5S", "8B", "6G")
 
 
 def canonical_char(ch: str) -> str | None:
-    """The plate character `ch` stands for: one of ALPHABET, "" for a separator, None if not plate text."""
+    """The plate character `ch` stands for: one of ALPHABET, "" for a separator, None if not plate text.
+
+    Only the Basic Multilingual Plane is plate text (the kernel's table covers it): mathematical
+    letters and other astral look-alikes are rejected rather than folded.
+    """
+    if ord(ch) > 0xFFFF:
+        return None
     if ch in SEPARATORS:
         return ""
     if ch in LOOKALIKES:
@@ -129,8 +141,10 @@ def normalize_plates(plates: pa.Array | pa.ChunkedArray | Sequence[str | None]) 
     arr = _as_large_string(plates)
     n = len(arr)
     _, offsets_buf, data_buf = arr.buffers()
-    offsets = np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=arr.offset * 8) if n else np.zeros(
-        1, dtype=np.int64
+    offsets = (
+        np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=arr.offset * 8)
+        if n
+        else np.zeros(1, dtype=np.int64)
     )
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
     codes = np.empty((n, MAX_LEN), dtype=np.uint8)

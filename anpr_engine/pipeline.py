@@ -36,6 +36,10 @@ class Message:
 
 class Source(Protocol):
     def poll_batch(self) -> Sequence[Message]: ...
+    def has_work(self) -> bool:
+        """False while the source cannot deliver yet (e.g. no partitions assigned): not idle, waiting."""
+        ...
+
     def commit(self, messages: Sequence[Message]) -> None: ...
 
 
@@ -85,7 +89,11 @@ def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats
     hit_rows = rows.take(pa.array(hits.read[order])).to_pylist()
     alerts = []
     for row, r, slot, eq in zip(
-        hit_rows, hits.read[order].tolist(), hits.slot[order].tolist(), hits.equivalences[order].tolist(), strict=True
+        hit_rows,
+        hits.read[order].tolist(),
+        hits.slot[order].tolist(),
+        hits.equivalences[order].tolist(),
+        strict=True,
     ):
         read = PlateRead.model_validate(row)
         entry = watchlist.entry(slot)
@@ -157,10 +165,10 @@ class Engine:
         return len(messages)
 
     def run(self, max_idle_s: float | None = None) -> Stats:
-        """Loop until stop() (or, if given, until no message came for max_idle_s)."""
+        """Loop until stop() (or, if given, until no message came for max_idle_s while the source had work)."""
         idle_since = time.monotonic()
         while not self._stop:
-            if self.step():
+            if self.step() or not self.source.has_work():
                 idle_since = time.monotonic()
             elif max_idle_s is not None and time.monotonic() - idle_since >= max_idle_s:
                 break

@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
@@ -23,6 +24,12 @@ def read_reads_file(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
         table = pq.read_table(path)
     elif suffix == ".csv":
         table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types=READ_SCHEMA))
+        if "plate_country" in table.column_names:  # CSV has no null: an empty country is an unknown one
+            pc_col = table["plate_country"]
+            empty = pc.equal(pc_col, "")
+            table = table.set_column(
+                table.column_names.index("plate_country"), "plate_country", pc.if_else(empty, None, pc_col)
+            )
     else:
         raise ValueError(f"{path}: unknown reads format {suffix!r} (use .parquet, .jsonl or .csv)")
     missing = [n for n in READ_SCHEMA.names if n not in table.column_names and n != "plate_country"]

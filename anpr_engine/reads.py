@@ -135,7 +135,9 @@ def decode_reads(values: Sequence[bytes | None]) -> DecodedBatch:
         buf = b"\n".join(values)  # type: ignore[arg-type]
         try:
             table = pj.read_json(
-                io.BytesIO(buf), parse_options=_PARSE_OPTIONS, read_options=pj.ReadOptions(block_size=len(buf) + 1)
+                io.BytesIO(buf),
+                parse_options=_PARSE_OPTIONS,
+                read_options=pj.ReadOptions(block_size=len(buf) + 1),
             )
         except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
             table = None

@@ -59,7 +59,10 @@ def _rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
             if None in row:
                 yield reader.line_num, "more fields than the header has"
                 continue
-            yield reader.line_num, {k.strip(): (v.strip() if v and v.strip() else None) for k, v in row.items()}
+            yield (
+                reader.line_num,
+                {k.strip(): (v.strip() if v and v.strip() else None) for k, v in row.items()},
+            )
         return
     raise ValueError(f"{path}: unknown watchlist format {suffix!r} (use .csv, .jsonl or .parquet)")
 
@@ -68,9 +71,7 @@ def _reason(e: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
 
 
-def load_entries(
-    path: Path, defaults: Mapping[str, Any] | None = None
-) -> tuple[list[WatchlistEntry], list[RowError]]:
+def load_entries(path: Path, defaults: Mapping[str, Any] | None = None) -> tuple[list[WatchlistEntry], list[RowError]]:
     """Validated entries of a watchlist file, and the rows that failed with line number and reason."""
     entries: list[WatchlistEntry] = []
     errors: list[RowError] = []

@@ -62,14 +62,19 @@ def run(
     duration_s: Annotated[float | None, typer.Option(help="Stop after this many seconds.")] = None,
     count: Annotated[int | None, typer.Option(help="Stop after this many reads.")] = None,
     seed: Annotated[int, typer.Option(help="Seed: the same seed gives the same reads.")] = 1,
-    watchlist: Annotated[Path | None, typer.Option(help="Draw listed vehicles from this watchlist file.")] = None,
+    watchlist: Annotated[
+        Path | None,
+        typer.Option(exists=True, dir_okay=False, help="Draw listed vehicles from this watchlist file."),
+    ] = None,
     watchlist_size: Annotated[int, typer.Option(help="Without --watchlist: sample entries per country.")] = 500,
     watchlist_out: Annotated[Path | None, typer.Option(help="Write the sample watchlists used here.")] = None,
     listed_share: Annotated[float, typer.Option(min=0, max=1, help="Share of reads showing a listed vehicle.")] = 0.02,
     noise: Annotated[bool, typer.Option(help="Apply OCR noise.")] = True,
     malformed_share: Annotated[float, typer.Option(min=0, max=1, help="Share of malformed messages.")] = 0.0,
     out: Annotated[Path | None, typer.Option(help="Also write the reads to this .parquet/.jsonl/.csv file.")] = None,
-    truth_out: Annotated[Path | None, typer.Option(help="Write ground truth (read id → entry ids) as JSON lines.")] = None,
+    truth_out: Annotated[
+        Path | None, typer.Option(help="Write ground truth (read id → entry ids) as JSON lines.")
+    ] = None,
     publish: Annotated[bool, typer.Option(help="Publish to Kafka (--no-publish: only write files).")] = True,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
@@ -79,14 +84,20 @@ def run(
     if not publish and out is None:
         raise die("--no-publish needs --out")
     if watchlist is not None:
-        entries, errors = load_entries(watchlist)
+        try:
+            entries, errors = load_entries(watchlist)
+        except (OSError, ValueError) as e:
+            raise die(str(e)) from e
         if errors:
             raise die(f"{watchlist}: {len(errors)} invalid rows, first at line {errors[0].line}: {errors[0].reason}")
     else:
         entries = make_watchlists(watchlist_size, seed)
     if watchlist_out is not None:
         write_entries(entries, watchlist_out)
-    traffic = Traffic(entries, seed=seed, listed_share=listed_share, noise=NoiseModel() if noise else NoiseModel.none())
+    traffic = Traffic(
+        entries, seed=seed, listed_share=listed_share, noise=NoiseModel() if noise else NoiseModel.none(),
+        live=publish and rate is not None,
+    )  # fmt: skip
     rng = random.Random(seed ^ 0xBAD)
     settings = settings_from(bootstrap, reads=reads_topic)
     producer = None
@@ -135,7 +146,8 @@ def replay(
     bootstrap: Bootstrap = None,
     reads_topic: ReadsTopic = None,
     speed: Annotated[
-        str, typer.Option(help="'real' (the reads' own timing), 'max', or a factor such as '10' (10x real time).")
+        str,
+        typer.Option(help="'real' (the reads' own timing), 'max', or a factor such as '10' (10x real time)."),
     ] = "max",
 ) -> None:
     """Publish a file of reads to the reads topic, at real-time, accelerated or maximum speed."""
@@ -177,4 +189,3 @@ def replay(
                 progress.update(task, completed=i)
     producer.flush()
     typer.echo(f"simulate: replayed {len(values)} reads from {file} to {settings.topics.reads}")
-

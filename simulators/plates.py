@@ -9,7 +9,16 @@ import random
 
 # NL series leave out vowels (and C, Q, W, M in most series) to avoid words.
 NL_LETTERS = "BDFGHJKLNPRSTVXZ"
-NL_SIDECODES = ("##-@@-##", "##-@@@-#", "#-@@@-##", "@@-###-@", "@-###-@@", "@@@-##-@", "@@-##-@@", "@@-@@-##")
+NL_SIDECODES = (
+    "##-@@-##",
+    "##-@@@-#",
+    "#-@@@-##",
+    "@@-###-@",
+    "@-###-@@",
+    "@@@-##-@",
+    "@@-##-@@",
+    "@@-@@-##",
+)
 BE_LETTERS = "ABCDEFGHJKLMNPRSTUVWXYZ"
 BE_FORMATS = ("1-@@@-###", "2-@@@-###", "@@@-###")
 FR_LETTERS = "ABCDEFGHJKLMNPQRSTVWXYZ"  # no I, O, U
@@ -22,9 +31,7 @@ COUNTRIES = ("NL", "BE", "DE", "FR", "LU")
 
 
 def _fill(rng: random.Random, pattern: str, letters: str) -> str:
-    return "".join(
-        rng.choice(letters) if ch == "@" else str(rng.randrange(10)) if ch == "#" else ch for ch in pattern
-    )
+    return "".join(rng.choice(letters) if ch == "@" else str(rng.randrange(10)) if ch == "#" else ch for ch in pattern)
 
 
 def random_plate(country: str, rng: random.Random) -> str:

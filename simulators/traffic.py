@@ -108,12 +108,15 @@ class Traffic:
         listed_share: float = 0.02,
         noise: NoiseModel | None = None,
         start_ms: int | None = None,
+        live: bool = False,
     ) -> None:
+        """`live`: stamp reads with the wall clock (publishing in real time); else from start_ms onwards."""
         self.rng = random.Random(seed)
         self.listed = watchlist
         self.listed_share = listed_share if watchlist else 0.0
         self.noise = noise or NoiseModel()
         self.ts_ms = start_ms if start_ms is not None else time.time_ns() // 1_000_000
+        self.live = live
         self._uuid_rng = random.Random(seed ^ 0xABCDEF)
 
     def __iter__(self) -> Iterator[SimulatedRead]:
@@ -121,6 +124,7 @@ class Traffic:
 
     def __next__(self) -> SimulatedRead:
         rng = self.rng
+        truth: tuple[str, ...]
         if rng.random() < self.listed_share:
             e = rng.choice(self.listed)
             plate, pc, truth = e.plate, e.plate_country or _country(rng), (e.entry_id,)
@@ -129,7 +133,7 @@ class Traffic:
             plate, truth = random_plate(pc, rng), ()
         cam = rng.choice(CAMERAS)
         noisy = apply_noise(plate, rng, self.noise)
-        self.ts_ms += rng.randint(0, 40)
+        self.ts_ms = time.time_ns() // 1_000_000 if self.live else self.ts_ms + rng.randint(0, 40)
         read = PlateRead(
             read_id=str(uuid.UUID(int=self._uuid_rng.getrandbits(128), version=4)),
             camera_id=cam.camera_id,

@@ -42,7 +42,8 @@ def tail(
     country: Annotated[str | None, typer.Option(help="Only alerts whose camera or listing agency is in it.")] = None,
     list_name: Annotated[str | None, typer.Option("--list", help="Only alerts of this list.")] = None,
     min_priority: Annotated[
-        int | None, typer.Option(help="Only alerts at least this urgent (priority number ≤ this; 0 is highest).")
+        int | None,
+        typer.Option(help="Only alerts at least this urgent (priority number ≤ this; 0 is highest)."),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="One alert per line as JSON.")] = False,
     from_beginning: Annotated[bool, typer.Option(help="Start at the topic's beginning instead of its end.")] = False,
@@ -69,7 +70,10 @@ def tail(
                 try:
                     a = Alert.model_validate_json(v)
                 except ValidationError as e:
-                    typer.echo(f"anpr-alerts: skipped a message that is not an alert: {e.errors()[0]['msg']}", err=True)
+                    typer.echo(
+                        f"anpr-alerts: skipped a message that is not an alert: {e.errors()[0]['msg']}",
+                        err=True,
+                    )
                     continue
                 if not keep(a, country, list_name, min_priority):
                     continue

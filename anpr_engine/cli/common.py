@@ -19,7 +19,8 @@ Bootstrap = Annotated[
 ReadsTopic = Annotated[str | None, typer.Option("--reads-topic", help="Topic of plate reads [anpr.reads].")]
 AlertsTopic = Annotated[str | None, typer.Option("--alerts-topic", help="Topic of alerts [anpr.alerts].")]
 WatchlistTopic = Annotated[
-    str | None, typer.Option("--watchlist-topic", help="Compacted topic of watchlist entries [anpr.watchlist].")
+    str | None,
+    typer.Option("--watchlist-topic", help="Compacted topic of watchlist entries [anpr.watchlist]."),
 ]
 DlqTopic = Annotated[str | None, typer.Option("--dlq-topic", help="Dead-letter topic [anpr.reads.dlq].")]
 

@@ -14,7 +14,15 @@ import pyarrow as pa
 import typer
 from pydantic import ValidationError
 
-from anpr_engine.cli.common import AlertsTopic, Bootstrap, DlqTopic, ReadsTopic, WatchlistTopic, die, settings_from
+from anpr_engine.cli.common import (
+    AlertsTopic,
+    Bootstrap,
+    DlqTopic,
+    ReadsTopic,
+    WatchlistTopic,
+    die,
+    settings_from,
+)
 from anpr_engine.config import MatchPolicy, Settings
 from anpr_engine.models import MODELS, WatchlistEntry
 from anpr_engine.pipeline import Engine, Stats, match_reads
@@ -25,7 +33,8 @@ from anpr_engine.watchlist_files import load_entries
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
 
 MaxEquiv = Annotated[
-    int | None, typer.Option("--max-equivalences", min=0, max=2, help="OCR look-alike characters a hit may use [1].")
+    int | None,
+    typer.Option("--max-equivalences", min=0, max=2, help="OCR look-alike characters a hit may use [1]."),
 ]
 
 
@@ -58,8 +67,13 @@ def run(
     dlq_topic: DlqTopic = None,
     group_id: Annotated[str, typer.Option(help="Consumer group of the engine instances.")] = "anpr-engine",
     max_equivalences: MaxEquiv = None,
+    batch_max_reads: Annotated[int, typer.Option(min=1, help="Most messages taken per batch.")] = 20_000,
+    instance_id: Annotated[
+        str | None, typer.Option(help="Static group member id: a restarted instance resumes its partitions at once.")
+    ] = None,
     idle_exit_s: Annotated[
-        float | None, typer.Option(help="Exit after this many seconds without reads (default: run until signalled).")
+        float | None,
+        typer.Option(help="Exit after this many seconds without reads (default: run until signalled)."),
     ] = None,
     stats_file: Annotated[Path | None, typer.Option(help="Write the run's counters here as JSON on exit.")] = None,
 ) -> None:
@@ -68,7 +82,7 @@ def run(
     from anpr_engine.io.consumer import KafkaReadSource
     from anpr_engine.io.producer import alert_sinks
 
-    extra: dict[str, object] = {"group_id": group_id}
+    extra: dict[str, object] = {"group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id}
     if max_equivalences is not None:
         extra["match"] = MatchPolicy(max_equivalences=max_equivalences)
     settings = settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, **extra)
@@ -115,7 +129,7 @@ def match(
     try:
         entries, errors = load_entries(watchlist)
         table, rejects = read_reads_file(reads)
-    except ValueError as e:
+    except (OSError, ValueError) as e:
         raise die(str(e)) from e
     for err in errors:
         typer.echo(f"{watchlist}:{err.line}: {err.reason}", err=True)

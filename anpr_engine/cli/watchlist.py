@@ -29,19 +29,24 @@ def publish(
     from anpr_engine.io.admin import ensure_topics
     from anpr_engine.io.producer import AckedProducer, new_producer
 
-    defaults = {"list_name": list_name, "agency": agency, "agency_country": agency_country, "category": category}
+    defaults = {
+        "list_name": list_name,
+        "agency": agency,
+        "agency_country": agency_country,
+        "category": category,
+    }
     try:
         entries, errors = load_entries(file, {k: v for k, v in defaults.items() if v is not None})
-    except ValueError as e:
+    except (OSError, ValueError) as e:
         raise die(str(e)) from e
     for err in errors:
         typer.echo(f"{file}:{err.line}: {err.reason}", err=True)
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
     ensure_topics(settings)
     out = AckedProducer(new_producer(settings), settings.flush_timeout_s)
-    for e in entries:
-        value = None if delete else e.model_dump_json().encode()
-        out.produce(settings.topics.watchlist, value, e.entry_id.encode())
+    for entry in entries:
+        value = None if delete else entry.model_dump_json().encode()
+        out.produce(settings.topics.watchlist, value, entry.entry_id.encode())
     out.flush()
     verb = "deleted" if delete else "published"
     typer.echo(f"watchlist: {verb} {len(entries)} entries to {settings.topics.watchlist}, {len(errors)} rows rejected")
@@ -56,7 +61,7 @@ def check(
     """Validate a watchlist file without publishing; exit 1 if any row is bad."""
     try:
         entries, errors = load_entries(file)
-    except ValueError as e:
+    except (OSError, ValueError) as e:
         raise die(str(e)) from e
     for err in errors:
         typer.echo(f"{file}:{err.line}: {err.reason}", err=True)

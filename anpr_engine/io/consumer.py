@@ -25,6 +25,9 @@ class KafkaReadSource:
                 "auto.offset.reset": "earliest",
                 "fetch.wait.max.ms": 10,
                 "partition.assignment.strategy": "cooperative-sticky",
+                # a killed instance's partitions move to the others after this long (librdkafka default: 45 s)
+                "session.timeout.ms": settings.session_timeout_ms,
+                **({"group.instance.id": settings.instance_id} if settings.instance_id else {}),
             }
         )
         self.consumer.subscribe([settings.topics.reads])
@@ -40,8 +43,11 @@ class KafkaReadSource:
                 if err.fatal() or not err.retriable():
                     raise KafkaException(err)
                 continue
-            out.append(Message(m.value(), m.key(), m.topic(), m.partition(), m.offset()))
+            out.append(Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset())))
         return out
+
+    def has_work(self) -> bool:
+        return bool(self.consumer.assignment())
 
     def commit(self, messages: Sequence[Message]) -> None:
         last: dict[tuple[str, int], int] = {}
@@ -54,7 +60,13 @@ class KafkaReadSource:
         self.consumer.close()
 
 
-def read_topic_to_end(settings: Settings, topic: str, timeout_s: float = 60.0) -> Iterator[tuple[bytes | None, bytes | None]]:
+def _int(v: int | None) -> int:
+    return -1 if v is None else v
+
+
+def read_topic_to_end(
+    settings: Settings, topic: str, timeout_s: float = 60.0
+) -> Iterator[tuple[bytes | None, bytes | None]]:
     """Every (key, value) of `topic` from the beginning up to its end at call time (no group, no commit)."""
     consumer = Consumer(
         {
@@ -84,7 +96,7 @@ def read_topic_to_end(settings: Settings, topic: str, timeout_s: float = 60.0) -
                     raise KafkaException(err)
                 if err is None:
                     yield m.key(), m.value()
-                if p in ends and (err is not None or m.offset() + 1 >= ends[p]):
+                if p in ends and (err is not None or _int(m.offset()) + 1 >= ends[p]):
                     del ends[p]
     finally:
         consumer.close()
@@ -112,8 +124,9 @@ class TailConsumer:
                 if err.fatal():
                     raise KafkaException(err)
                 continue
-            if m.value() is not None:
-                values.append(m.value())
+            v = m.value()
+            if v is not None:
+                values.append(v)
         return values
 
     def close(self) -> None:

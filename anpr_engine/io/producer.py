@@ -13,6 +13,8 @@ from anpr_engine.config import Settings
 from anpr_engine.models import Alert
 from anpr_engine.pipeline import Message
 
+Headers = list[tuple[str, str | bytes | None]]
+
 
 class DeliveryFailed(RuntimeError):
     """The broker did not acknowledge some messages; the batch must not be committed."""
@@ -45,7 +47,11 @@ class AckedProducer:
             self._errors.append(err)
 
     def produce(
-        self, topic: str, value: bytes | None, key: bytes | None = None, headers: list[tuple[str, bytes]] | None = None
+        self,
+        topic: str,
+        value: bytes | None,
+        key: bytes | None = None,
+        headers: Headers | None = None,
     ) -> None:
         """Queue one message, serving delivery reports while the local queue is full."""
         while True:
@@ -73,7 +79,7 @@ class KafkaAlertSink:
 
     def send(self, alerts: Sequence[Alert]) -> None:
         for a in alerts:
-            headers = [
+            headers: Headers = [
                 ("cross_border", b"1" if a.cross_border else b"0"),
                 ("agency_country", a.entry.agency_country.encode()),
                 ("list_name", a.entry.list_name.encode()),
@@ -92,7 +98,7 @@ class KafkaDeadLetterSink:
         self.topic = topic
 
     def send(self, message: Message, reason: str) -> None:
-        headers = [
+        headers: Headers = [
             ("dlq.reason", reason.encode()),
             ("dlq.source.topic", message.topic.encode()),
             ("dlq.source.partition", str(message.partition).encode()),

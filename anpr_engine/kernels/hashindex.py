@@ -32,7 +32,7 @@ def _mix(key: np.int64) -> np.uint64:
 
 
 @njit(cache=True, nogil=True)
-def find_slot(table_keys: np.ndarray, key: np.int64) -> int:
+def find_slot(table_keys: np.ndarray, key: np.int64) -> np.int64:
     """Table slot holding `key`, or -1."""
     mask = np.int64(table_keys.shape[0] - 1)
     s = np.int64(_mix(key) & np.uint64(mask))
@@ -41,15 +41,13 @@ def find_slot(table_keys: np.ndarray, key: np.int64) -> int:
         if k == key:
             return s
         if k == EMPTY_KEY:
-            return -1
+            return np.int64(-1)
         s = (s + 1) & mask
-    return -1
+    return np.int64(-1)
 
 
 @njit(cache=True, nogil=True)
-def insert(
-    table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, key: np.int64, entry: int
-) -> int:
+def insert(table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, key: np.int64, entry: int) -> int:
     """Add entry slot `entry` under `key` (prepended to the key's chain). Returns a status code."""
     found = find_slot(table_keys, key)
     if found >= 0:
@@ -60,7 +58,7 @@ def insert(
     s = np.int64(_mix(key) & np.uint64(mask))
     for _ in range(table_keys.shape[0]):
         k = table_keys[s]
-        if k == EMPTY_KEY or k == TOMBSTONE:
+        if k == EMPTY_KEY or k == TOMBSTONE:  # noqa: SIM109 (plain compares for numba)
             table_keys[s] = key
             table_heads[s] = entry
             next_entry[entry] = -1
@@ -71,7 +69,11 @@ def insert(
 
 @njit(cache=True, nogil=True)
 def insert_many(
-    table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, keys: np.ndarray, entries: np.ndarray
+    table_keys: np.ndarray,
+    table_heads: np.ndarray,
+    next_entry: np.ndarray,
+    keys: np.ndarray,
+    entries: np.ndarray,
 ) -> int:
     """Insert keys[i] → entries[i] for all i; keys of 0 (no plate) are skipped."""
     for i in range(keys.shape[0]):
@@ -84,9 +86,7 @@ def insert_many(
 
 
 @njit(cache=True, nogil=True)
-def remove(
-    table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, key: np.int64, entry: int
-) -> int:
+def remove(table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, key: np.int64, entry: int) -> int:
     """Unlink entry slot `entry` from `key`'s chain; the key becomes a tombstone when its chain empties."""
     s = find_slot(table_keys, key)
     if s < 0:

@@ -1,0 +1,131 @@
+"""The engine on the real broker: exact alerts, dead letters, and restarts without skipped reads."""
+
+from __future__ import annotations
+
+import json
+import signal
+import subprocess
+import time
+
+import pytest
+from confluent_kafka import Consumer, TopicPartition
+
+from anpr_engine.config import Settings
+from anpr_engine.models import Alert
+from anpr_engine.reads import encode_read
+from simulators.noise import NoiseModel
+from simulators.traffic import SimulatedRead, Traffic, make_watchlists, malformed_message
+from tests.integration.conftest import BIN, cli_args, produce, run_engine, topic_values
+from tests.reference import ref_match
+
+pytestmark = pytest.mark.integration
+
+
+def _setup(s: Settings, n_reads: int, seed: int, listed_share: float = 0.1) -> tuple[list[SimulatedRead], set]:  # type: ignore[type-arg]
+    entries = make_watchlists(100, seed)
+    produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
+    sims = Traffic(entries, seed=seed, listed_share=listed_share, noise=NoiseModel()).take(n_reads)
+    reads = [(x.read.plate_text, x.read.plate_country, x.read.ts_ms) for x in sims]
+    expected = {(sims[h.read].read.read_id, h.entry_id) for h in ref_match(reads, entries)}
+    return sims, expected
+
+
+def _alerts(s: Settings) -> list[Alert]:
+    return [Alert.model_validate_json(v) for v in topic_values(s, s.topics.alerts)]
+
+
+def test_simulated_reads_give_exactly_the_expected_alerts(settings: Settings) -> None:
+    sims, expected = _setup(settings, 3000, seed=11)
+    produce(settings, settings.topics.reads, [(x.read.camera_id.encode(), encode_read(x.read)) for x in sims])
+    done = run_engine(settings)
+    assert done.returncode == 0, done.stderr
+    alerts = _alerts(settings)
+    got = [(a.read.read_id, a.entry.entry_id) for a in alerts]
+    assert len(got) == len(set(got))  # one alert per (read, entry)
+    assert set(got) == expected and len(expected) > 100
+    truth = {(x.read.read_id, e) for x in sims for e in x.truth if x.confusions <= 1 and not x.dropped}
+    assert truth <= set(got)
+    raw = json.loads(topic_values(settings, settings.topics.alerts)[0])
+    assert raw["cross_border"] == (raw["read"]["camera_country"] != raw["entry"]["agency_country"])
+    assert {a.cross_border for a in alerts} == {True, False}
+    assert all(a.cross_border == (a.read.camera_country != a.entry.agency_country) for a in alerts)
+
+
+def test_malformed_messages_go_to_the_dlq_and_valid_reads_around_them_still_match(settings: Settings) -> None:
+    import random
+
+    sims, expected = _setup(settings, 1000, seed=12)
+    rng = random.Random(5)
+    items: list[tuple[bytes | None, bytes | None]] = []
+    bad: list[bytes | None] = []
+    for i, x in enumerate(sims):
+        if i % 100 == 50:
+            v = malformed_message(rng) if i % 300 else None
+            bad.append(v)
+            items.append((b"broken", v))
+        items.append((x.read.camera_id.encode(), encode_read(x.read)))
+    produce(settings, settings.topics.reads, items)
+    done = run_engine(settings)
+    assert done.returncode == 0, done.stderr
+    assert {(a.read.read_id, a.entry.entry_id) for a in _alerts(settings)} == expected
+    c = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": "t-dlq", "enable.auto.commit": False})
+    c.assign([TopicPartition(settings.topics.dlq, 0, 0)])
+    dead = []
+    deadline = time.monotonic() + 30
+    while len(dead) < len(bad) and time.monotonic() < deadline:
+        dead += [m for m in c.consume(100, 1.0) if m.error() is None]
+    c.close()
+    assert [m.value() for m in dead] == bad
+    for m in dead:
+        headers = dict(m.headers())
+        assert headers["dlq.reason"] and headers["dlq.source.topic"] == settings.topics.reads.encode()
+        assert int(headers["dlq.source.offset"]) >= 0
+
+
+@pytest.mark.parametrize("static_member", [False, True])
+def test_engine_killed_and_restarted_skips_no_read(settings: Settings, static_member: bool) -> None:
+    """Killed without a chance to commit; a new instance (or the same static member) takes over."""
+    member = ["--instance-id", "engine-a"] if static_member else []
+    sims, expected = _setup(settings, 20_000, seed=13, listed_share=0.05)
+    produce(settings, settings.topics.reads, [(x.read.camera_id.encode(), encode_read(x.read)) for x in sims])
+    cmd = [str(BIN / "anpr-engine"), "run", *cli_args(settings), "--group-id", settings.group_id,
+           "--batch-max-reads", "200", *member]  # fmt: skip
+    first = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
+    try:
+        deadline = time.monotonic() + 60
+        while not topic_values(settings, settings.topics.alerts) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        first.send_signal(signal.SIGKILL)  # no chance to finish its batch or commit
+        first.wait(30)
+    finally:
+        if first.poll() is None:
+            first.kill()
+    partial = {(a.read.read_id, a.entry.entry_id) for a in _alerts(settings)}
+    assert len(partial) > 0
+    done = run_engine(settings, *member)
+    assert done.returncode == 0, done.stderr
+    assert {(a.read.read_id, a.entry.entry_id) for a in _alerts(settings)} == expected  # duplicates allowed
+    c = Consumer({"bootstrap.servers": settings.bootstrap_servers, "group.id": settings.group_id})
+    parts = c.list_topics(settings.topics.reads, timeout=10).topics[settings.topics.reads].partitions
+    committed = c.committed([TopicPartition(settings.topics.reads, p) for p in parts], timeout=10)
+    ends = [c.get_watermark_offsets(TopicPartition(settings.topics.reads, p), timeout=10)[1] for p in parts]
+    c.close()
+    assert [tp.offset for tp in committed] == ends
+
+
+def test_sigterm_finishes_the_batch_and_exits_zero(settings: Settings) -> None:
+    sims, _ = _setup(settings, 2000, seed=14)
+    cmd = [str(BIN / "anpr-engine"), "run", *cli_args(settings), "--group-id", settings.group_id]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    try:
+        produce(settings, settings.topics.reads, [(x.read.camera_id.encode(), encode_read(x.read)) for x in sims])
+        deadline = time.monotonic() + 60
+        while not topic_values(settings, settings.topics.alerts) and time.monotonic() < deadline:
+            time.sleep(0.2)
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    assert proc.returncode == 0, err
+    assert "engine: reads=" in err

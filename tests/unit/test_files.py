@@ -1,0 +1,107 @@
+"""Watchlist and read files: every format, bad rows reported with line numbers, valid rows kept."""
+
+import json
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from typer.testing import CliRunner
+
+from anpr_engine.cli.engine import app as engine_app
+from anpr_engine.models import MODELS, Alert
+from anpr_engine.read_files import read_reads_file, write_reads_file
+from anpr_engine.reads import reads_to_table
+from anpr_engine.watchlist_files import load_entries, write_entries
+from simulators.traffic import Traffic, make_watchlists
+
+HEADER = "entry_id{d}plate{d}plate_country{d}list_name{d}agency{d}agency_country{d}category{d}priority\n"
+
+
+@pytest.mark.parametrize("delim", [";", ",", "\t", ":"])
+def test_csv_delimiters_and_bad_rows(tmp_path: Path, delim: str) -> None:
+    rows = [
+        ["e1", "12-ABC-3", "NL", "stolen", "Politie", "NL", "stolen_vehicle", "10"],
+        ["e2", "", "NL", "stolen", "Politie", "NL", "stolen_vehicle", "10"],  # no plate
+        ["e3", "1-ABC-234", "BE", "drugs", "FedPol", "BE", "drugs", "500"],  # priority out of range
+        ["e4", "AC-AB 123", "", "stolen", "Politie", "NL", "stolen_vehicle", "5"],  # any country
+        ["e5", "AB\x01C", "FR", "stolen", "Politie", "NL", "stolen_vehicle", "5"],  # control character
+    ]
+    path = tmp_path / "wl.csv"
+    path.write_text(HEADER.format(d=delim) + "".join(delim.join(r) + "\n" for r in rows))
+    entries, errors = load_entries(path)
+    assert [e.entry_id for e in entries] == ["e1", "e4"]
+    assert entries[1].plate_country is None
+    assert [(e.line, e.reason.split(":")[0]) for e in errors] == [(3, "plate"), (4, "priority"), (6, "plate")]
+
+
+def test_plate_only_csv_with_defaults_derives_ids(tmp_path: Path) -> None:
+    path = tmp_path / "wl.csv"
+    path.write_text("plate\n12-ABC-3\n99-xyz-1\n")
+    defaults = {"list_name": "hot", "agency": "PZ", "agency_country": "BE", "category": "burglary"}
+    entries, errors = load_entries(path, defaults)
+    assert not errors and [e.entry_id for e in entries] == ["BE-hot-12ABC3-ANY", "BE-hot-99XYZ1-ANY"]
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".csv"])
+def test_watchlist_round_trip(tmp_path: Path, suffix: str) -> None:
+    entries = make_watchlists(20, 5)
+    write_entries(entries, tmp_path / f"wl{suffix}")
+    loaded, errors = load_entries(tmp_path / f"wl{suffix}")
+    assert not errors and loaded == entries
+
+
+def test_jsonl_watchlist_bad_lines(tmp_path: Path) -> None:
+    good = make_watchlists(1, 1)[0].model_dump(mode="json")
+    path = tmp_path / "wl.jsonl"
+    path.write_text(json.dumps(good) + "\n{oops\n[1]\n" + json.dumps({**good, "category": "x"}) + "\n")
+    entries, errors = load_entries(path)
+    assert len(entries) == 1 and [e.line for e in errors] == [2, 3, 4]
+
+
+def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
+    (tmp_path / "wl.xlsx").write_bytes(b"x")
+    with pytest.raises(ValueError, match="unknown watchlist format"):
+        load_entries(tmp_path / "wl.xlsx")
+
+
+@pytest.mark.parametrize("suffix", [".jsonl", ".parquet", ".csv"])
+def test_reads_round_trip_and_bad_rows(tmp_path: Path, suffix: str) -> None:
+    reads = [s.read for s in Traffic(make_watchlists(5, 1), seed=2).take(50)]
+    table = reads_to_table(reads)
+    bad = table.slice(0, 1).set_column(2, "camera_country", pa.array(["nl"]))
+    write_reads_file(pa.concat_tables([table, bad]), tmp_path / f"r{suffix}")
+    got, rejects = read_reads_file(tmp_path / f"r{suffix}")
+    assert got.drop_columns(["_msg"]).to_pylist() == table.to_pylist()
+    assert [line for line, _ in rejects] == [51]
+
+
+def test_offline_match_cli(tmp_path: Path) -> None:
+    entries = make_watchlists(30, 4)
+    write_entries(entries, tmp_path / "wl.csv")
+    sims = Traffic(entries, seed=4, listed_share=0.5).take(200)
+    write_reads_file(reads_to_table([s.read for s in sims]), tmp_path / "reads.parquet")
+    out = tmp_path / "alerts.jsonl"
+    args = ["match", "--reads", str(tmp_path / "reads.parquet"), "--watchlist", str(tmp_path / "wl.csv")]
+    result = CliRunner().invoke(engine_app, [*args, "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    alerts = [Alert.model_validate_json(line) for line in out.read_text().splitlines()]
+    found = {a.read.read_id for a in alerts}
+    should = {s.read.read_id for s in sims if s.truth and s.confusions <= 1 and not s.dropped}
+    assert should <= found and len(should) > 50
+
+
+def test_committed_schemas_are_current(tmp_path: Path) -> None:
+    result = CliRunner().invoke(engine_app, ["schemas", str(tmp_path)])
+    assert result.exit_code == 0
+    repo = Path(__file__).resolve().parents[2] / "schemas"
+    for name in MODELS:
+        assert (tmp_path / f"{name}.schema.json").read_text() == (repo / f"{name}.schema.json").read_text(), (
+            f"schemas/{name}.schema.json is stale: run `make schemas`"
+        )
+
+
+def test_parquet_reads_missing_column_is_a_clear_error(tmp_path: Path) -> None:
+    pq.write_table(pa.table({"plate_text": ["AB"]}), tmp_path / "r.parquet")
+    with pytest.raises(ValueError, match="missing columns"):
+        read_reads_file(tmp_path / "r.parquet")

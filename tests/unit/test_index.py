@@ -1,0 +1,99 @@
+"""The numba hash index against plain-Python dicts: inserts, deletes, growth, and batch probes."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from anpr_engine.index import PlateIndex
+from anpr_engine.models import Category, WatchlistEntry
+from anpr_engine.normalize import normalize_plates
+from anpr_engine.watchlist import Watchlist
+from tests.reference import ref_match
+from tests.strategies import national_plates, plate_texts
+
+COUNTRIES = st.sampled_from([None, "NL", "BE", "DE"])
+
+
+def entry(i: int, plate: str, country: str | None = None, **kw: object) -> WatchlistEntry:
+    return WatchlistEntry(
+        entry_id=f"e{i}", plate=plate, plate_country=country, list_name="l", agency="a",
+        agency_country="NL", category=Category.STOLEN_VEHICLE, **kw,
+    )  # fmt: skip
+
+
+@given(
+    st.lists(st.tuples(national_plates(), COUNTRIES), min_size=1, max_size=40),
+    st.lists(st.tuples(plate_texts, COUNTRIES, st.integers(0, 10)), max_size=60),
+    st.integers(0, 2),
+)
+def test_watchlist_match_equals_reference(listed, reads, budget) -> None:  # type: ignore[no-untyped-def]
+    entries = [entry(i, p, c, valid_from_ms=(i % 3), valid_until_ms=(8 if i % 4 == 0 else None))
+               for i, ((p, _), c) in enumerate(listed)]  # fmt: skip
+    # reads are the listed plates themselves, some noisy look-alikes, and arbitrary text
+    reads = reads + [(e.plate, c, 5) for e, (_, c) in zip(entries, listed, strict=True)]
+    from anpr_engine.config import MatchPolicy
+
+    wl = Watchlist(MatchPolicy(max_equivalences=budget))
+    wl.upsert(entries)
+    import pyarrow as pa
+
+    plates = normalize_plates([r[0] for r in reads])
+    hits = wl.match(plates, pa.array([r[1] for r in reads], pa.string()), np.array([r[2] for r in reads]))
+    got = {
+        (int(r), wl.entry(int(s)).entry_id, int(q))
+        for r, s, q in zip(hits.read, hits.slot, hits.equivalences, strict=True)
+    }
+    want = {(h.read, h.entry_id, h.equivalences) for h in ref_match(reads, entries, budget)}
+    assert got == want
+
+
+@given(st.lists(st.tuples(st.booleans(), st.integers(0, 30)), max_size=200))
+def test_inserts_and_deletes_equal_a_dict(ops: list[tuple[bool, int]]) -> None:
+    """Random inserts/deletes of a small plate universe (forcing shared keys, reuse and growth)."""
+    universe = [f"{a}{b}XY{n}" for a in "0OD" for b in "1I" for n in range(4)]
+    ix = PlateIndex(capacity=4)
+    live: dict[int, str] = {}  # slot -> plate
+    for insert, n in ops:
+        if insert or not live:
+            plate = universe[n % len(universe)]
+            slot = int(ix.add(normalize_plates([plate]), np.array([2], dtype=np.int8))[0])
+            assert slot not in live
+            live[slot] = plate
+        else:
+            slot = sorted(live)[n % len(live)]
+            ix.remove(slot)
+            del live[slot]
+    assert len(ix) == len(live)
+    hits = ix.probe(normalize_plates(universe))
+    got = {(universe[r], int(s)) for r, s in zip(hits.read, hits.slot, strict=True)}
+    want = {(p, s) for p in universe for s, q in live.items() if p.replace("O", "0").replace("D", "0").replace(
+        "I", "1") == q.replace("O", "0").replace("D", "0").replace("I", "1")}  # fmt: skip
+    assert got == want
+
+
+def test_remove_unknown_slot_is_a_clear_error() -> None:
+    ix = PlateIndex()
+    with pytest.raises(KeyError, match="slot 3"):
+        ix.remove(3)
+
+
+def test_rejected_plates_get_no_slot() -> None:
+    ix = PlateIndex()
+    slots = ix.add(normalize_plates(["12-ABC-3", "", "bad\x00"]), np.zeros(3, dtype=np.int8))
+    assert slots[0] >= 0 and slots[1:].tolist() == [-1, -1]
+    assert len(ix) == 1
+
+
+def test_upsert_replaces_and_delete_removes() -> None:
+    wl = Watchlist()
+    wl.upsert([entry(1, "12-ABC-3")])
+    wl.upsert([entry(1, "99-XYZ-1")])
+    assert len(wl) == 1
+    import pyarrow as pa
+
+    plates = normalize_plates(["12ABC3", "99XYZ1"])
+    hits = wl.match(plates, pa.array([None, None], pa.string()), np.zeros(2, dtype=np.int64))
+    assert hits.read.tolist() == [1]
+    assert wl.delete("e1") and not wl.delete("e1")
+    assert len(wl.match(plates, pa.array([None, None], pa.string()), np.zeros(2, dtype=np.int64))) == 0
