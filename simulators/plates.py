@@ -45,9 +45,10 @@ def random_plate(country: str, rng: random.Random) -> str:
     if country == "DE":
         district = rng.choice(DE_DISTRICTS)
         letters = _fill(rng, "@" * rng.choice((1, 2)), DE_LETTERS)
-        digits = str(rng.randrange(1, 10 ** rng.choice((1, 2, 3, 4))))
+        n_digits = rng.choices((1, 2, 3, 4), weights=(0.05, 0.15, 0.4, 0.4))[0]
+        digits = str(rng.randrange(10 ** (n_digits - 1), 10**n_digits))
         suffix = "E" if rng.random() < 0.02 else ""
         return f"{district}-{letters} {digits}{suffix}"
     if country == "LU":
-        return _fill(rng, "@@ ####", LU_LETTERS) if rng.random() < 0.7 else _fill(rng, "####", "")
+        return _fill(rng, "@@ ####", LU_LETTERS) if rng.random() < 0.9 else _fill(rng, "####", "")
     raise ValueError(f"no plate format for country {country!r}; known: {', '.join(COUNTRIES)}")

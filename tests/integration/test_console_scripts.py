@@ -74,4 +74,5 @@ def test_demo_pieces_short_run(settings: Settings, tmp_path: Path) -> None:
     lines = text.stdout.splitlines()
     want = [a for a in alerts if "BE" in (a.read.camera_country, a.entry.agency_country) and a.entry.priority <= 10]
     assert len(lines) == len(want) > 0
-    assert all("CROSS-BORDER" in ln for ln, a in zip(lines, want, strict=True) if a.cross_border)
+    # partitions interleave differently on each run: compare counts, not order
+    assert sum("CROSS-BORDER" in ln for ln in lines) == sum(a.cross_border for a in want)
