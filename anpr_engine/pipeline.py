@@ -22,16 +22,43 @@ from anpr_engine.normalize import normalize_plates
 from anpr_engine.reads import MESSAGE_INDEX, decode_reads
 from anpr_engine.watchlist import Watchlist
 
+NDJSON = "application/x-ndjson"
+
 
 @dataclass
 class Message:
-    """A message as the pipeline needs it: value, key and where it came from."""
+    """A message as the pipeline needs it: value, key, where it came from, and its format.
+
+    `content_type` NDJSON marks a batched message (many reads, one JSON object per line, from a
+    gateway aggregating cameras); anything else is one JSON read. `row` is set on the units split
+    out of a batched message, so a dead letter can say which line was bad.
+    """
 
     value: bytes | None
     key: bytes | None = None
     topic: str = ""
     partition: int = -1
     offset: int = -1
+    content_type: str | None = None
+    row: int | None = None
+
+
+def split_units(messages: Sequence[Message]) -> list[Message]:
+    """One unit per read: single-read messages as they are, batched ones split into their lines."""
+    if not any(m.content_type == NDJSON for m in messages):
+        return list(messages)
+    units: list[Message] = []
+    for m in messages:
+        if m.content_type != NDJSON or m.value is None:
+            units.append(m)
+            continue
+        lines = m.value.split(b"\n")
+        units.extend(
+            Message(line, m.key, m.topic, m.partition, m.offset, None, row)
+            for row, line in enumerate(lines)
+            if line.strip()
+        )
+    return units
 
 
 class Source(Protocol):
@@ -145,9 +172,10 @@ class Engine:
         messages = self.source.poll_batch()
         if not messages:
             return 0
-        decoded = decode_reads([m.value for m in messages])
+        units = split_units(messages)
+        decoded = decode_reads([u.value for u in units])
         for pos, reason in decoded.rejects:
-            self.dead_letters.send(messages[pos], reason)
+            self.dead_letters.send(units[pos], reason)
         alerts = match_reads(decoded.reads, self.watchlist, self.clock_ms(), self.stats)
         if alerts:
             self.alerts.send(alerts)

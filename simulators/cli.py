@@ -12,6 +12,9 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from anpr_engine.cli.common import Bootstrap, ReadsTopic, die, settings_from
+from anpr_engine.io.admin import ensure_topics
+from anpr_engine.io.producer import AckedProducer, new_producer
+from anpr_engine.pipeline import NDJSON
 from anpr_engine.read_files import read_reads_file, write_reads_file
 from anpr_engine.reads import encode_read, reads_to_table, table_to_json_lines
 from anpr_engine.watchlist_files import load_entries, write_entries
@@ -76,6 +79,9 @@ def run(
         Path | None, typer.Option(help="Write ground truth (read id → entry ids) as JSON lines.")
     ] = None,
     publish: Annotated[bool, typer.Option(help="Publish to Kafka (--no-publish: only write files).")] = True,
+    batch_size: Annotated[
+        int, typer.Option(min=1, help="Reads per message: >1 publishes batched JSON-lines messages (a gateway).")
+    ] = 1,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Publish simulated reads (JSON, keyed by camera id) to the reads topic."""
@@ -102,13 +108,11 @@ def run(
     settings = settings_from(bootstrap, reads=reads_topic)
     producer = None
     if publish:
-        from anpr_engine.io.admin import ensure_topics
-        from anpr_engine.io.producer import AckedProducer, new_producer
-
         ensure_topics(settings)
         producer = AckedProducer(new_producer(settings, **{"linger.ms": 5}), settings.flush_timeout_s)
     kept = []
     truth = []
+    pending: list[bytes] = []
     pacer = Pacer(rate)
     n = bad = 0
     with _progress(count, quiet) as progress:
@@ -119,10 +123,14 @@ def run(
                 producer.produce(settings.topics.reads, malformed_message(rng), b"BROKEN-GATEWAY")
                 bad += 1
             sim = next(traffic)
-            if producer is not None:
+            if producer is not None and batch_size == 1:
                 producer.produce(settings.topics.reads, encode_read(sim.read), sim.read.camera_id.encode())
-                if n % 1000 == 0:
-                    producer.producer.poll(0)
+            elif producer is not None:
+                pending.append(encode_read(sim.read))
+                if len(pending) == batch_size:
+                    _publish_batch(producer, settings.topics.reads, pending)
+            if producer is not None and n % 1000 == 0:
+                producer.producer.poll(0)
             if out is not None:
                 kept.append(sim.read)
             if truth_out is not None:
@@ -131,6 +139,8 @@ def run(
             n += 1
             progress.advance(task)
     if producer is not None:
+        if pending:
+            _publish_batch(producer, settings.topics.reads, pending)
         producer.flush()
     if out is not None:
         write_reads_file(reads_to_table(kept), out)
@@ -138,6 +148,12 @@ def run(
         truth_out.write_text("".join(json.dumps(t) + "\n" for t in truth))
     where = f"to {settings.topics.reads}" if publish else f"to {out}"
     typer.echo(f"simulate: {n} reads and {bad} malformed messages {where}")
+
+
+def _publish_batch(producer: AckedProducer, topic: str, pending: list[bytes]) -> None:
+    """Many reads in one message, JSON lines, marked by its content-type header."""
+    producer.produce(topic, b"\n".join(pending), b"GATEWAY", [("content-type", NDJSON.encode())])
+    pending.clear()
 
 
 @app.command()
@@ -151,9 +167,6 @@ def replay(
     ] = "max",
 ) -> None:
     """Publish a file of reads to the reads topic, at real-time, accelerated or maximum speed."""
-    from anpr_engine.io.admin import ensure_topics
-    from anpr_engine.io.producer import AckedProducer, new_producer
-
     if speed == "max":
         factor = None
     elif speed == "real":

@@ -43,7 +43,9 @@ class KafkaReadSource:
                 if err.fatal() or not err.retriable():
                     raise KafkaException(err)
                 continue
-            out.append(Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset())))
+            headers = m.headers()
+            ctype = _content_type(headers) if headers else None
+            out.append(Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset()), ctype))
         return out
 
     def has_work(self) -> bool:
@@ -58,6 +60,13 @@ class KafkaReadSource:
 
     def close(self) -> None:
         self.consumer.close()
+
+
+def _content_type(headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]) -> str | None:
+    for k, v in headers.items() if isinstance(headers, dict) else headers:
+        if k == "content-type" and v is not None:
+            return v.decode("ascii", "replace") if isinstance(v, bytes) else v
+    return None
 
 
 def _int(v: int | None) -> int:

@@ -104,6 +104,8 @@ class KafkaDeadLetterSink:
             ("dlq.source.partition", str(message.partition).encode()),
             ("dlq.source.offset", str(message.offset).encode()),
         ]
+        if message.row is not None:
+            headers.append(("dlq.source.row", str(message.row).encode()))
         self.out.produce(self.topic, message.value, message.key, headers)
 
     def flush(self) -> None:

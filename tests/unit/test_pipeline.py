@@ -5,7 +5,7 @@ from collections.abc import Sequence
 import pytest
 
 from anpr_engine.models import Alert
-from anpr_engine.pipeline import Engine, Message
+from anpr_engine.pipeline import NDJSON, Engine, Message
 from anpr_engine.reads import encode_read
 from anpr_engine.watchlist import Watchlist
 from simulators.noise import NoiseModel
@@ -85,3 +85,23 @@ def test_alert_ids_are_deterministic_and_cross_border_follows_countries() -> Non
     assert [a.alert_id for a in a1] == [a.alert_id for a in a2]
     assert all(a.cross_border == (a.read.camera_country != a.entry.agency_country) for a in a1)
     assert {a.cross_border for a in a1} == {True, False}
+
+
+def test_batched_messages_match_like_single_ones_and_only_bad_rows_are_dead_letters() -> None:
+    msgs, wl, sims = _messages(300, seed=8)
+    single = ListSink()
+    Engine(wl, ListSource([msgs]), single, ListSink()).step()
+    lines = [m.value or b"" for m in msgs]
+    lines.insert(7, b'{"read_id": "half a read"')
+    batched = [
+        Message(b"\n".join(lines[:150]), b"gw", "reads", 0, 0, NDJSON),
+        Message(lines[150], b"cam", "reads", 0, 1),  # one single-read message in between
+        Message(b"\n".join(lines[151:]) + b"\n\n", b"gw", "reads", 0, 2, NDJSON),
+        Message(b"\xff\xfe not json at all", b"gw", "reads", 0, 3, NDJSON),
+    ]
+    alerts, dead = ListSink(), ListSink()
+    stats = Engine(wl, ListSource([batched]), alerts, dead).run(max_idle_s=0)
+    ids = {a.alert_id for (batch,) in alerts.sent for a in batch}  # type: ignore[attr-defined]
+    assert ids == {a.alert_id for (batch,) in single.sent for a in batch}  # type: ignore[attr-defined]
+    assert [(m.offset, m.row) for (m, _) in dead.sent] == [(0, 7), (3, 0)]  # type: ignore[attr-defined]
+    assert stats.reads == 300 and stats.dlq == 2
