@@ -14,7 +14,7 @@ import numpy as np
 from anpr_engine.kernels import hashindex as hx
 from anpr_engine.normalize import ALPHABET, DEFAULT_OCR_CLASSES, MAX_LEN, NormalizedPlates, fold_table
 
-MAX_LOAD = 0.5
+MAX_LOAD = 0.6
 
 
 class IndexCorrupted(RuntimeError):
@@ -108,7 +108,7 @@ class PlateIndex:
     def probe(self, plates: NormalizedPlates) -> Hits:
         """All (read, slot) pairs whose folded plates are equal within the slot's equivalence budget."""
         keys = plates.folded_keys(self.fold)
-        cap = max(16, len(plates) // 4)
+        cap = max(16, len(plates) // 16)
         while True:
             out_read = np.empty(cap, dtype=np.int32)
             out_slot = np.empty(cap, dtype=np.int32)
@@ -146,7 +146,7 @@ class PlateIndex:
             self._occupied_bound += extra
             return
         live = np.flatnonzero(self._live[: self._high])
-        size = _pow2(int((live.size + extra) / MAX_LOAD) + 1)
+        size = _pow2(int((live.size + extra) / MAX_LOAD))
         self._table_keys = np.zeros(size, dtype=np.int64)
         self._table_heads = np.full(size, -1, dtype=np.int32)
         self._next[: self._high] = -1

@@ -100,12 +100,15 @@ IDENTITY_FOLD = np.arange(k.BASE, dtype=np.uint8)
 
 @dataclass(frozen=True)
 class NormalizedPlates:
-    """A batch of normalized plates as columns: codes (n, MAX_LEN) uint8, lengths, status, exact keys."""
+    """A batch of normalized plates as columns: codes (n, MAX_LEN) uint8, lengths, status, exact keys,
+    and the keys folded through `fold` (the OCR classes the batch was normalized for)."""
 
     codes: np.ndarray
     lengths: np.ndarray
     status: np.ndarray
     keys: np.ndarray
+    folded: np.ndarray
+    fold: np.ndarray
 
     def __len__(self) -> int:
         return int(self.lengths.shape[0])
@@ -115,7 +118,9 @@ class NormalizedPlates:
         return "".join(ALPHABET[c - 1] for c in self.codes[i, : self.lengths[i]])
 
     def folded_keys(self, fold: np.ndarray) -> np.ndarray:
-        """Keys after mapping every character to its OCR-class representative."""
+        """Keys after mapping every character to its OCR-class representative under `fold`."""
+        if np.array_equal(fold, self.fold):
+            return self.folded
         out = np.empty(len(self), dtype=np.int64)
         k.pack_keys(self.codes, self.lengths, fold, out)
         return out
@@ -126,39 +131,48 @@ class NormalizedPlates:
         return {STATUS_NAMES[s]: int(counts[s]) for s in STATUS_NAMES if s != k.OK and counts[s]}
 
 
-def _as_large_string(plates: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.LargeStringArray:
+def _as_string_array(plates: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.Array:
     if isinstance(plates, pa.ChunkedArray):
         plates = plates.combine_chunks()
     if not isinstance(plates, pa.Array):
-        plates = pa.array(plates, type=pa.large_string())
+        plates = pa.array(plates, type=pa.string())
     if pa.types.is_string(plates.type) or pa.types.is_large_string(plates.type):
-        return plates.cast(pa.large_string())
+        return plates
     raise TypeError(f"plates must be strings, got Arrow type {plates.type}")
 
 
-def normalize_plates(plates: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> NormalizedPlates:
-    """Normalize a column of raw plate texts (Arrow string array or sequence of str; None is rejected)."""
-    arr = _as_large_string(plates)
+def normalize_plates(
+    plates: pa.Array | pa.ChunkedArray | Sequence[str | None], fold: np.ndarray = IDENTITY_FOLD
+) -> NormalizedPlates:
+    """Normalize a column of raw plate texts (Arrow string array or sequence of str; None is rejected).
+
+    `fold` (from fold_table) also yields the folded keys a PlateIndex with those OCR classes probes with.
+    """
+    arr = _as_string_array(plates)
+    if fold.shape != (k.BASE,) or fold.dtype != np.uint8:
+        raise ValueError("fold must be a uint8 array of 37 codes (see fold_table)")
     n = len(arr)
     _, offsets_buf, data_buf = arr.buffers()
-    offsets = (
-        np.frombuffer(offsets_buf, dtype=np.int64, count=n + 1, offset=arr.offset * 8)
-        if n
-        else np.zeros(1, dtype=np.int64)
-    )
+    off_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    if n:
+        offsets = np.frombuffer(offsets_buf, dtype=off_type, count=n + 1, offset=arr.offset * off_type().itemsize)
+    else:
+        offsets = np.zeros(1, dtype=off_type)
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
     codes = np.empty((n, MAX_LEN), dtype=np.uint8)
     lengths = np.empty(n, dtype=np.uint8)
     status = np.empty(n, dtype=np.uint8)
-    k.normalize_batch(data, offsets, code_table(), codes, lengths, status)
+    keys = np.empty(n, dtype=np.int64)
+    folded = np.empty(n, dtype=np.int64)
+    k.normalize_batch(data, offsets, code_table(), fold, codes, lengths, status, keys, folded)
     if arr.null_count:
         nulls = arr.is_null().to_numpy(zero_copy_only=False)
         status[nulls] = k.EMPTY
         lengths[nulls] = 0
         codes[nulls] = 0
-    keys = np.empty(n, dtype=np.int64)
-    k.pack_keys(codes, lengths, IDENTITY_FOLD, keys)
-    return NormalizedPlates(codes, lengths, status, keys)
+        keys[nulls] = 0
+        folded[nulls] = 0
+    return NormalizedPlates(codes, lengths, status, keys, folded, fold)
 
 
 def normalize_one(plate: str) -> str:

@@ -104,7 +104,7 @@ class Stats:
 
 def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats | None = None) -> list[Alert]:
     """Alerts for a table of valid reads (READ_SCHEMA): one per (read, entry) hit, in read order."""
-    plates = normalize_plates(reads["plate_text"])
+    plates = normalize_plates(reads["plate_text"], watchlist.index.fold)
     if stats is not None:
         stats.rejected_plates.update(plates.rejection_counts())
     ts = reads["ts_ms"].to_numpy()

@@ -65,7 +65,7 @@ class Watchlist:
         items = list(batch.values())
         if not items:
             return []
-        plates = normalize_plates([e.plate for e in items])
+        plates = normalize_plates([e.plate for e in items], self.index.fold)
         budgets = np.array([self.policy.budget_for(e.list_name) for e in items], dtype=np.int8)
         slots = self.index.add(plates, budgets)
         self._grow(self.index.capacity)

@@ -109,6 +109,23 @@ def remove(table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarr
 
 
 @njit(cache=True, nogil=True)
+def _probe_from(table_keys: np.ndarray, key: np.int64, s: np.int64) -> np.int64:
+    """Continue a linear probe for `key` at slot `s`; the slot holding it or -1."""
+    mask = np.int64(table_keys.shape[0] - 1)
+    for _ in range(table_keys.shape[0]):
+        k = table_keys[s]
+        if k == key:
+            return s
+        if k == EMPTY_KEY:
+            return np.int64(-1)
+        s = (s + 1) & mask
+    return np.int64(-1)
+
+
+PROBE_BLOCK = 64
+
+
+@njit(cache=True, nogil=True)
 def probe_batch(
     table_keys: np.ndarray,
     table_heads: np.ndarray,
@@ -125,30 +142,46 @@ def probe_batch(
 
     A candidate is a hit when the number of positions where the read's codes differ from the entry's
     (characters that are only OCR-equivalent) is at most entry_max_equiv[entry].
+    Reads are taken in blocks: first the home slots of the whole block are loaded (independent loads
+    the CPU overlaps, hiding the cache misses of a table larger than the caches), then resolved.
     Writes at most out_read.shape[0] hits and returns the total number found, so a caller whose
     buffers were too small can grow them and call again.
     """
     n_out = 0
     cap = out_read.shape[0]
     width = read_codes.shape[1]
-    for i in range(read_keys.shape[0]):
-        key = read_keys[i]
-        if key == EMPTY_KEY:
-            continue
-        s = find_slot(table_keys, key)
-        if s < 0:
-            continue
-        e = table_heads[s]
-        while e >= 0:
-            diff = 0
-            for k in range(width):
-                if read_codes[i, k] != entry_codes[e, k]:
-                    diff += 1
-            if diff <= entry_max_equiv[e]:
-                if n_out < cap:
-                    out_read[n_out] = i
-                    out_entry[n_out] = e
-                    out_equiv[n_out] = diff
-                n_out += 1
-            e = next_entry[e]
+    mask = np.uint64(table_keys.shape[0] - 1)
+    n = read_keys.shape[0]
+    home = np.empty(PROBE_BLOCK, dtype=np.int64)
+    first = np.empty(PROBE_BLOCK, dtype=np.int64)
+    for start in range(0, n, PROBE_BLOCK):
+        m = min(PROBE_BLOCK, n - start)
+        for j in range(m):
+            home[j] = np.int64(_mix(read_keys[start + j]) & mask)
+        for j in range(m):
+            first[j] = table_keys[home[j]]
+        for j in range(m):
+            key = read_keys[start + j]
+            if key == EMPTY_KEY or first[j] == EMPTY_KEY:
+                continue
+            if first[j] == key:
+                s = home[j]
+            else:
+                s = _probe_from(table_keys, key, (home[j] + 1) & np.int64(mask))
+                if s < 0:
+                    continue
+            i = start + j
+            e = table_heads[s]
+            while e >= 0:
+                diff = 0
+                for k in range(width):
+                    if read_codes[i, k] != entry_codes[e, k]:
+                        diff += 1
+                if diff <= entry_max_equiv[e]:
+                    if n_out < cap:
+                        out_read[n_out] = i
+                        out_entry[n_out] = e
+                        out_equiv[n_out] = diff
+                    n_out += 1
+                e = next_entry[e]
     return n_out

@@ -64,49 +64,66 @@ def normalize_batch(
     data: np.ndarray,
     offsets: np.ndarray,
     table: np.ndarray,
+    fold: np.ndarray,
     codes: np.ndarray,
     lengths: np.ndarray,
     status: np.ndarray,
+    keys: np.ndarray,
+    folded: np.ndarray,
 ) -> None:
-    """Normalize n strings given as Arrow-style UTF-8 `data` and `offsets` (n+1 int64).
+    """Normalize n strings given as Arrow-style UTF-8 `data` and `offsets` (n+1, int32 or int64).
 
-    `table` maps each BMP code point to a character code (1..36), SEPARATOR (dropped) or INVALID.
-    Writes `codes` (n, MAX_LEN) uint8 zero-padded, `lengths` (n,) uint8 and `status` (n,) uint8.
+    `table` maps each BMP code point to a character code (1..36), SEPARATOR (dropped) or INVALID;
+    `fold` maps a code to its OCR-class representative. Writes per string: `codes` (MAX_LEN
+    columns, zero-padded), `lengths`, `status`, the exact key and the folded key (0 if rejected).
     """
     n = offsets.shape[0] - 1
     width = codes.shape[1]
     for i in range(n):
-        pos = offsets[i]
-        end = offsets[i + 1]
+        pos = np.int64(offsets[i])
+        end = np.int64(offsets[i + 1])
         length = 0
         st = OK
+        key = np.int64(0)
+        fkey = np.int64(0)
         while pos < end:
-            cp, pos = _decode_utf8(data, pos, end)
-            if cp < 0:
-                st = BAD_UTF8
-                break
-            if cp >= table.shape[0]:
-                st = BAD_CHAR
-                break
-            c = table[cp]
+            b = data[pos]
+            if b < 0x80:
+                c = table[b]
+                pos += 1
+            else:
+                cp, pos = _decode_utf8(data, pos, end)
+                if cp < 0:
+                    st = BAD_UTF8
+                    break
+                if cp >= table.shape[0]:
+                    st = BAD_CHAR
+                    break
+                c = table[cp]
+            if c == SEPARATOR:
+                continue
             if c == INVALID:
                 st = BAD_CHAR
                 break
-            if c == SEPARATOR:
-                continue
             if length >= width:
                 st = TOO_LONG
                 break
             codes[i, length] = c
+            key = key * BASE + c
+            fkey = fkey * BASE + fold[c]
             length += 1
         if st == OK and length == 0:
             st = EMPTY
         if st != OK:
             length = 0
+            key = 0
+            fkey = 0
         for k in range(length, width):
             codes[i, k] = 0
         lengths[i] = length
         status[i] = st
+        keys[i] = key
+        folded[i] = fkey
 
 
 @njit(cache=True, nogil=True)

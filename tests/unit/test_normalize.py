@@ -100,9 +100,10 @@ def test_malformed_utf8_is_rejected_not_raised() -> None:
     codes = np.empty((3, k.MAX_LEN), dtype=np.uint8)
     lengths = np.empty(3, dtype=np.uint8)
     status = np.empty(3, dtype=np.uint8)
-    from anpr_engine.normalize import code_table
+    keys = np.empty(3, dtype=np.int64)
+    from anpr_engine.normalize import IDENTITY_FOLD, code_table
 
-    k.normalize_batch(data, offsets, code_table(), codes, lengths, status)
+    k.normalize_batch(data, offsets, code_table(), IDENTITY_FOLD, codes, lengths, status, keys, keys.copy())
     assert status.tolist() == [k.BAD_UTF8, k.OK, k.BAD_UTF8]
 
 
