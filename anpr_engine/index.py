@@ -12,7 +12,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anpr_engine.kernels import hashindex as hx
-from anpr_engine.normalize import ALPHABET, DEFAULT_OCR_CLASSES, MAX_LEN, NormalizedPlates, fold_table
+from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, NormalizedPlates, codes_text, fold_table
 
 MAX_LOAD = 0.6
 
@@ -93,7 +93,7 @@ class PlateIndex:
 
     def text(self, slot: int) -> str:
         """The normalized plate held in `slot`."""
-        return "".join(ALPHABET[c - 1] for c in self._codes[slot] if c)
+        return codes_text(self._codes[slot])
 
     def remove(self, slot: int) -> None:
         """Delete the entry in `slot`; the slot is reused by a later add."""

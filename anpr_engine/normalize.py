@@ -96,6 +96,12 @@ def fold_table(classes: Sequence[str] = DEFAULT_OCR_CLASSES) -> np.ndarray:
 
 
 IDENTITY_FOLD = np.arange(k.BASE, dtype=np.uint8)
+_CODE_TO_CHAR = bytes.maketrans(bytes(range(1, k.BASE)), ALPHABET.encode())
+
+
+def codes_text(codes: np.ndarray) -> str:
+    """A zero-padded row of character codes as plate text."""
+    return codes.tobytes().rstrip(b"\0").translate(_CODE_TO_CHAR).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -115,7 +121,7 @@ class NormalizedPlates:
 
     def text(self, i: int) -> str:
         """Normalized plate i as a string ('' if rejected)."""
-        return "".join(ALPHABET[c - 1] for c in self.codes[i, : self.lengths[i]])
+        return codes_text(self.codes[i])
 
     def folded_keys(self, fold: np.ndarray) -> np.ndarray:
         """Keys after mapping every character to its OCR-class representative under `fold`."""

@@ -11,15 +11,15 @@ from __future__ import annotations
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 
-from anpr_engine.models import Alert, MatchInfo, MatchKind, PlateRead
+from anpr_engine.models import Alert, Direction, MatchInfo, MatchKind, PlateRead
 from anpr_engine.normalize import normalize_plates
-from anpr_engine.reads import MESSAGE_INDEX, decode_reads
+from anpr_engine.reads import MESSAGE_INDEX, decode_messages
 from anpr_engine.watchlist import Watchlist
 
 NDJSON = "application/x-ndjson"
@@ -41,24 +41,6 @@ class Message:
     offset: int = -1
     content_type: str | None = None
     row: int | None = None
-
-
-def split_units(messages: Sequence[Message]) -> list[Message]:
-    """One unit per read: single-read messages as they are, batched ones split into their lines."""
-    if not any(m.content_type == NDJSON for m in messages):
-        return list(messages)
-    units: list[Message] = []
-    for m in messages:
-        if m.content_type != NDJSON or m.value is None:
-            units.append(m)
-            continue
-        lines = m.value.split(b"\n")
-        units.extend(
-            Message(line, m.key, m.topic, m.partition, m.offset, None, row)
-            for row, line in enumerate(lines)
-            if line.strip()
-        )
-    return units
 
 
 class Source(Protocol):
@@ -93,6 +75,8 @@ class Stats:
     cross_border: int = 0
     dlq: int = 0
     rejected_plates: Counter[str] = field(default_factory=Counter)
+    first_batch_at: float | None = None  # wall clock (s) when the first batch arrived
+    last_batch_at: float | None = None  # and when the last one was committed
 
     def summary(self) -> str:
         rej = sum(self.rejected_plates.values())
@@ -122,18 +106,22 @@ def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats
         hits.equivalences[order].tolist(),
         strict=True,
     ):
-        read = PlateRead.model_validate(row)
+        # Rows and entries were validated on the way in: construct without validating again.
+        row["direction"] = Direction(row["direction"])
+        read = PlateRead.model_construct(**row)
         entry = watchlist.entry(slot)
         listed = watchlist.index.text(slot)
-        info = MatchInfo(
+        info = MatchInfo.model_construct(
             kind=MatchKind.EXACT if eq == 0 else MatchKind.OCR_EQUIVALENT,
             equivalences=eq,
+            differences=0,
             score=round(1.0 - eq / max(1, len(listed)), 4),
             plate_read=plates.text(r),
             plate_listed=listed,
         )
         alerts.append(
-            Alert(
+            Alert.model_construct(
+                schema_version=1,
                 alert_id=Alert.make_id(read.read_id, entry.entry_id),
                 read=read,
                 entry=entry,
@@ -172,24 +160,26 @@ class Engine:
         messages = self.source.poll_batch()
         if not messages:
             return 0
-        units = split_units(messages)
-        decoded = decode_reads([u.value for u in units])
-        for pos, reason in decoded.rejects:
-            self.dead_letters.send(units[pos], reason)
-        alerts = match_reads(decoded.reads, self.watchlist, self.clock_ms(), self.stats)
+        if self.stats.first_batch_at is None:
+            self.stats.first_batch_at = time.time()
+        reads, rejects = decode_messages([m.value for m in messages], [m.content_type == NDJSON for m in messages])
+        for r in rejects:
+            self.dead_letters.send(replace(messages[r.message], value=r.value, row=r.row), r.reason)
+        alerts = match_reads(reads, self.watchlist, self.clock_ms(), self.stats)
         if alerts:
             self.alerts.send(alerts)
         self.alerts.flush()
-        if decoded.rejects:
+        if rejects:
             self.dead_letters.flush()
         self.source.commit(messages)
         s = self.stats
         s.batches += 1
         s.messages += len(messages)
-        s.reads += decoded.reads.num_rows
-        s.dlq += len(decoded.rejects)
+        s.reads += reads.num_rows
+        s.dlq += len(rejects)
         s.alerts += len(alerts)
         s.cross_border += sum(a.cross_border for a in alerts)
+        s.last_batch_at = time.time()
         return len(messages)
 
     def run(self, max_idle_s: float | None = None) -> Stats:

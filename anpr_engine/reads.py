@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -89,12 +89,15 @@ def validate_one(value: bytes | dict[str, object] | None) -> PlateRead | str:
         return f"invalid read: {loc}: {first['msg']}"
 
 
-def _slow_rows(items: Sequence[bytes | dict[str, object] | None], positions: Sequence[int]) -> DecodedBatch:
+Item = bytes | dict[str, object] | None
+
+
+def _slow_rows(item: Callable[[int], Item], positions: Iterable[int]) -> DecodedBatch:
     rows: list[dict[str, object]] = []
     kept: list[int] = []
     rejects: list[tuple[int, str]] = []
     for i in positions:
-        verdict = validate_one(items[i])
+        verdict = validate_one(item(i))
         if isinstance(verdict, str):
             rejects.append((i, verdict))
         else:
@@ -104,19 +107,20 @@ def _slow_rows(items: Sequence[bytes | dict[str, object] | None], positions: Seq
     return DecodedBatch(table.append_column(MESSAGE_INDEX, pa.array(kept, type=pa.int32())), rejects)
 
 
-def _split(table: pa.Table, items: Sequence[bytes | dict[str, object] | None] | None) -> DecodedBatch:
-    """Keep rows the vectorized checks vouch for; the model judges the rest (from `items`, or the rows)."""
+def _split(table: pa.Table, item: Callable[[int], Item] | None) -> DecodedBatch:
+    """Keep rows the vectorized checks vouch for; the model judges the rest (from `item(row)`, or the rows)."""
     ok = _valid_mask(table)
     fast = table.filter(pa.array(ok)).append_column(MESSAGE_INDEX, pa.array(np.flatnonzero(ok).astype(np.int32)))
     if ok.all():
         return DecodedBatch(fast, [])
     bad = np.flatnonzero(~ok)
-    if items is None:
-        rows = table.take(pa.array(bad)).to_pylist()
-        items = [None] * table.num_rows
-        for i, row in zip(bad.tolist(), rows, strict=True):
-            items[i] = {k: v for k, v in row.items() if v is not None}
-    slow = _slow_rows(items, bad.tolist())
+    if item is None:
+        rows = dict(zip(bad.tolist(), table.take(pa.array(bad)).to_pylist(), strict=True))
+
+        def item(i: int) -> Item:
+            return {k: v for k, v in rows[i].items() if v is not None}
+
+    slow = _slow_rows(item, bad.tolist())
     return DecodedBatch(pa.concat_tables([fast, slow.reads]).sort_by(MESSAGE_INDEX), slow.rejects)
 
 
@@ -125,27 +129,103 @@ def validate_table(table: pa.Table) -> DecodedBatch:
     return _split(table.select(READ_SCHEMA.names).cast(READ_SCHEMA), None)
 
 
+def _parse_lines(buf: bytes) -> pa.Table | None:
+    try:
+        return pj.read_json(
+            io.BytesIO(buf), parse_options=_PARSE_OPTIONS, read_options=pj.ReadOptions(block_size=len(buf) + 1)
+        )
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return None
+
+
+def _empty() -> DecodedBatch:
+    return DecodedBatch(READ_SCHEMA.empty_table().append_column(MESSAGE_INDEX, pa.array([], pa.int32())), [])
+
+
 def decode_reads(values: Sequence[bytes | None]) -> DecodedBatch:
     """Decode message values (one JSON read each) into valid reads and rejects, keeping message order."""
     n = len(values)
     if n == 0:
-        return DecodedBatch(READ_SCHEMA.empty_table().append_column(MESSAGE_INDEX, pa.array([], pa.int32())), [])
-    table: pa.Table | None = None
-    if all(values):
-        buf = b"\n".join(values)  # type: ignore[arg-type]
-        try:
-            table = pj.read_json(
-                io.BytesIO(buf),
-                parse_options=_PARSE_OPTIONS,
-                read_options=pj.ReadOptions(block_size=len(buf) + 1),
-            )
-        except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-            table = None
-        if table is not None and table.num_rows != n:
-            table = None  # a value held several lines or objects: let the model judge each message
-    if table is None:
-        return _slow_rows(values, range(n))
-    return _split(table, values)
+        return _empty()
+    table = _parse_lines(b"\n".join(values)) if all(values) else None  # type: ignore[arg-type]
+    if table is None or table.num_rows != n:  # a value held several lines or objects: judge each message
+        return _slow_rows(values.__getitem__, range(n))
+    return _split(table, values.__getitem__)
+
+
+@dataclass(frozen=True)
+class Reject:
+    """A read that could not be decoded: which message (and line of a batched one), its bytes, and why."""
+
+    message: int
+    row: int | None
+    value: bytes | None
+    reason: str
+
+
+def decode_messages(values: Sequence[bytes | None], batched: Sequence[bool]) -> tuple[pa.Table, list[Reject]]:
+    """Decode single-read and batched (JSON lines) messages together; MESSAGE_INDEX numbers the reads.
+
+    Batched messages are parsed whole, in one buffer with the rest: no Python object per read. Only
+    if that fails (a blank line, a value that is not what its header says) are they split line by line.
+    """
+    if not any(batched):
+        d = decode_reads(values)
+        return d.reads, [Reject(pos, None, values[pos], why) for pos, why in d.rejects]
+    fast = _decode_batched_whole(values, batched)
+    if fast is not None:
+        return fast
+    units: list[bytes | None] = []
+    where: list[tuple[int, int | None]] = []
+    for i, (v, b) in enumerate(zip(values, batched, strict=True)):
+        if b and v is not None:
+            for r, line in enumerate(v.split(b"\n")):
+                if line.strip():
+                    units.append(line)
+                    where.append((i, r))
+        else:
+            units.append(v)
+            where.append((i, None))
+    d = decode_reads(units)
+    return d.reads, [Reject(*where[pos], units[pos], why) for pos, why in d.rejects]
+
+
+def _decode_batched_whole(
+    values: Sequence[bytes | None], batched: Sequence[bool]
+) -> tuple[pa.Table, list[Reject]] | None:
+    parts: list[bytes] = []
+    rows: list[int] = []
+    for v, b in zip(values, batched, strict=True):
+        if not v:
+            return None
+        if b:
+            v = v.rstrip(b"\n")
+            if not v or b"\n\n" in v:
+                return None
+            rows.append(v.count(b"\n") + 1)
+        else:
+            rows.append(1)
+        parts.append(v)
+    table = _parse_lines(b"\n".join(parts))
+    counts = np.array(rows, dtype=np.int64)
+    total = int(counts.sum())
+    if table is None or table.num_rows != total:
+        return None
+    message = np.repeat(np.arange(len(parts)), counts)
+    row = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    lines: dict[int, list[bytes]] = {}
+
+    def raw(i: int) -> bytes:
+        m = int(message[i])
+        if not batched[m]:
+            return parts[m]
+        return lines.setdefault(m, parts[m].split(b"\n"))[row[i]]
+
+    d = _split(table, raw)
+    rejects = [
+        Reject(int(message[p]), int(row[p]) if batched[int(message[p])] else None, raw(p), why) for p, why in d.rejects
+    ]
+    return d.reads, rejects
 
 
 def encode_read(read: PlateRead) -> bytes:

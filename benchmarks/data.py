@@ -32,19 +32,11 @@ class Listed:
 
     def entries(self) -> list[WatchlistEntry]:
         """As watchlist entries (NL and BE agencies alternating)."""
+        common = {"list_name": "bench", "agency": "bench", "category": Category.STOLEN_VEHICLE, "priority": 50}
         return [
             WatchlistEntry.model_construct(
-                entry_id=str(i),
-                plate=p,
-                plate_country=c,
-                list_name="bench",
-                agency="bench",
-                agency_country="NL" if i % 2 else "BE",
-                category=Category.STOLEN_VEHICLE,
-                priority=50,
-                valid_from_ms=None,
-                valid_until_ms=None,
-            )  # fmt: skip
+                entry_id=str(i), plate=p, plate_country=c, agency_country="NL" if i % 2 else "BE", **common
+            )
             for i, (p, c) in enumerate(zip(self.plates, self.countries, strict=True))
         ]
 

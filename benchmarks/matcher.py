@@ -39,8 +39,8 @@ def bench_matcher(sizes: list[int], n_reads: int, baseline_reads: int, repeats: 
             index.add(normalize_plates(entries), np.full(size, budget, dtype=np.int8))
             build_s = time.perf_counter() - t
 
-            def engine(index: PlateIndex = index) -> Any:
-                return index.probe(normalize_plates(column))
+            def engine(index: PlateIndex = index, column: pa.Array = column) -> Any:
+                return index.probe(normalize_plates(column, index.fold))
 
             rate = _best_rate(engine, n_reads, repeats)
             hits = engine()

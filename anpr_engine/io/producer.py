@@ -79,8 +79,9 @@ class KafkaAlertSink:
 
     def send(self, alerts: Sequence[Alert]) -> None:
         for a in alerts:
+            cross = a.cross_border
             headers: Headers = [
-                ("cross_border", b"1" if a.cross_border else b"0"),
+                ("cross_border", b"1" if cross else b"0"),
                 ("agency_country", a.entry.agency_country.encode()),
                 ("list_name", a.entry.list_name.encode()),
             ]

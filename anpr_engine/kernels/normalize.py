@@ -80,8 +80,8 @@ def normalize_batch(
     n = offsets.shape[0] - 1
     width = codes.shape[1]
     for i in range(n):
-        pos = np.int64(offsets[i])
-        end = np.int64(offsets[i + 1])
+        pos = int(offsets[i])
+        end = int(offsets[i + 1])
         length = 0
         st = OK
         key = np.int64(0)
@@ -116,8 +116,8 @@ def normalize_batch(
             st = EMPTY
         if st != OK:
             length = 0
-            key = 0
-            fkey = 0
+            key = np.int64(0)
+            fkey = np.int64(0)
         for k in range(length, width):
             codes[i, k] = 0
         lengths[i] = length

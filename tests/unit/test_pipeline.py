@@ -88,7 +88,7 @@ def test_alert_ids_are_deterministic_and_cross_border_follows_countries() -> Non
 
 
 def test_batched_messages_match_like_single_ones_and_only_bad_rows_are_dead_letters() -> None:
-    msgs, wl, sims = _messages(300, seed=8)
+    msgs, wl, _ = _messages(300, seed=8)
     single = ListSink()
     Engine(wl, ListSource([msgs]), single, ListSink()).step()
     lines = [m.value or b"" for m in msgs]
@@ -105,3 +105,15 @@ def test_batched_messages_match_like_single_ones_and_only_bad_rows_are_dead_lett
     assert ids == {a.alert_id for (batch,) in single.sent for a in batch}  # type: ignore[attr-defined]
     assert [(m.offset, m.row) for (m, _) in dead.sent] == [(0, 7), (3, 0)]  # type: ignore[attr-defined]
     assert stats.reads == 300 and stats.dlq == 2
+
+
+def test_batched_message_with_an_invalid_row_sends_only_that_row() -> None:
+    msgs, wl, _ = _messages(100, seed=9)
+    lines = [m.value or b"" for m in msgs]
+    bad_row = lines[3].replace(b'"confidence":', b'"confidence":5,"x":')  # valid JSON, invalid read
+    lines[3] = bad_row
+    alerts, dead = ListSink(), ListSink()
+    batch = [Message(b"\n".join(lines) + b"\n", b"gw", "reads", 1, 42, NDJSON), Message(msgs[0].value, offset=43)]
+    stats = Engine(wl, ListSource([batch]), alerts, dead).run(max_idle_s=0)
+    assert [(m.partition, m.offset, m.row, m.value) for (m, _) in dead.sent] == [(1, 42, 3, bad_row)]  # type: ignore[attr-defined]
+    assert stats.reads == 100 and stats.dlq == 1

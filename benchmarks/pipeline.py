@@ -1,0 +1,184 @@
+"""Pipeline through the real broker: raw consume (the client's ceiling), a naive engine, the engine,
+batched reads, and 1 vs 2 worker processes, all on the same reads in the same run."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+from confluent_kafka import Consumer
+
+from anpr_engine.config import Settings, TopicNames
+from anpr_engine.io.admin import ensure_topics
+from anpr_engine.io.consumer import KafkaReadSource
+from anpr_engine.io.producer import AckedProducer, alert_sinks, new_producer
+from anpr_engine.models import PlateRead
+from anpr_engine.pipeline import NDJSON, Engine
+from anpr_engine.watchlist import Watchlist
+from benchmarks.baseline import py_normalize
+from benchmarks.data import Listed, listed_plates, traffic
+from simulators.traffic import CAMERAS
+
+BIN = Path(sys.executable).parent
+
+
+def bench_settings(tag: str) -> Settings:
+    run = f"bench.{tag}.{uuid.uuid4().hex[:8]}"
+    topics = TopicNames(reads=f"{run}.reads", alerts=f"{run}.alerts", watchlist=f"{run}.watchlist", dlq=f"{run}.dlq")
+    s = Settings(topics=topics, group_id=f"{run}.engine")
+    ensure_topics(s)
+    return s
+
+
+def read_values(n: int, listed: Listed, seed: int, ts_ms: int | None = None) -> tuple[list[bytes], list[bytes]]:
+    """n JSON reads (2 % listed vehicles, OCR noise) and their keys (camera ids)."""
+    base = traffic(min(n, 50_000), listed, listed_share=0.02, seed=seed)
+    rng = random.Random(seed)
+    values, keys = [], []
+    now = ts_ms or time.time_ns() // 1_000_000
+    for i in range(n):
+        j = i % len(base.texts)
+        cam = CAMERAS[rng.randrange(len(CAMERAS))]
+        country = base.countries[j]
+        values.append(
+            (
+                f'{{"read_id":"r{i}","camera_id":"{cam.camera_id}","camera_country":"{cam.country}",'
+                f'"site":"{cam.site}","lane":0,"direction":"inbound","ts_ms":{now + i},'
+                f'"plate_text":{json.dumps(base.texts[j])},'
+                f'"plate_country":{json.dumps(country)},"confidence":0.9}}'
+            ).encode()
+        )
+        keys.append(cam.camera_id.encode())
+    return values, keys
+
+
+def fill(s: Settings, topic: str, values: list[bytes], keys: list[bytes], batch: int = 1) -> float:
+    """Produce the values (batch > 1: that many per JSON-lines message); returns seconds taken."""
+    out = AckedProducer(new_producer(s, **{"linger.ms": 20, "batch.size": 1_000_000}))
+    t = time.perf_counter()
+    if batch == 1:
+        for v, k in zip(values, keys, strict=True):
+            out.produce(topic, v, k)
+    else:
+        for i in range(0, len(values), batch):
+            out.produce(topic, b"\n".join(values[i : i + batch]), b"gateway", [("content-type", NDJSON.encode())])
+    out.flush()
+    return time.perf_counter() - t
+
+
+def raw_consume(s: Settings, topic: str, n: int) -> float:
+    """Messages/s of a bare consumer that only fetches the values."""
+    c = Consumer({**s.kafka_common(), "group.id": f"raw-{uuid.uuid4()}", "auto.offset.reset": "earliest",
+                  "enable.auto.commit": False, "fetch.wait.max.ms": 10})  # fmt: skip
+    c.subscribe([topic])
+    got, t0 = 0, None
+    while got < n:
+        batch = c.consume(10_000, 1.0)
+        if batch and t0 is None:
+            t0 = time.perf_counter()
+        for m in batch:
+            if m.error() is None and m.value() is not None:
+                got += 1
+    rate = got / (time.perf_counter() - (t0 or time.perf_counter()))
+    c.close()
+    return rate
+
+
+def naive_engine(s: Settings, topic: str, n: int, listed: Listed) -> tuple[float, int]:
+    """What a typical Python service does: poll one message, json.loads, validate, set lookup, produce a hit."""
+    plates = {p for p in (py_normalize(x) for x in listed.plates) if p}
+    c = Consumer({**s.kafka_common(), "group.id": f"naive-{uuid.uuid4()}", "auto.offset.reset": "earliest"})
+    c.subscribe([topic])
+    out = AckedProducer(new_producer(s))
+    got = hits = 0
+    t0 = None
+    while got < n:
+        m = c.poll(1.0)
+        if m is None or m.error() is not None:
+            continue
+        if t0 is None:
+            t0 = time.perf_counter()
+        got += 1
+        read = PlateRead.model_validate(json.loads(m.value() or b"null"))
+        if py_normalize(read.plate_text) in plates:
+            hits += 1
+            out.produce(s.topics.alerts, json.dumps({"read": read.model_dump(mode="json")}).encode(), m.key())
+    out.flush()
+    rate = got / (time.perf_counter() - (t0 or time.perf_counter()))
+    c.close()
+    return rate, hits
+
+
+def engine_in_process(s: Settings, topic: str, n_reads: int, watchlist: Watchlist) -> tuple[float, int]:
+    """Reads/s of the engine (consume, decode, match, produce alerts, commit) in this process."""
+    settings = s.model_copy(update={"topics": s.topics.model_copy(update={"reads": topic}),
+                                    "group_id": f"{s.group_id}-{topic}"})  # fmt: skip
+    source = KafkaReadSource(settings)
+    _, alerts, dead = alert_sinks(settings)
+    engine = Engine(watchlist, source, alerts, dead)
+    deadline = time.monotonic() + 600
+    while engine.stats.reads + engine.stats.dlq < n_reads and time.monotonic() < deadline:
+        engine.step()
+    source.close()
+    st = engine.stats
+    return st.reads / ((st.last_batch_at or 0) - (st.first_batch_at or 0)), st.alerts
+
+
+def scale_out(s: Settings, topic: str, n_reads: int, workers: int) -> float:
+    """Reads/s of `workers` engine processes in one group over a pre-filled topic."""
+    group = f"{s.group_id}-x{workers}-{uuid.uuid4().hex[:4]}"
+    args = ["--bootstrap-servers", s.bootstrap_servers, "--reads-topic", topic, "--alerts-topic", s.topics.alerts,
+            "--watchlist-topic", s.topics.watchlist, "--dlq-topic", s.topics.dlq, "--group-id", group,
+            "--idle-exit-s", "3"]  # fmt: skip
+    with tempfile.TemporaryDirectory() as tmp:
+        files = [Path(tmp) / f"w{i}.json" for i in range(workers)]
+        procs = [
+            subprocess.Popen([str(BIN / "anpr-engine"), "run", *args, "--stats-file", str(f)], stderr=subprocess.DEVNULL)
+            for f in files
+        ]
+        for p in procs:
+            p.wait(timeout=900)
+        stats = [json.loads(f.read_text()) for f in files if f.exists()]
+    done = [st for st in stats if st["first_batch_at"]]
+    reads = sum(st["reads"] for st in stats)
+    if reads < n_reads or not done:
+        raise RuntimeError(f"scale-out run with {workers} workers saw {reads} of {n_reads} reads")
+    return reads / (max(st["last_batch_at"] for st in done) - min(st["first_batch_at"] for st in done))
+
+
+def bench_pipeline(n: int, naive_n: int, watchlist_size: int, workers: tuple[int, ...] = (1, 2)) -> dict[str, Any]:
+    s = bench_settings("pipe")
+    listed = listed_plates(watchlist_size, seed=7)
+    wl = Watchlist(s.match)
+    wl.upsert(listed.entries())
+    out = AckedProducer(new_producer(s))
+    for e in listed.entries():
+        out.produce(s.topics.watchlist, e.model_dump_json().encode(), e.entry_id.encode())
+    out.flush()
+    values, keys = read_values(n, listed, seed=8)
+    batched_topic = s.topics.reads + ".batched"
+    ensure_topics(s.model_copy(update={"topics": s.topics.model_copy(update={"reads": batched_topic})}))
+    fill_s = fill(s, s.topics.reads, values, keys)
+    fill(s, batched_topic, values, keys, batch=1000)
+    raw = raw_consume(s, s.topics.reads, n)
+    naive, naive_hits = naive_engine(s, s.topics.reads, naive_n, listed)
+    eng, eng_alerts = engine_in_process(s, s.topics.reads, n, wl)
+    batched, batched_alerts = engine_in_process(s, batched_topic, n, wl)
+    result: dict[str, Any] = {
+        "reads": n, "naive_reads": naive_n, "watchlist_entries": watchlist_size, "fill_per_s": n / fill_s,
+        "raw_consume_per_s": raw, "naive_per_s": naive, "reads_per_s": eng, "batched_reads_per_s": batched,
+        "ratio_raw": eng / raw, "ratio_naive": eng / naive, "ratio_batched_naive": batched / naive,
+        "alerts": eng_alerts, "batched_alerts": batched_alerts, "naive_hits": naive_hits,
+        "cpu_count": os.cpu_count(),
+    }  # fmt: skip
+    for w in workers:
+        result[f"workers_{w}_reads_per_s"] = scale_out(s, s.topics.reads, n, w)
+    return result
