@@ -121,11 +121,6 @@ class Alert(BaseModel):
         """A camera in one country saw a vehicle listed by another country's agency."""
         return self.read.camera_country != self.entry.agency_country
 
-    @staticmethod
-    def make_id(read_id: str, entry_id: str) -> str:
-        """Deterministic id, so a redelivered read yields the same alert id (consumers can de-duplicate)."""
-        return str(uuid.uuid5(ALERT_NAMESPACE, f"{read_id}\x1f{entry_id}"))
-
 
 MODELS: dict[str, type[BaseModel]] = {
     "plate_read": PlateRead,

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from anpr_engine.models import Alert, Direction, MatchInfo, MatchKind, PlateRead
+from anpr_engine.alerts import OutgoingAlert, encode_alert
 from anpr_engine.normalize import normalize_plates
 from anpr_engine.reads import MESSAGE_INDEX, decode_messages
 from anpr_engine.watchlist import Watchlist
@@ -43,17 +43,36 @@ class Message:
     row: int | None = None
 
 
+@dataclass(frozen=True)
+class Batch:
+    """What a source hands over: message values and formats as lists; a full Message only on demand
+    (for a dead letter), since building one per message costs more than the engine's whole work on it."""
+
+    values: list[bytes | None]
+    batched: list[bool]
+    message: Callable[[int], Message]
+
+    def __len__(self) -> int:
+        return len(self.values)
+
+
+def batch_of(messages: Sequence[Message]) -> Batch:
+    return Batch([m.value for m in messages], [m.content_type == NDJSON for m in messages], messages.__getitem__)
+
+
 class Source(Protocol):
-    def poll_batch(self) -> Sequence[Message]: ...
+    def poll_batch(self) -> Batch: ...
     def has_work(self) -> bool:
         """False while the source cannot deliver yet (e.g. no partitions assigned): not idle, waiting."""
         ...
 
-    def commit(self, messages: Sequence[Message]) -> None: ...
+    def commit(self, batch: Batch) -> None:
+        """Record that everything delivered so far, up to and including `batch`, is done."""
+        ...
 
 
 class AlertSink(Protocol):
-    def send(self, alerts: Sequence[Alert]) -> None: ...
+    def send(self, alerts: Sequence[OutgoingAlert]) -> None: ...
     def flush(self) -> None:
         """Block until everything sent is acknowledged; raise if any of it was not."""
         ...
@@ -86,7 +105,7 @@ class Stats:
         )
 
 
-def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats | None = None) -> list[Alert]:
+def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats | None = None) -> list[OutgoingAlert]:
     """Alerts for a table of valid reads (READ_SCHEMA): one per (read, entry) hit, in read order."""
     plates = normalize_plates(reads["plate_text"], watchlist.index.fold)
     if stats is not None:
@@ -106,28 +125,9 @@ def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats
         hits.equivalences[order].tolist(),
         strict=True,
     ):
-        # Rows and entries were validated on the way in: construct without validating again.
-        row["direction"] = Direction(row["direction"])
-        read = PlateRead.model_construct(**row)
         entry = watchlist.entry(slot)
-        listed = watchlist.index.text(slot)
-        info = MatchInfo.model_construct(
-            kind=MatchKind.EXACT if eq == 0 else MatchKind.OCR_EQUIVALENT,
-            equivalences=eq,
-            differences=0,
-            score=round(1.0 - eq / max(1, len(listed)), 4),
-            plate_read=plates.text(r),
-            plate_listed=listed,
-        )
         alerts.append(
-            Alert.model_construct(
-                schema_version=1,
-                alert_id=Alert.make_id(read.read_id, entry.entry_id),
-                read=read,
-                entry=entry,
-                match=info,
-                produced_at_ms=now_ms,
-            )
+            encode_alert(row, entry, watchlist.entry_json(slot), eq, plates.text(r), watchlist.index.text(slot), now_ms)
         )
     return alerts
 
@@ -162,9 +162,9 @@ class Engine:
             return 0
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.time()
-        reads, rejects = decode_messages([m.value for m in messages], [m.content_type == NDJSON for m in messages])
+        reads, rejects = decode_messages(messages.values, messages.batched)
         for r in rejects:
-            self.dead_letters.send(replace(messages[r.message], value=r.value, row=r.row), r.reason)
+            self.dead_letters.send(replace(messages.message(r.message), value=r.value, row=r.row), r.reason)
         alerts = match_reads(reads, self.watchlist, self.clock_ms(), self.stats)
         if alerts:
             self.alerts.send(alerts)

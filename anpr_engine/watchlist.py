@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from anpr_engine.alerts import entry_json
 from anpr_engine.config import MatchPolicy
 from anpr_engine.index import Hits, PlateIndex
 from anpr_engine.models import WatchlistEntry
@@ -41,6 +42,7 @@ class Watchlist:
         self.policy = policy or MatchPolicy()
         self.index = PlateIndex(self.policy.ocr_classes)
         self._slot_of: dict[str, int] = {}
+        self._json: dict[int, str] = {}
         self._entries: list[WatchlistEntry | None] = []
         self._plate_country = np.zeros(0, dtype=np.uint16)
         self._valid_from = np.zeros(0, dtype=np.int64)
@@ -54,6 +56,13 @@ class Watchlist:
         if e is None:
             raise KeyError(f"slot {slot} is empty")
         return e
+
+    def entry_json(self, slot: int) -> str:
+        """The entry's JSON, serialized once per entry (on its first hit)."""
+        js = self._json.get(slot)
+        if js is None:
+            js = self._json[slot] = entry_json(self.entry(slot))
+        return js
 
     def upsert(self, entries: Iterable[WatchlistEntry]) -> list[Rejected]:
         """Add entries, replacing any with the same id. Entries whose plate is not plate text are rejected."""
@@ -88,6 +97,7 @@ class Watchlist:
             return False
         self.index.remove(slot)
         self._entries[slot] = None
+        self._json.pop(slot, None)
         return True
 
     def match(self, plates: NormalizedPlates, read_country: pa.Array, ts_ms: np.ndarray) -> Hits:

@@ -144,7 +144,7 @@ def match(
         found.extend(match_reads(pa.Table.from_batches([batch]), wl, time.time_ns() // 1_000_000, stats))
     with out.open("w", encoding="utf-8") as f:
         for a in found:
-            f.write(a.model_dump_json() + "\n")
+            f.write(a.value.decode() + "\n")
     stats.reads, stats.dlq = table.num_rows, len(rejects)
     stats.alerts, stats.cross_border = len(found), sum(a.cross_border for a in found)
     _report(stats, None)

@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from anpr_engine.config import Settings
-from anpr_engine.pipeline import Message
+from anpr_engine.pipeline import NDJSON, Batch, Message
 
 
 class KafkaReadSource:
@@ -32,31 +32,33 @@ class KafkaReadSource:
         )
         self.consumer.subscribe([settings.topics.reads])
 
-    def poll_batch(self) -> Sequence[Message]:
+    def poll_batch(self) -> Batch:
         raw = self.consumer.consume(self.settings.batch_max_reads, self.settings.batch_timeout_s)
-        out = []
-        for m in raw:
-            err = m.error()
-            if err is not None:
-                if err.code() == KafkaError._PARTITION_EOF:
-                    continue
-                if err.fatal() or not err.retriable():
+        good = [m for m in raw if m.error() is None]
+        if len(good) != len(raw):
+            for m in raw:
+                err = m.error()
+                if err is not None and err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
                     raise KafkaException(err)
-                continue
-            headers = m.headers()
-            ctype = _content_type(headers) if headers else None
-            out.append(Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset()), ctype))
-        return out
+        values = [m.value() for m in good]
+        batched = [h is not None and _content_type(h) == NDJSON for h in (m.headers() for m in good)]
+
+        def message(i: int) -> Message:
+            m = good[i]
+            ctype = NDJSON if batched[i] else None
+            return Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset()), ctype)
+
+        return Batch(values, batched, message)
 
     def has_work(self) -> bool:
         return bool(self.consumer.assignment())
 
-    def commit(self, messages: Sequence[Message]) -> None:
-        last: dict[tuple[str, int], int] = {}
-        for m in messages:
-            last[(m.topic, m.partition)] = max(last.get((m.topic, m.partition), -1), m.offset)
-        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
-        self.consumer.commit(offsets=offsets, asynchronous=False)
+    def commit(self, batch: Batch) -> None:
+        """Commit the consumer's positions: every message handed out so far has been processed."""
+        positions = self.consumer.position(self.consumer.assignment())
+        offsets = [tp for tp in positions if tp.offset >= 0]
+        if offsets:
+            self.consumer.commit(offsets=offsets, asynchronous=False)
 
     def close(self) -> None:
         self.consumer.close()

@@ -9,8 +9,8 @@ from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, Producer
 
+from anpr_engine.alerts import OutgoingAlert
 from anpr_engine.config import Settings
-from anpr_engine.models import Alert
 from anpr_engine.pipeline import Message
 
 Headers = list[tuple[str, str | bytes | None]]
@@ -77,15 +77,14 @@ class KafkaAlertSink:
         self.out = out
         self.topic = topic
 
-    def send(self, alerts: Sequence[Alert]) -> None:
+    def send(self, alerts: Sequence[OutgoingAlert]) -> None:
         for a in alerts:
-            cross = a.cross_border
             headers: Headers = [
-                ("cross_border", b"1" if cross else b"0"),
-                ("agency_country", a.entry.agency_country.encode()),
-                ("list_name", a.entry.list_name.encode()),
+                ("cross_border", b"1" if a.cross_border else b"0"),
+                ("agency_country", a.agency_country.encode()),
+                ("list_name", a.list_name.encode()),
             ]
-            self.out.produce(self.topic, a.model_dump_json().encode(), a.read.camera_id.encode(), headers)
+            self.out.produce(self.topic, a.value, a.key, headers)
 
     def flush(self) -> None:
         self.out.flush()

@@ -1,11 +1,13 @@
 """The engine loop over in-memory source and sinks: alerts, dead letters, and commit-after-ack."""
 
-from collections.abc import Sequence
+import json
+import uuid
 
 import pytest
 
-from anpr_engine.models import Alert
-from anpr_engine.pipeline import NDJSON, Engine, Message
+from anpr_engine.models import ALERT_NAMESPACE, Alert
+from anpr_engine.normalize import normalize_one
+from anpr_engine.pipeline import NDJSON, Batch, Engine, Message, batch_of
 from anpr_engine.reads import encode_read
 from anpr_engine.watchlist import Watchlist
 from simulators.noise import NoiseModel
@@ -18,14 +20,14 @@ class ListSource:
         self.batches = batches
         self.committed: list[Message] = []
 
-    def poll_batch(self) -> Sequence[Message]:
-        return self.batches.pop(0) if self.batches else []
+    def poll_batch(self) -> Batch:
+        return batch_of(self.batches.pop(0) if self.batches else [])
 
     def has_work(self) -> bool:
         return True
 
-    def commit(self, messages: Sequence[Message]) -> None:
-        self.committed.extend(messages)
+    def commit(self, batch: Batch) -> None:
+        self.committed.extend(batch.message(i) for i in range(len(batch)))
 
 
 class ListSink:
@@ -39,6 +41,10 @@ class ListSink:
     def flush(self) -> None:
         if self.fail:
             raise RuntimeError("broker did not acknowledge")
+
+
+def _alerts(sink: ListSink) -> list[Alert]:
+    return [Alert.model_validate_json(a.value) for (batch,) in sink.sent for a in batch]  # type: ignore[attr-defined]
 
 
 def _messages(n: int, seed: int = 3) -> tuple[list[Message], Watchlist, list]:  # type: ignore[type-arg]
@@ -56,7 +62,7 @@ def test_alerts_equal_reference_and_bad_messages_go_to_dead_letters() -> None:
     source, alerts, dead = ListSource([msgs[:150], msgs[150:]]), ListSink(), ListSink()
     engine = Engine(wl, source, alerts, dead)
     stats = engine.run(max_idle_s=0)
-    got = {(a.read.read_id, a.entry.entry_id) for (batch,) in alerts.sent for a in batch}  # type: ignore[attr-defined]
+    got = {(a.read.read_id, a.entry.entry_id) for a in _alerts(alerts)}
     entries = sims[0][1]
     reads = [(s.read.plate_text, s.read.plate_country, s.read.ts_ms) for s, _ in sims]
     want = {(sims[h.read][0].read.read_id, h.entry_id) for h in ref_match(reads, entries)}
@@ -80,8 +86,7 @@ def test_alert_ids_are_deterministic_and_cross_border_follows_countries() -> Non
     first, second = ListSink(), ListSink()
     Engine(wl, ListSource([msgs]), first, ListSink()).step()
     Engine(wl, ListSource([msgs]), second, ListSink()).step()
-    a1: list[Alert] = first.sent[0][0]  # type: ignore[assignment,index]
-    a2: list[Alert] = second.sent[0][0]  # type: ignore[assignment,index]
+    a1, a2 = _alerts(first), _alerts(second)
     assert [a.alert_id for a in a1] == [a.alert_id for a in a2]
     assert all(a.cross_border == (a.read.camera_country != a.entry.agency_country) for a in a1)
     assert {a.cross_border for a in a1} == {True, False}
@@ -101,8 +106,7 @@ def test_batched_messages_match_like_single_ones_and_only_bad_rows_are_dead_lett
     ]
     alerts, dead = ListSink(), ListSink()
     stats = Engine(wl, ListSource([batched]), alerts, dead).run(max_idle_s=0)
-    ids = {a.alert_id for (batch,) in alerts.sent for a in batch}  # type: ignore[attr-defined]
-    assert ids == {a.alert_id for (batch,) in single.sent for a in batch}  # type: ignore[attr-defined]
+    assert {a.alert_id for a in _alerts(alerts)} == {a.alert_id for a in _alerts(single)}
     assert [(m.offset, m.row) for (m, _) in dead.sent] == [(0, 7), (3, 0)]  # type: ignore[attr-defined]
     assert stats.reads == 300 and stats.dlq == 2
 
@@ -117,3 +121,22 @@ def test_batched_message_with_an_invalid_row_sends_only_that_row() -> None:
     stats = Engine(wl, ListSource([batch]), alerts, dead).run(max_idle_s=0)
     assert [(m.partition, m.offset, m.row, m.value) for (m, _) in dead.sent] == [(1, 42, 3, bad_row)]  # type: ignore[attr-defined]
     assert stats.reads == 100 and stats.dlq == 1
+
+
+def test_fast_alert_json_is_the_alert_model() -> None:
+    msgs, wl, _ = _messages(300, seed=10)
+    sink = ListSink()
+    Engine(wl, ListSource([msgs]), sink, ListSink()).step()
+    fast = [a for (batch,) in sink.sent for a in batch]  # type: ignore[attr-defined]
+    assert len(fast) > 10
+    for out in fast:
+        alert = Alert.model_validate_json(out.value)
+        assert json.loads(out.value) == json.loads(alert.model_dump_json())
+        assert (
+            alert.alert_id
+            == out.alert_id
+            == str(uuid.uuid5(ALERT_NAMESPACE, f"{alert.read.read_id}\x1f{alert.entry.entry_id}"))
+        )
+        assert out.cross_border == alert.cross_border and out.key == alert.read.camera_id.encode()
+        assert alert.match.plate_listed == normalize_one(alert.entry.plate)
+        assert alert.match.plate_read == normalize_one(alert.read.plate_text)

@@ -1,0 +1,63 @@
+"""Alerts as they leave the engine: the JSON of an `Alert`, written straight from the batch.
+
+Building a pydantic model per hit costs tens of microseconds; at a 2 % hit rate that was most of
+the engine's time. The read rows and the entries were validated on the way in, so the alert JSON
+is assembled from them directly (entries' JSON cached per entry). `Alert` remains the schema: a
+test holds this encoding to `Alert.model_validate_json` and to the model's own serialization.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+
+from anpr_engine.models import ALERT_NAMESPACE, MatchKind, WatchlistEntry
+
+_NS = ALERT_NAMESPACE.bytes
+
+
+def alert_id(read_id: str, entry_id: str) -> str:
+    """UUIDv5 of (read id, entry id) in the alert namespace: a redelivered read keeps its alert id."""
+    h = bytearray(hashlib.sha1(_NS + f"{read_id}\x1f{entry_id}".encode()).digest()[:16])
+    h[6] = (h[6] & 0x0F) | 0x50
+    h[8] = (h[8] & 0x3F) | 0x80
+    x = h.hex()
+    return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
+
+
+@dataclass(frozen=True)
+class OutgoingAlert:
+    """One alert ready to produce: JSON value, key (camera id) and the fields put in headers."""
+
+    alert_id: str
+    value: bytes
+    key: bytes
+    cross_border: bool
+    agency_country: str
+    list_name: str
+
+
+def entry_json(entry: WatchlistEntry) -> str:
+    return entry.model_dump_json()
+
+
+def encode_alert(
+    read: dict[str, object], entry: WatchlistEntry, entry_js: str, equivalences: int,
+    plate_read: str, plate_listed: str, now_ms: int,
+) -> OutgoingAlert:  # fmt: skip
+    """The alert for one (read row, entry) hit."""
+    read_id = str(read["read_id"])
+    aid = alert_id(read_id, entry.entry_id)
+    kind = MatchKind.EXACT.value if equivalences == 0 else MatchKind.OCR_EQUIVALENT.value
+    score = round(1.0 - equivalences / max(1, len(plate_listed)), 4)
+    cross = read["camera_country"] != entry.agency_country
+    value = (
+        f'{{"schema_version":1,"alert_id":"{aid}","read":{json.dumps(read, separators=(",", ":"), ensure_ascii=False)},'
+        f'"entry":{entry_js},"match":{{"kind":"{kind}","equivalences":{equivalences},"differences":0,'
+        f'"score":{score},"plate_read":"{plate_read}","plate_listed":"{plate_listed}"}},'
+        f'"produced_at_ms":{now_ms},"cross_border":{"true" if cross else "false"}}}'
+    )
+    return OutgoingAlert(
+        aid, value.encode(), str(read["camera_id"]).encode(), cross, entry.agency_country, entry.list_name
+    )
