@@ -22,15 +22,13 @@ from anpr_engine.normalize import normalize_plates
 from anpr_engine.reads import MESSAGE_INDEX, decode_messages
 from anpr_engine.watchlist import Watchlist
 
-NDJSON = "application/x-ndjson"
-
 
 @dataclass
 class Message:
     """A message as the pipeline needs it: value, key, where it came from, and its format.
 
-    `content_type` NDJSON marks a batched message (many reads, one JSON object per line, from a
-    gateway aggregating cameras); anything else is one JSON read. `row` is set on the units split
+    `content_type` NDJSON or ARROW_STREAM marks a batched message (many reads, from a gateway
+    aggregating cameras); anything else is one JSON read. `row` is set on the units split
     out of a batched message, so a dead letter can say which line was bad.
     """
 
@@ -49,7 +47,7 @@ class Batch:
     (for a dead letter), since building one per message costs more than the engine's whole work on it."""
 
     values: list[bytes | None]
-    batched: list[bool]
+    content_types: list[str | None]
     message: Callable[[int], Message]
 
     def __len__(self) -> int:
@@ -57,7 +55,7 @@ class Batch:
 
 
 def batch_of(messages: Sequence[Message]) -> Batch:
-    return Batch([m.value for m in messages], [m.content_type == NDJSON for m in messages], messages.__getitem__)
+    return Batch([m.value for m in messages], [m.content_type for m in messages], messages.__getitem__)
 
 
 class Source(Protocol):
@@ -162,7 +160,7 @@ class Engine:
             return 0
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.time()
-        reads, rejects = decode_messages(messages.values, messages.batched)
+        reads, rejects = decode_messages(messages.values, messages.content_types)
         for r in rejects:
             self.dead_letters.send(replace(messages.message(r.message), value=r.value, row=r.row), r.reason)
         alerts = match_reads(reads, self.watchlist, self.clock_ms(), self.stats)

@@ -4,7 +4,6 @@ batched reads, and 1 vs 2 worker processes, all on the same reads in the same ru
 from __future__ import annotations
 
 import json
-import os
 import random
 import subprocess
 import sys
@@ -21,7 +20,8 @@ from anpr_engine.io.admin import ensure_topics
 from anpr_engine.io.consumer import KafkaReadSource
 from anpr_engine.io.producer import AckedProducer, alert_sinks, new_producer
 from anpr_engine.models import PlateRead
-from anpr_engine.pipeline import NDJSON, Engine
+from anpr_engine.pipeline import Engine
+from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, decode_reads
 from anpr_engine.watchlist import Watchlist
 from benchmarks.baseline import py_normalize
 from benchmarks.data import Listed, listed_plates, traffic
@@ -60,8 +60,8 @@ def read_values(n: int, listed: Listed, seed: int, ts_ms: int | None = None) -> 
     return values, keys
 
 
-def fill(s: Settings, topic: str, values: list[bytes], keys: list[bytes], batch: int = 1) -> float:
-    """Produce the values (batch > 1: that many per JSON-lines message); returns seconds taken."""
+def fill(s: Settings, topic: str, values: list[bytes], keys: list[bytes], batch: int = 1, fmt: str = NDJSON) -> float:
+    """Produce the values (batch > 1: that many per JSON-lines or Arrow-stream message); returns seconds."""
     out = AckedProducer(new_producer(s, **{"linger.ms": 20, "batch.size": 1_000_000}))
     t = time.perf_counter()
     if batch == 1:
@@ -69,7 +69,10 @@ def fill(s: Settings, topic: str, values: list[bytes], keys: list[bytes], batch:
             out.produce(topic, v, k)
     else:
         for i in range(0, len(values), batch):
-            out.produce(topic, b"\n".join(values[i : i + batch]), b"gateway", [("content-type", NDJSON.encode())])
+            chunk = b"\n".join(values[i : i + batch])
+            if fmt == ARROW_STREAM:
+                chunk = arrow_stream(decode_reads(values[i : i + batch]).reads)
+            out.produce(topic, chunk, b"gateway", [("content-type", fmt.encode())])
     out.flush()
     return time.perf_counter() - t
 
@@ -141,7 +144,9 @@ def scale_out(s: Settings, topic: str, n_reads: int, workers: int) -> float:
     with tempfile.TemporaryDirectory() as tmp:
         files = [Path(tmp) / f"w{i}.json" for i in range(workers)]
         procs = [
-            subprocess.Popen([str(BIN / "anpr-engine"), "run", *args, "--stats-file", str(f)], stderr=subprocess.DEVNULL)
+            subprocess.Popen(
+                [str(BIN / "anpr-engine"), "run", *args, "--stats-file", str(f)], stderr=subprocess.DEVNULL
+            )
             for f in files
         ]
         for p in procs:
@@ -164,20 +169,23 @@ def bench_pipeline(n: int, naive_n: int, watchlist_size: int, workers: tuple[int
         out.produce(s.topics.watchlist, e.model_dump_json().encode(), e.entry_id.encode())
     out.flush()
     values, keys = read_values(n, listed, seed=8)
-    batched_topic = s.topics.reads + ".batched"
-    ensure_topics(s.model_copy(update={"topics": s.topics.model_copy(update={"reads": batched_topic})}))
+    batched_topic, arrow_topic = s.topics.reads + ".batched", s.topics.reads + ".arrow"
+    for t in (batched_topic, arrow_topic):
+        ensure_topics(s.model_copy(update={"topics": s.topics.model_copy(update={"reads": t})}))
     fill_s = fill(s, s.topics.reads, values, keys)
     fill(s, batched_topic, values, keys, batch=1000)
+    fill(s, arrow_topic, values, keys, batch=1000, fmt=ARROW_STREAM)
     raw = raw_consume(s, s.topics.reads, n)
     naive, naive_hits = naive_engine(s, s.topics.reads, naive_n, listed)
     eng, eng_alerts = engine_in_process(s, s.topics.reads, n, wl)
-    batched, batched_alerts = engine_in_process(s, batched_topic, n, wl)
+    ndjson, ndjson_alerts = engine_in_process(s, batched_topic, n, wl)
+    batched, batched_alerts = engine_in_process(s, arrow_topic, n, wl)
     result: dict[str, Any] = {
         "reads": n, "naive_reads": naive_n, "watchlist_entries": watchlist_size, "fill_per_s": n / fill_s,
         "raw_consume_per_s": raw, "naive_per_s": naive, "reads_per_s": eng, "batched_reads_per_s": batched,
-        "ratio_raw": eng / raw, "ratio_naive": eng / naive, "ratio_batched_naive": batched / naive,
-        "alerts": eng_alerts, "batched_alerts": batched_alerts, "naive_hits": naive_hits,
-        "cpu_count": os.cpu_count(),
+        "batched_ndjson_reads_per_s": ndjson, "ratio_raw": eng / raw, "ratio_naive": eng / naive,
+        "ratio_batched_naive": batched / naive, "alerts": eng_alerts, "batched_alerts": batched_alerts,
+        "ndjson_alerts": ndjson_alerts, "naive_hits": naive_hits,
     }  # fmt: skip
     for w in workers:
         result[f"workers_{w}_reads_per_s"] = scale_out(s, s.topics.reads, n, w)

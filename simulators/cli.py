@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import random
 import time
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
@@ -14,12 +15,18 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 from anpr_engine.cli.common import Bootstrap, ReadsTopic, die, settings_from
 from anpr_engine.io.admin import ensure_topics
 from anpr_engine.io.producer import AckedProducer, new_producer
-from anpr_engine.pipeline import NDJSON
+from anpr_engine.models import PlateRead
 from anpr_engine.read_files import read_reads_file, write_reads_file
-from anpr_engine.reads import encode_read, reads_to_table, table_to_json_lines
+from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, encode_read, reads_to_table, table_to_json_lines
 from anpr_engine.watchlist_files import load_entries, write_entries
 from simulators.noise import NoiseModel
 from simulators.traffic import Traffic, make_watchlists, malformed_message
+
+
+class BatchFormat(StrEnum):
+    NDJSON = "ndjson"
+    ARROW = "arrow"
+
 
 app = typer.Typer(help="Simulated ANPR border cameras at the Limburg crossings.", no_args_is_help=True)
 
@@ -82,6 +89,9 @@ def run(
     batch_size: Annotated[
         int, typer.Option(min=1, help="Reads per message: >1 publishes batched JSON-lines messages (a gateway).")
     ] = 1,
+    batch_format: Annotated[
+        BatchFormat, typer.Option(help="Format of batched messages: JSON lines or an Arrow IPC stream.")
+    ] = BatchFormat.NDJSON,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
 ) -> None:
     """Publish simulated reads (JSON, keyed by camera id) to the reads topic."""
@@ -112,7 +122,7 @@ def run(
         producer = AckedProducer(new_producer(settings, **{"linger.ms": 5}), settings.flush_timeout_s)
     kept = []
     truth = []
-    pending: list[bytes] = []
+    pending: list[PlateRead] = []
     pacer = Pacer(rate)
     n = bad = 0
     with _progress(count, quiet) as progress:
@@ -126,9 +136,9 @@ def run(
             if producer is not None and batch_size == 1:
                 producer.produce(settings.topics.reads, encode_read(sim.read), sim.read.camera_id.encode())
             elif producer is not None:
-                pending.append(encode_read(sim.read))
+                pending.append(sim.read)
                 if len(pending) == batch_size:
-                    _publish_batch(producer, settings.topics.reads, pending)
+                    _publish_batch(producer, settings.topics.reads, pending, batch_format)
             if producer is not None and n % 1000 == 0:
                 producer.producer.poll(0)
             if out is not None:
@@ -140,7 +150,7 @@ def run(
             progress.advance(task)
     if producer is not None:
         if pending:
-            _publish_batch(producer, settings.topics.reads, pending)
+            _publish_batch(producer, settings.topics.reads, pending, batch_format)
         producer.flush()
     if out is not None:
         write_reads_file(reads_to_table(kept), out)
@@ -150,9 +160,13 @@ def run(
     typer.echo(f"simulate: {n} reads and {bad} malformed messages {where}")
 
 
-def _publish_batch(producer: AckedProducer, topic: str, pending: list[bytes]) -> None:
-    """Many reads in one message, JSON lines, marked by its content-type header."""
-    producer.produce(topic, b"\n".join(pending), b"GATEWAY", [("content-type", NDJSON.encode())])
+def _publish_batch(producer: AckedProducer, topic: str, pending: list[PlateRead], fmt: BatchFormat) -> None:
+    """Many reads in one message, marked by its content-type header."""
+    if fmt == BatchFormat.ARROW:
+        value, ctype = arrow_stream(reads_to_table(pending)), ARROW_STREAM
+    else:
+        value, ctype = b"\n".join(encode_read(r) for r in pending), NDJSON
+    producer.produce(topic, value, b"GATEWAY", [("content-type", ctype.encode())])
     pending.clear()
 
 

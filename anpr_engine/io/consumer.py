@@ -8,7 +8,7 @@ from collections.abc import Iterator
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 
 from anpr_engine.config import Settings
-from anpr_engine.pipeline import NDJSON, Batch, Message
+from anpr_engine.pipeline import Batch, Message
 
 
 class KafkaReadSource:
@@ -41,14 +41,13 @@ class KafkaReadSource:
                 if err is not None and err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
                     raise KafkaException(err)
         values = [m.value() for m in good]
-        batched = [h is not None and _content_type(h) == NDJSON for h in (m.headers() for m in good)]
+        ctypes = [None if h is None else _content_type(h) for h in (m.headers() for m in good)]
 
         def message(i: int) -> Message:
             m = good[i]
-            ctype = NDJSON if batched[i] else None
-            return Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset()), ctype)
+            return Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset()), ctypes[i])
 
-        return Batch(values, batched, message)
+        return Batch(values, ctypes, message)
 
     def has_work(self) -> bool:
         return bool(self.consumer.assignment())

@@ -62,9 +62,12 @@ def test_demo_pieces_short_run(settings: Settings, tmp_path: Path) -> None:
     done = sh(str(BIN / "anpr-simulate"), "run", *args[:4], "--count", "200", "--rate", "0", "--quiet",
               "--watchlist-size", "50", "--listed-share", "0.2", "--batch-size", "64")  # fmt: skip
     assert done.returncode == 0, done.stderr
+    done = sh(str(BIN / "anpr-simulate"), "run", *args[:4], "--count", "100", "--rate", "0", "--quiet",
+              "--watchlist-size", "50", "--batch-size", "30", "--batch-format", "arrow")  # fmt: skip
+    assert done.returncode == 0, done.stderr
     engine = run_engine(settings)
     assert engine.returncode == 0, engine.stderr
-    assert "engine: reads=900" in engine.stderr
+    assert "engine: reads=1000" in engine.stderr
     tail = sh(str(BIN / "anpr-alerts"), "--bootstrap-servers", settings.bootstrap_servers, "--alerts-topic",
               settings.topics.alerts, "--json", "--from-beginning", "--idle-timeout-s", "3")  # fmt: skip
     assert tail.returncode == 0, tail.stderr

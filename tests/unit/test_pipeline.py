@@ -3,12 +3,13 @@
 import json
 import uuid
 
+import pyarrow as pa
 import pytest
 
-from anpr_engine.models import ALERT_NAMESPACE, Alert
+from anpr_engine.models import ALERT_NAMESPACE, Alert, PlateRead
 from anpr_engine.normalize import normalize_one
-from anpr_engine.pipeline import NDJSON, Batch, Engine, Message, batch_of
-from anpr_engine.reads import encode_read
+from anpr_engine.pipeline import Batch, Engine, Message, batch_of
+from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, encode_read, reads_to_table
 from anpr_engine.watchlist import Watchlist
 from simulators.noise import NoiseModel
 from simulators.traffic import Traffic, make_watchlists
@@ -140,3 +141,25 @@ def test_fast_alert_json_is_the_alert_model() -> None:
         assert out.cross_border == alert.cross_border and out.key == alert.read.camera_id.encode()
         assert alert.match.plate_listed == normalize_one(alert.entry.plate)
         assert alert.match.plate_read == normalize_one(alert.read.plate_text)
+
+
+def test_arrow_stream_messages_match_and_bad_rows_or_streams_are_dead_letters() -> None:
+    msgs, wl, _ = _messages(200, seed=11)
+    single = ListSink()
+    Engine(wl, ListSource([msgs]), single, ListSink()).step()
+    reads = [PlateRead.model_validate_json(m.value or b"") for m in msgs]
+    table = reads_to_table(reads)
+    bad = table.slice(5, 1).set_column(9, "confidence", pa.array([7.0]))  # parses, breaks the model
+    stream = arrow_stream(pa.concat_tables([table.slice(0, 100), bad, table.slice(100)]))
+    batch = [
+        Message(stream, b"gw", "reads", 2, 10, ARROW_STREAM),
+        Message(b"not arrow", b"gw", "reads", 2, 11, ARROW_STREAM),
+        Message(msgs[0].value, b"cam", "reads", 2, 12),
+    ]
+    alerts, dead = ListSink(), ListSink()
+    stats = Engine(wl, ListSource([batch]), alerts, dead).run(max_idle_s=0)
+    assert {a.alert_id for a in _alerts(alerts)} == {a.alert_id for a in _alerts(single)}
+    dead_rows = [(m.offset, m.row) for (m, _) in dead.sent]  # type: ignore[attr-defined]
+    assert dead_rows == [(10, 100), (11, None)]
+    assert json.loads(dead.sent[0][0].value)["confidence"] == 7.0  # type: ignore[index,attr-defined]
+    assert stats.reads == 201 and stats.dlq == 2
