@@ -70,7 +70,9 @@ class Settings(BaseSettings):
         default=None, description="static group membership: a restarted instance takes its partitions straight back"
     )
     batch_max_reads: int = Field(default=20_000, ge=1, description="messages taken per consume call")
-    batch_timeout_s: float = Field(default=0.02, gt=0, description="longest wait to fill a batch")
+    batch_timeout_s: float = Field(
+        default=0.1, gt=0, description="longest wait for a batch's first message (a batch never waits to fill)"
+    )
     flush_timeout_s: float = Field(default=30.0, gt=0)
     kafka_extra: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="passed through to librdkafka (e.g. security settings)"

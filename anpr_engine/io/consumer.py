@@ -33,7 +33,14 @@ class KafkaReadSource:
         self.consumer.subscribe([settings.topics.reads])
 
     def poll_batch(self) -> Batch:
-        raw = self.consumer.consume(self.settings.batch_max_reads, self.settings.batch_timeout_s)
+        # Take whatever is queued without waiting; when nothing is, wait for the first message only.
+        # (consume(n, timeout) would hold every batch until n messages or the timeout: latency at low rates.)
+        raw = self.consumer.consume(self.settings.batch_max_reads, 0)
+        if not raw:
+            first = self.consumer.poll(self.settings.batch_timeout_s)
+            if first is None:
+                return Batch([], [], lambda i: Message(None))
+            raw = [first, *self.consumer.consume(self.settings.batch_max_reads - 1, 0)]
         good = [m for m in raw if m.error() is None]
         if len(good) != len(raw):
             for m in raw:
