@@ -32,13 +32,13 @@ class Listed:
 
     def entries(self) -> list[WatchlistEntry]:
         """As watchlist entries (NL and BE agencies alternating)."""
-        common = {"list_name": "bench", "agency": "bench", "category": Category.STOLEN_VEHICLE, "priority": 50}
         return [
             WatchlistEntry.model_construct(
-                entry_id=str(i), plate=p, plate_country=c, agency_country="NL" if i % 2 else "BE", **common
+                entry_id=str(i), plate=p, plate_country=c, agency_country="NL" if i % 2 else "BE",
+                list_name="bench", agency="bench", category=Category.STOLEN_VEHICLE, priority=50,
             )
             for i, (p, c) in enumerate(zip(self.plates, self.countries, strict=True))
-        ]
+        ]  # fmt: skip
 
 
 def listed_plates(n: int, seed: int) -> Listed:
