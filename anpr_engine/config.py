@@ -6,6 +6,8 @@ ANPR_MATCH__MAX_EQUIVALENCES=2. ANPR_KAFKA_BOOTSTRAP names the cluster (default 
 
 from __future__ import annotations
 
+from typing import Literal
+
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
@@ -25,10 +27,18 @@ class TopicNames(BaseModel):
 
 
 class MatchPolicy(BaseModel):
-    """How tolerant matching is: OCR-confusion classes and how many equivalent characters a hit may use."""
+    """How tolerant matching is.
+
+    mode `format` (default): a read that fits no national plate format of its country is corrected,
+    position by position, to the OCR look-alikes the format allows, and looked up exactly; a read
+    that fits a format is trusted as read. `ocr_equivalent`: any look-alike counts as equal, wherever
+    it stands (more recall on unknown formats, many more false alerts on large lists). `exact`: none.
+    max_equivalences bounds the characters a hit may correct or treat as equal.
+    """
 
     model_config = ConfigDict(frozen=True)
 
+    mode: Literal["exact", "format", "ocr_equivalent"] = "format"
     ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES
     max_equivalences: int = Field(default=1, ge=0, le=2)
     list_max_equivalences: dict[str, int] = Field(
@@ -51,6 +61,8 @@ class MatchPolicy(BaseModel):
         return v
 
     def budget_for(self, list_name: str) -> int:
+        if self.mode == "exact":
+            return 0
         return self.list_max_equivalences.get(list_name, self.max_equivalences)
 
 

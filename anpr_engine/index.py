@@ -121,6 +121,22 @@ class PlateIndex:
                 return Hits(out_read[:n], out_slot[:n], out_equiv[:n])
             cap = n
 
+    def probe_keys(self, keys: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Exact lookups of candidate keys (for an index built without OCR classes): (candidate row, slot)
+        pairs whose cost is within the slot's budget."""
+        if keys.shape != cost.shape:
+            raise ValueError("one cost per candidate key")
+        cap = max(16, keys.shape[0] // 16)
+        while True:
+            out_key = np.empty(cap, dtype=np.int32)
+            out_slot = np.empty(cap, dtype=np.int32)
+            n = hx.probe_keys(
+                self._table_keys, self._table_heads, self._next, keys, cost, self._max_equiv, out_key, out_slot
+            )
+            if n <= cap:
+                return out_key[:n], out_slot[:n]
+            cap = n
+
     def _take_slots(self, count: int) -> np.ndarray:
         reused = [self._free.pop() for _ in range(min(count, len(self._free)))]
         fresh = count - len(reused)

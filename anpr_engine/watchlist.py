@@ -12,14 +12,18 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from anpr_engine.alerts import entry_json
 from anpr_engine.config import MatchPolicy
+from anpr_engine.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
 from anpr_engine.index import Hits, PlateIndex
+from anpr_engine.kernels.formats import format_candidates
 from anpr_engine.models import WatchlistEntry
 from anpr_engine.normalize import NormalizedPlates, normalize_plates
 
 NEVER = np.iinfo(np.int64).max
+_COUNTRY_SET = pa.array(COUNTRIES)
 
 
 @dataclass(frozen=True)
@@ -40,7 +44,9 @@ class Watchlist:
 
     def __init__(self, policy: MatchPolicy | None = None) -> None:
         self.policy = policy or MatchPolicy()
-        self.index = PlateIndex(self.policy.ocr_classes)
+        self.index = PlateIndex(self.policy.ocr_classes if self.policy.mode == "ocr_equivalent" else ())
+        self._formats = format_table(self.policy.ocr_classes)
+        self._max_budget = max([self.policy.budget_for(""), *self.policy.list_max_equivalences.values()])
         self._slot_of: dict[str, int] = {}
         self._json: dict[int, str] = {}
         self._entries: list[WatchlistEntry | None] = []
@@ -105,7 +111,7 @@ class Watchlist:
 
         An entry with a plate country matches a read whose OCR'd country is the same or unknown.
         """
-        hits = self.index.probe(plates)
+        hits = self._format_hits(plates, read_country) if self.policy.mode == "format" else self.index.probe(plates)
         if len(hits) == 0:
             return hits
         rc = read_country.take(pa.array(hits.read)).to_pylist()
@@ -118,6 +124,28 @@ class Watchlist:
             & (ts <= self._valid_until[hits.slot])
         )
         return Hits(hits.read[keep], hits.slot[keep], hits.equivalences[keep])
+
+    def _format_hits(self, plates: NormalizedPlates, read_country: pa.Array) -> Hits:
+        n = len(plates)
+        idx = pc.index_in(read_country, value_set=_COUNTRY_SET)
+        rc = np.where(read_country.is_null().to_numpy(zero_copy_only=False), ANY_COUNTRY, NO_FORMATS)
+        known = idx.is_valid().to_numpy(zero_copy_only=False)
+        rc[known] = idx.to_numpy(zero_copy_only=False)[known]
+        f = self._formats
+        cap = 2 * n + 16
+        while True:
+            c_read = np.empty(cap, dtype=np.int32)
+            c_key = np.empty(cap, dtype=np.int64)
+            c_cost = np.empty(cap, dtype=np.int8)
+            total = format_candidates(
+                plates.codes, plates.lengths, rc.astype(np.int64), f.length, f.country, f.mask,
+                f.class_members, self._max_budget, c_read, c_key, c_cost,
+            )  # fmt: skip
+            if total <= cap:
+                break
+            cap = total
+        rows, slots = self.index.probe_keys(c_key[:total], c_cost[:total])
+        return Hits(c_read[rows], slots, c_cost[rows])
 
     def _grow(self, capacity: int) -> None:
         if len(self._entries) >= capacity:

@@ -17,11 +17,13 @@ from anpr_engine.watchlist import Watchlist
 from benchmarks.data import listed_plates, traffic
 
 POLICIES = {
-    "exact": MatchPolicy(max_equivalences=0),
-    "ocr_1": MatchPolicy(max_equivalences=1),
-    "ocr_2": MatchPolicy(max_equivalences=2),
+    "exact": MatchPolicy(mode="exact"),
+    "format_1": MatchPolicy(mode="format", max_equivalences=1),
+    "format_2": MatchPolicy(mode="format", max_equivalences=2),
+    "ocr_equivalent_1": MatchPolicy(mode="ocr_equivalent", max_equivalences=1),
+    "ocr_equivalent_2": MatchPolicy(mode="ocr_equivalent", max_equivalences=2),
 }
-DEFAULT = "ocr_1"  # the engine's default policy (MatchPolicy())
+DEFAULT = next(name for name, p in POLICIES.items() if p == MatchPolicy())  # the engine's default policy
 
 
 def bench_quality(sizes: list[int], n_reads: int, listed_share: float = 0.02) -> list[dict[str, Any]]:

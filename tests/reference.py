@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
+from anpr_engine.formats import FORMATS
 from anpr_engine.models import WatchlistEntry
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, canonical_char
 
@@ -39,20 +42,65 @@ class RefHit:
     equivalences: int
 
 
-def ref_match(reads: list[tuple[str, str | None, int]], entries: list[WatchlistEntry], budget: int = 1) -> set[RefHit]:
-    """Hits of (plate_text, plate_country, ts_ms) reads against entries, with dict lookups on folded plates."""
-    by_folded: dict[str, list[tuple[str, WatchlistEntry]]] = {}
+def ref_candidates(plate: str, country: str | None, budget: int) -> dict[str, int]:
+    """Format-aware corrections of a normalized read: {candidate plate: characters corrected}."""
+    out = {plate: 0}
+    if budget == 0 or (country is not None and country not in FORMATS):
+        return out
+    chosen = FORMATS if country is None else {country: FORMATS[country]}
+    pats = [(p, series) for series, patterns in chosen.values() for p in patterns if len(p) == len(plate)]
+
+    def allowed(sym: str, series: str) -> str:
+        return {"9": "0123456789", "@": series, "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "h": "EH"}[sym]
+
+    if any(all(ch in allowed(s, series) for ch, s in zip(plate, p, strict=True)) for p, series in pats):
+        return out
+    classes = {c: cls for cls in DEFAULT_OCR_CLASSES for c in cls}
+    for p, series in pats:
+        options: list[list[str]] = []
+        wrong = 0
+        for ch, s in zip(plate, p, strict=True):
+            ok = allowed(s, series)
+            if ch in ok:
+                options.append([ch])
+            else:
+                wrong += 1
+                options.append([m for m in classes.get(ch, ch) if m in ok])
+        if wrong > budget or math.prod(len(o) for o in options) > 8:
+            continue
+        for combo in itertools.product(*options):
+            out.setdefault("".join(combo), wrong)
+    return out
+
+
+def ref_match(
+    reads: list[tuple[str, str | None, int]],
+    entries: list[WatchlistEntry],
+    budget: int = 1,
+    mode: str = "format",
+) -> set[RefHit]:
+    """Hits of (plate_text, plate_country, ts_ms) reads against entries, with dict lookups:
+    format mode on the read's format-aware corrections, ocr_equivalent mode on folded plates."""
+    by_key: dict[str, list[tuple[str, WatchlistEntry]]] = {}
     for e in entries:
         plate, st = ref_normalize(e.plate)
         if st == OK:
-            by_folded.setdefault(ref_fold(plate), []).append((plate, e))
+            by_key.setdefault(ref_fold(plate) if mode == "ocr_equivalent" else plate, []).append((plate, e))
     hits = set()
     for i, (text, country, ts) in enumerate(reads):
         plate, st = ref_normalize(text)
         if st != OK:
             continue
-        for listed, e in by_folded.get(ref_fold(plate), []):
-            eq = sum(a != b for a, b in zip(plate, listed, strict=True))
+        if mode == "ocr_equivalent":
+            found = [
+                (e, sum(a != b for a, b in zip(plate, listed, strict=True)))
+                for listed, e in by_key.get(ref_fold(plate), [])
+            ]
+        else:
+            found = [
+                (e, cost) for c, cost in ref_candidates(plate, country, budget).items() for _, e in by_key.get(c, [])
+            ]
+        for e, eq in found:
             if eq > budget:
                 continue
             if e.plate_country and country and e.plate_country != country:

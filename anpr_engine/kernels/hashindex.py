@@ -185,3 +185,50 @@ def probe_batch(
                     n_out += 1
                 e = next_entry[e]
     return n_out
+
+
+@njit(cache=True, nogil=True)
+def probe_keys(
+    table_keys: np.ndarray,
+    table_heads: np.ndarray,
+    next_entry: np.ndarray,
+    keys: np.ndarray,
+    cost: np.ndarray,
+    entry_max_equiv: np.ndarray,
+    out_key: np.ndarray,
+    out_entry: np.ndarray,
+) -> int:
+    """Exact lookups of candidate keys (an index without folding): a hit when the candidate's cost
+    (characters corrected) is within the entry's budget. Writes (candidate row, entry) pairs; returns
+    the total found, as probe_batch does."""
+    n_out = 0
+    cap = out_key.shape[0]
+    mask = np.uint64(table_keys.shape[0] - 1)
+    n = keys.shape[0]
+    home = np.empty(PROBE_BLOCK, dtype=np.int64)
+    first = np.empty(PROBE_BLOCK, dtype=np.int64)
+    for start in range(0, n, PROBE_BLOCK):
+        m = min(PROBE_BLOCK, n - start)
+        for j in range(m):
+            home[j] = np.int64(_mix(keys[start + j]) & mask)
+        for j in range(m):
+            first[j] = table_keys[home[j]]
+        for j in range(m):
+            key = keys[start + j]
+            if key == EMPTY_KEY or first[j] == EMPTY_KEY:
+                continue
+            if first[j] == key:
+                s = home[j]
+            else:
+                s = _probe_from(table_keys, key, (home[j] + 1) & np.int64(mask))
+                if s < 0:
+                    continue
+            e = table_heads[s]
+            while e >= 0:
+                if cost[start + j] <= entry_max_equiv[e]:
+                    if n_out < cap:
+                        out_key[n_out] = start + j
+                        out_entry[n_out] = e
+                    n_out += 1
+                e = next_entry[e]
+    return n_out

@@ -26,15 +26,16 @@ def entry(i: int, plate: str, country: str | None = None, **kw: object) -> Watch
     st.lists(st.tuples(national_plates(), COUNTRIES), min_size=1, max_size=40),
     st.lists(st.tuples(plate_texts, COUNTRIES, st.integers(0, 10)), max_size=60),
     st.integers(0, 2),
+    st.sampled_from(["format", "ocr_equivalent", "exact"]),
 )
-def test_watchlist_match_equals_reference(listed, reads, budget) -> None:  # type: ignore[no-untyped-def]
+def test_watchlist_match_equals_reference(listed, reads, budget, mode) -> None:  # type: ignore[no-untyped-def]
     entries = [entry(i, p, c, valid_from_ms=(i % 3), valid_until_ms=(8 if i % 4 == 0 else None))
                for i, ((p, _), c) in enumerate(listed)]  # fmt: skip
     # reads are the listed plates themselves, some noisy look-alikes, and arbitrary text
     reads = reads + [(e.plate, c, 5) for e, (_, c) in zip(entries, listed, strict=True)]
     from anpr_engine.config import MatchPolicy
 
-    wl = Watchlist(MatchPolicy(max_equivalences=budget))
+    wl = Watchlist(MatchPolicy(max_equivalences=budget, mode=mode))
     wl.upsert(entries)
     import pyarrow as pa
 
@@ -44,7 +45,8 @@ def test_watchlist_match_equals_reference(listed, reads, budget) -> None:  # typ
         (int(r), wl.entry(int(s)).entry_id, int(q))
         for r, s, q in zip(hits.read, hits.slot, hits.equivalences, strict=True)
     }
-    want = {(h.read, h.entry_id, h.equivalences) for h in ref_match(reads, entries, budget)}
+    ref_mode, ref_budget = ("format", 0) if mode == "exact" else (mode, budget)
+    want = {(h.read, h.entry_id, h.equivalences) for h in ref_match(reads, entries, ref_budget, ref_mode)}
     assert got == want
 
 

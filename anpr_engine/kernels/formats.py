@@ -1,0 +1,122 @@
+"""Numba kernel: format-aware OCR correction of normalized plates into exact-key candidates.
+
+A national plate format says, position by position, which characters may stand there (a digit, a
+letter of the country's series alphabet, an `E`/`H` suffix). A read that fits no format of its
+country was misread; where its character is not allowed, the characters of the same OCR class
+that are allowed are the corrections. So `I2-ABC-3` read at an NL camera becomes `12ABC3`, and a
+read that already fits a format is trusted as it is (a different real plate, not an OCR slip).
+
+Patterns: pat_len (P,), pat_country (P,), pat_mask (P, MAX_LEN) uint64 bit c = code c allowed.
+class_members (37, 4): the codes of each code's OCR class, 0-padded (a code is in its own class).
+Never raises; returns counts.
+"""
+
+import numpy as np
+from numba import njit
+
+MAX_OPTIONS = 4
+MAX_CANDIDATES_PER_PATTERN = 8
+
+
+@njit(cache=True, nogil=True)
+def _fits(codes: np.ndarray, i: int, length: int, mask_row: np.ndarray) -> bool:
+    for k in range(length):  # noqa: SIM110 (no generators in numba)
+        if not (mask_row[k] >> np.uint64(codes[i, k])) & np.uint64(1):
+            return False
+    return True
+
+
+@njit(cache=True, nogil=True)
+def format_candidates(
+    codes: np.ndarray,
+    lengths: np.ndarray,
+    read_country: np.ndarray,
+    pat_len: np.ndarray,
+    pat_country: np.ndarray,
+    pat_mask: np.ndarray,
+    class_members: np.ndarray,
+    max_corrections: int,
+    out_read: np.ndarray,
+    out_key: np.ndarray,
+    out_cost: np.ndarray,
+) -> int:
+    """Candidate exact keys per read: the read itself (cost 0), and, if it fits no format of its
+    country (read_country -1: any country; -2: none known), every correction into one with at most
+    `max_corrections` characters changed (cost = characters changed).
+
+    Writes at most out_read.shape[0] candidates; returns the number found (call again if larger).
+    """
+    n_out = 0
+    cap = out_read.shape[0]
+    n_pat = pat_len.shape[0]
+    options = np.zeros((codes.shape[1], MAX_OPTIONS), dtype=np.uint8)
+    n_options = np.zeros(codes.shape[1], dtype=np.int64)
+    for i in range(codes.shape[0]):
+        length = lengths[i]
+        if length == 0:
+            continue
+        key = np.int64(0)
+        for k in range(length):
+            key = key * 37 + codes[i, k]
+        first = n_out
+        if n_out < cap:
+            out_read[n_out] = i
+            out_key[n_out] = key
+            out_cost[n_out] = 0
+        n_out += 1
+        rc = read_country[i]
+        if rc == -2 or max_corrections == 0:
+            continue
+        valid = False
+        for p in range(n_pat):
+            if pat_len[p] == length and (rc == -1 or pat_country[p] == rc) and _fits(codes, i, length, pat_mask[p]):
+                valid = True
+                break
+        if valid:
+            continue
+        for p in range(n_pat):
+            if pat_len[p] != length or (rc != -1 and pat_country[p] != rc):
+                continue
+            combos = 1
+            wrong = 0
+            for k in range(length):
+                c = codes[i, k]
+                m = pat_mask[p, k]
+                if (m >> np.uint64(c)) & np.uint64(1):
+                    options[k, 0] = c
+                    n_options[k] = 1
+                    continue
+                wrong += 1
+                n = 0
+                for j in range(class_members.shape[1]):
+                    d = class_members[c, j]
+                    if d == 0:
+                        break
+                    if (m >> np.uint64(d)) & np.uint64(1):
+                        options[k, n] = d
+                        n += 1
+                n_options[k] = n
+                combos *= n
+                if n == 0 or wrong > max_corrections or combos > MAX_CANDIDATES_PER_PATTERN:
+                    combos = 0
+                    break
+            for combo in range(combos):
+                rest = combo
+                cand = np.int64(0)
+                for k in range(length):
+                    nk = n_options[k]
+                    cand = cand * 37 + options[k, rest % nk]
+                    rest //= nk
+                dup = False
+                for q in range(first, min(n_out, cap)):
+                    if out_key[q] == cand:
+                        dup = True
+                        break
+                if dup:
+                    continue
+                if n_out < cap:
+                    out_read[n_out] = i
+                    out_key[n_out] = cand
+                    out_cost[n_out] = wrong
+                n_out += 1
+    return n_out
