@@ -107,7 +107,7 @@ def codes_text(codes: np.ndarray) -> str:
 @dataclass(frozen=True)
 class NormalizedPlates:
     """A batch of normalized plates as columns: codes (n, MAX_LEN) uint8, lengths, status, exact keys,
-    and the keys folded through `fold` (the OCR classes the batch was normalized for)."""
+    the keys folded through `fold` (the OCR classes the batch was normalized for), and the layout."""
 
     codes: np.ndarray
     lengths: np.ndarray
@@ -115,6 +115,7 @@ class NormalizedPlates:
     keys: np.ndarray
     folded: np.ndarray
     fold: np.ndarray
+    breaks: np.ndarray  # uint16: bit k = a separator stood before character k (the plate's layout)
 
     def __len__(self) -> int:
         return int(self.lengths.shape[0])
@@ -170,7 +171,8 @@ def normalize_plates(
     status = np.empty(n, dtype=np.uint8)
     keys = np.empty(n, dtype=np.int64)
     folded = np.empty(n, dtype=np.int64)
-    k.normalize_batch(data, offsets, code_table(), fold, codes, lengths, status, keys, folded)
+    breaks = np.empty(n, dtype=np.uint16)
+    k.normalize_batch(data, offsets, code_table(), fold, codes, lengths, status, keys, folded, breaks)
     if arr.null_count:
         nulls = arr.is_null().to_numpy(zero_copy_only=False)
         status[nulls] = k.EMPTY
@@ -178,7 +180,8 @@ def normalize_plates(
         codes[nulls] = 0
         keys[nulls] = 0
         folded[nulls] = 0
-    return NormalizedPlates(codes, lengths, status, keys, folded, fold)
+        breaks[nulls] = 0
+    return NormalizedPlates(codes, lengths, status, keys, folded, fold, breaks)
 
 
 def normalize_one(plate: str) -> str:

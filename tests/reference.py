@@ -6,7 +6,7 @@ import itertools
 import math
 from dataclasses import dataclass
 
-from anpr_engine.formats import FORMATS
+from anpr_engine.formats import FORMATS, layout
 from anpr_engine.models import WatchlistEntry
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, canonical_char
 
@@ -42,21 +42,38 @@ class RefHit:
     equivalences: int
 
 
-def ref_candidates(plate: str, country: str | None, budget: int) -> dict[str, int]:
+def ref_breaks(text: str) -> int:
+    """The read's layout: bit k set when a separator stood before its k-th plate character."""
+    brk, n = 0, 0
+    for ch in text:
+        c = canonical_char(ch)
+        if c == "":
+            if n:
+                brk |= 1 << n
+        elif c is not None:
+            n += 1
+    return brk & ((1 << n) - 1)
+
+
+def ref_candidates(plate: str, country: str | None, budget: int, breaks: int = 0) -> dict[str, int]:
     """Format-aware corrections of a normalized read: {candidate plate: characters corrected}."""
-    out = {plate: 0}
     if budget == 0 or (country is not None and country not in FORMATS):
-        return out
+        return {plate: 0}
     chosen = FORMATS if country is None else {country: FORMATS[country]}
-    pats = [(p, series) for series, patterns in chosen.values() for p in patterns if len(p) == len(plate)]
+    pats = [(*layout(p), series) for series, patterns in chosen.values() for p in patterns]
+    pats = [(p, b, series) for p, b, series in pats if len(p) == len(plate)]
+    by_layout = breaks != 0 and any(b == breaks for _, b, _ in pats)
+    if by_layout:
+        pats = [(p, b, series) for p, b, series in pats if b == breaks]
 
     def allowed(sym: str, series: str) -> str:
         return {"9": "0123456789", "@": series, "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "h": "EH"}[sym]
 
-    if any(all(ch in allowed(s, series) for ch, s in zip(plate, p, strict=True)) for p, series in pats):
-        return out
+    if any(all(ch in allowed(s, series) for ch, s in zip(plate, p, strict=True)) for p, _, series in pats):
+        return {plate: 0}
+    out = {} if by_layout else {plate: 0}
     classes = {c: cls for cls in DEFAULT_OCR_CLASSES for c in cls}
-    for p, series in pats:
+    for p, _, series in pats:
         options: list[list[str]] = []
         wrong = 0
         for ch, s in zip(plate, p, strict=True):
@@ -97,9 +114,8 @@ def ref_match(
                 for listed, e in by_key.get(ref_fold(plate), [])
             ]
         else:
-            found = [
-                (e, cost) for c, cost in ref_candidates(plate, country, budget).items() for _, e in by_key.get(c, [])
-            ]
+            cands = ref_candidates(plate, country, budget, ref_breaks(text))
+            found = [(e, cost) for c, cost in cands.items() for _, e in by_key.get(c, [])]
         for e, eq in found:
             if eq > budget:
                 continue

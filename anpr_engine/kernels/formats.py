@@ -6,7 +6,11 @@ country was misread; where its character is not allowed, the characters of the s
 that are allowed are the corrections. So `I2-ABC-3` read at an NL camera becomes `12ABC3`, and a
 read that already fits a format is trusted as it is (a different real plate, not an OCR slip).
 
-Patterns: pat_len (P,), pat_country (P,), pat_mask (P, MAX_LEN) uint64 bit c = code c allowed.
+A read whose separators survived is judged only by the formats with the same layout (when any has
+it): `H-B87-FK` is an `@-999-@@` plate misread, not `HB-87-FK`, even though both normalize alike.
+
+Patterns: pat_len (P,), pat_country (P,), pat_mask (P, MAX_LEN) uint64 bit c = code c allowed,
+pat_breaks (P,) the layout (bit k: separator before character k).
 class_members (37, 4): the codes of each code's OCR class, 0-padded (a code is in its own class).
 Never raises; returns counts.
 """
@@ -30,19 +34,25 @@ def _fits(codes: np.ndarray, i: int, length: int, mask_row: np.ndarray) -> bool:
 def format_candidates(
     codes: np.ndarray,
     lengths: np.ndarray,
+    breaks: np.ndarray,
     read_country: np.ndarray,
     pat_len: np.ndarray,
     pat_country: np.ndarray,
     pat_mask: np.ndarray,
+    pat_breaks: np.ndarray,
     class_members: np.ndarray,
     max_corrections: int,
     out_read: np.ndarray,
     out_key: np.ndarray,
     out_cost: np.ndarray,
 ) -> int:
-    """Candidate exact keys per read: the read itself (cost 0), and, if it fits no format of its
-    country (read_country -1: any country; -2: none known), every correction into one with at most
-    `max_corrections` characters changed (cost = characters changed).
+    """Candidate exact keys per read, with their cost (characters corrected).
+
+    The formats considered are those of the read's country (read_country -1: any country; -2: none
+    known) and length, narrowed to the read's layout if it has separators and some format shares it.
+    A read that fits one of them is its own only candidate. Otherwise its corrections into each with
+    at most `max_corrections` changes are candidates, and the read itself too unless its layout
+    singled out formats that it breaks.
 
     Writes at most out_read.shape[0] candidates; returns the number found (call again if larger).
     """
@@ -51,6 +61,7 @@ def format_candidates(
     n_pat = pat_len.shape[0]
     options = np.zeros((codes.shape[1], MAX_OPTIONS), dtype=np.uint8)
     n_options = np.zeros(codes.shape[1], dtype=np.int64)
+    use = np.zeros(n_pat, dtype=np.bool_)
     for i in range(codes.shape[0]):
         length = lengths[i]
         if length == 0:
@@ -58,24 +69,34 @@ def format_candidates(
         key = np.int64(0)
         for k in range(length):
             key = key * 37 + codes[i, k]
-        first = n_out
-        if n_out < cap:
-            out_read[n_out] = i
-            out_key[n_out] = key
-            out_cost[n_out] = 0
-        n_out += 1
         rc = read_country[i]
-        if rc == -2 or max_corrections == 0:
-            continue
+        n_use = 0
+        by_layout = False
+        if rc != -2 and max_corrections > 0:
+            for p in range(n_pat):
+                use[p] = pat_len[p] == length and (rc == -1 or pat_country[p] == rc)
+                if use[p] and breaks[i] != 0 and pat_breaks[p] == breaks[i]:
+                    by_layout = True
+            for p in range(n_pat):
+                if by_layout and pat_breaks[p] != breaks[i]:
+                    use[p] = False
+                n_use += use[p]
         valid = False
         for p in range(n_pat):
-            if pat_len[p] == length and (rc == -1 or pat_country[p] == rc) and _fits(codes, i, length, pat_mask[p]):
+            if n_use and use[p] and _fits(codes, i, length, pat_mask[p]):
                 valid = True
                 break
-        if valid:
+        first = n_out
+        if valid or not by_layout:
+            if n_out < cap:
+                out_read[n_out] = i
+                out_key[n_out] = key
+                out_cost[n_out] = 0
+            n_out += 1
+        if valid or n_use == 0:
             continue
         for p in range(n_pat):
-            if pat_len[p] != length or (rc != -1 and pat_country[p] != rc):
+            if not use[p]:
                 continue
             combos = 1
             wrong = 0

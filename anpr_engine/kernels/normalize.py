@@ -70,12 +70,14 @@ def normalize_batch(
     status: np.ndarray,
     keys: np.ndarray,
     folded: np.ndarray,
+    breaks: np.ndarray,
 ) -> None:
     """Normalize n strings given as Arrow-style UTF-8 `data` and `offsets` (n+1, int32 or int64).
 
     `table` maps each BMP code point to a character code (1..36), SEPARATOR (dropped) or INVALID;
     `fold` maps a code to its OCR-class representative. Writes per string: `codes` (MAX_LEN
-    columns, zero-padded), `lengths`, `status`, the exact key and the folded key (0 if rejected).
+    columns, zero-padded), `lengths`, `status`, the exact key and the folded key (0 if rejected), and
+    `breaks`: bit k set when a separator stood between the plate's characters k-1 and k (its layout).
     """
     n = offsets.shape[0] - 1
     width = codes.shape[1]
@@ -86,6 +88,7 @@ def normalize_batch(
         st = OK
         key = np.int64(0)
         fkey = np.int64(0)
+        brk = 0
         while pos < end:
             b = data[pos]
             if b < 0x80:
@@ -101,6 +104,8 @@ def normalize_batch(
                     break
                 c = table[cp]
             if c == SEPARATOR:
+                if length > 0:
+                    brk |= 1 << length
                 continue
             if c == INVALID:
                 st = BAD_CHAR
@@ -114,16 +119,19 @@ def normalize_batch(
             length += 1
         if st == OK and length == 0:
             st = EMPTY
+        brk &= (1 << length) - 1  # separators after the last character are no layout
         if st != OK:
             length = 0
             key = np.int64(0)
             fkey = np.int64(0)
+            brk = 0
         for k in range(length, width):
             codes[i, k] = 0
         lengths[i] = length
         status[i] = st
         keys[i] = key
         folded[i] = fkey
+        breaks[i] = brk
 
 
 @njit(cache=True, nogil=True)

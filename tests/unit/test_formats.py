@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from anpr_engine.formats import country_index, format_table
 from anpr_engine.kernels.formats import format_candidates
 from anpr_engine.normalize import codes_text, normalize_plates
-from tests.reference import ref_candidates
+from tests.reference import ref_breaks, ref_candidates
 from tests.strategies import noisy_plates, plate_like
 
 COUNTRY = st.sampled_from([None, "NL", "BE", "DE", "FR", "LU", "PL"])
@@ -21,8 +21,9 @@ def kernel_candidates(texts: list[str], countries: list[str | None], budget: int
     cap = 64 * len(texts) + 1
     r, k, c = np.empty(cap, np.int32), np.empty(cap, np.int64), np.empty(cap, np.int8)
     n = format_candidates(
-        plates.codes, plates.lengths, rc, f.length, f.country, f.mask, f.class_members, budget, r, k, c
-    )
+        plates.codes, plates.lengths, plates.breaks, rc, f.length, f.country, f.mask, f.breaks,
+        f.class_members, budget, r, k, c,
+    )  # fmt: skip
     assert n <= cap
     out: list[dict[str, int]] = [{} for _ in texts]
     for i, key, cost in zip(r[:n], k[:n], c[:n], strict=True):
@@ -42,7 +43,8 @@ def test_kernel_equals_reference(reads: list[tuple[str, str | None]], budget: in
     got = kernel_candidates([t for t, _ in reads], [c for _, c in reads], budget)
     for (text, country), cands in zip(reads, got, strict=True):
         plate = normalize_plates([text]).text(0)
-        assert cands == (ref_candidates(plate, country, budget) if plate else {}), (text, country)
+        want = ref_candidates(plate, country, budget, ref_breaks(text)) if plate else {}
+        assert cands == want, (text, country)
 
 
 @pytest.mark.parametrize(
@@ -59,6 +61,13 @@ def test_kernel_equals_reference(reads: list[tuple[str, str | None]], budget: in
 def test_real_misreads_are_corrected(read: str, country: str | None, listed: str) -> None:
     (cands,) = kernel_candidates([read], [country], 2)
     assert listed in cands and cands[listed] > 0
+
+
+def test_the_layout_of_a_read_picks_its_format() -> None:
+    (cands,) = kernel_candidates(["H-B87-FK"], ["NL"], 2)  # @-999-@@ misread, not the HB-87-FK plate
+    assert cands == {"H887FK": 1}
+    (cands,) = kernel_candidates(["HB87FK"], ["NL"], 2)  # no layout: the plate as read
+    assert cands == {"HB87FK": 0}
 
 
 def test_a_read_that_fits_a_format_is_trusted() -> None:

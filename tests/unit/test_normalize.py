@@ -14,7 +14,7 @@ from anpr_engine.normalize import (
     normalize_one,
     normalize_plates,
 )
-from tests.reference import ref_fold, ref_normalize
+from tests.reference import ref_breaks, ref_fold, ref_normalize
 from tests.strategies import plate_texts
 
 
@@ -23,7 +23,8 @@ def test_kernel_equals_reference(texts: list[str | None]) -> None:
     got = normalize_plates(texts)
     for i, t in enumerate(texts):
         want, status = ref_normalize(t)
-        assert (got.text(i), int(got.status[i])) == (want, status), repr(t)
+        breaks = ref_breaks(t) if t is not None and status == 0 else 0
+        assert (got.text(i), int(got.status[i]), int(got.breaks[i])) == (want, status, breaks), repr(t)
 
 
 @given(st.lists(plate_texts, max_size=30))
@@ -101,9 +102,10 @@ def test_malformed_utf8_is_rejected_not_raised() -> None:
     lengths = np.empty(3, dtype=np.uint8)
     status = np.empty(3, dtype=np.uint8)
     keys = np.empty(3, dtype=np.int64)
+    breaks = np.empty(3, dtype=np.uint16)
     from anpr_engine.normalize import IDENTITY_FOLD, code_table
 
-    k.normalize_batch(data, offsets, code_table(), IDENTITY_FOLD, codes, lengths, status, keys, keys.copy())
+    k.normalize_batch(data, offsets, code_table(), IDENTITY_FOLD, codes, lengths, status, keys, keys.copy(), breaks)
     assert status.tolist() == [k.BAD_UTF8, k.OK, k.BAD_UTF8]
 
 
