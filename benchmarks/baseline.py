@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import itertools
+import math
 from functools import cache
 
-from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, canonical_char
+from anpr_engine.formats import FORMATS, layout
+from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, SEPARATORS, canonical_char
 
 BAD = "\x00"
 
@@ -53,3 +56,76 @@ class PyMatcher:
                 if budget == 0 or sum(a != b for a, b in zip(n, listed, strict=True)) <= budget:
                     out.append((r, e))
         return out
+
+
+class PyFormatMatcher:
+    """Format mode in plain Python: the read fits a format of its country → looked up as read;
+    else its corrections (OCR look-alikes the format allows) are looked up in a dict."""
+
+    def __init__(self, plates: list[str], max_corrections: int, countries: list[str | None]) -> None:
+        self.budget = max_corrections
+        self.countries = countries  # each entry's plate country: a read of another country does not match it
+        self.index: dict[str, list[int]] = {}
+        for i, p in enumerate(plates):
+            n = py_normalize(p)
+            if n is not None:
+                self.index.setdefault(n, []).append(i)
+        self.classes = {c: cls for cls in DEFAULT_OCR_CLASSES for c in cls}
+        self.patterns: dict[tuple[str, int], list[tuple[list[str], int]]] = {}
+        for country, (series, printed) in FORMATS.items():
+            sets = {"9": "0123456789", "@": series, "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "h": "EH"}
+            for pr in printed:
+                pat, brk = layout(pr)
+                self.patterns.setdefault((country, len(pat)), []).append(([sets[s] for s in pat], brk))
+
+    def candidates(self, text: str, country: str | None) -> dict[str, int]:
+        n = py_normalize(text)
+        if n is None:
+            return {}
+        if self.budget == 0 or (country is not None and country not in FORMATS):
+            return {n: 0}
+        brk, k = 0, 0
+        for ch in text.translate(translation_with_separators()):
+            if ch == SEP:
+                brk |= (1 << k) if k else 0
+            else:
+                k += 1
+        brk &= (1 << k) - 1
+        pats = [p for c in ((country,) if country else FORMATS) for p in self.patterns.get((c, len(n)), [])]
+        by_layout = brk != 0 and any(b == brk for _, b in pats)
+        if by_layout:
+            pats = [(s, b) for s, b in pats if b == brk]
+        if any(all(ch in ok for ch, ok in zip(n, sets, strict=True)) for sets, _ in pats):
+            return {n: 0}
+        out = {} if by_layout else {n: 0}
+        for sets, _ in pats:
+            options, wrong = [], 0
+            for ch, ok in zip(n, sets, strict=True):
+                if ch in ok:
+                    options.append(ch)
+                else:
+                    wrong += 1
+                    options.append("".join(m for m in self.classes.get(ch, ch) if m in ok))
+            if wrong > self.budget or math.prod(len(o) for o in options) > 8:
+                continue
+            for combo in itertools.product(*options):
+                out.setdefault("".join(combo), wrong)
+        return out
+
+    def match(self, texts: list[str], countries: list[str | None]) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        for r, (text, country) in enumerate(zip(texts, countries, strict=True)):
+            for cand in self.candidates(text, country):
+                out.extend(
+                    (r, e) for e in self.index.get(cand, ()) if not country or self.countries[e] in (None, country)
+                )
+        return out
+
+
+SEP = "\x01"
+
+
+@cache
+def translation_with_separators() -> dict[int, str | None]:
+    """Like translation(), but separators become SEP, so the plate's layout can be read."""
+    return {cp: (SEP if c is None and chr(cp) in SEPARATORS else c) for cp, c in translation().items()}

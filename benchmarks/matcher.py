@@ -3,17 +3,21 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
 
+from anpr_engine.config import MatchPolicy
 from anpr_engine.index import PlateIndex
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, normalize_plates
-from benchmarks.baseline import PyMatcher
+from anpr_engine.watchlist import Watchlist
+from benchmarks.baseline import PyFormatMatcher, PyMatcher
 from benchmarks.data import listed_plates, traffic
 
-MODES = {"exact": 0, "ocr_equivalent": 1}
+MODES = {"exact": 0, "ocr_equivalent": 1, "format": 1}
 
 
 def _best_rate(fn: Any, n: int, repeats: int) -> float:
@@ -25,6 +29,14 @@ def _best_rate(fn: Any, n: int, repeats: int) -> float:
     return n / best
 
 
+def _match_index(index: PlateIndex, column: pa.Array) -> Any:
+    return index.probe(normalize_plates(column, index.fold))
+
+
+def _match_format(wl: Watchlist, column: pa.Array, countries: pa.Array, ts: np.ndarray) -> Any:
+    return wl.match(normalize_plates(column, wl.index.fold), countries, ts)
+
+
 def bench_matcher(sizes: list[int], n_reads: int, baseline_reads: int, repeats: int = 3) -> list[dict[str, Any]]:
     """One row per (watchlist size, mode)."""
     rows = []
@@ -33,24 +45,37 @@ def bench_matcher(sizes: list[int], n_reads: int, baseline_reads: int, repeats: 
         sample = traffic(n_reads, listed, listed_share=0.02, seed=size + 1)
         column = pa.array(sample.texts, pa.string())  # as decoded from Kafka: an Arrow string column
         entries = pa.array(listed.plates, pa.string())
+        countries = pa.array(sample.countries, pa.string())
+        no_ts = np.zeros(n_reads, dtype=np.int64)
+        sub_texts, sub_countries = sample.texts[:baseline_reads], sample.countries[:baseline_reads]
         for mode, budget in MODES.items():
             t = time.perf_counter()
-            index = PlateIndex(DEFAULT_OCR_CLASSES if budget else ())
-            index.add(normalize_plates(entries), np.full(size, budget, dtype=np.int8))
-            build_s = time.perf_counter() - t
-
-            def engine(index: PlateIndex = index, column: pa.Array = column) -> Any:
-                return index.probe(normalize_plates(column, index.fold))
-
+            engine: Callable[[], Any]
+            py_match: Callable[[], list[tuple[int, int]]]
+            if mode == "format":
+                wl = Watchlist(MatchPolicy(mode="format", max_equivalences=budget))
+                wl.upsert(listed.entries())
+                index = wl.index
+                build_s = time.perf_counter() - t
+                engine = partial(_match_format, wl, column, countries, no_ts)
+                t = time.perf_counter()
+                fpy = PyFormatMatcher(listed.plates, budget, list(listed.countries))
+                py_build_s = time.perf_counter() - t
+                py_match = partial(fpy.match, sub_texts, sub_countries)
+            else:
+                index = PlateIndex(DEFAULT_OCR_CLASSES if mode == "ocr_equivalent" else ())
+                index.add(normalize_plates(entries), np.full(size, budget, dtype=np.int8))
+                build_s = time.perf_counter() - t
+                engine = partial(_match_index, index, column)
+                t = time.perf_counter()
+                py = PyMatcher(listed.plates, budget)
+                py_build_s = time.perf_counter() - t
+                py_match = partial(py.match, sub_texts)
             rate = _best_rate(engine, n_reads, repeats)
             hits = engine()
-            t = time.perf_counter()
-            py = PyMatcher(listed.plates, budget)
-            py_build_s = time.perf_counter() - t
-            sub = sample.texts[:baseline_reads]
-            py_rate = _best_rate(lambda py=py, sub=sub: py.match(sub), len(sub), 1)
-            py_hits = set(py.match(sub))
-            in_sub = hits.read < len(sub)
+            py_rate = _best_rate(py_match, len(sub_texts), 1)
+            py_hits = set(py_match())
+            in_sub = hits.read < len(sub_texts)
             engine_hits = set(zip(hits.read[in_sub].tolist(), hits.slot[in_sub].tolist(), strict=True))
             rows.append(
                 {

@@ -36,6 +36,6 @@ def test_tiny_benchmark_run(tmp_path: Path) -> None:
     assert pipe["alerts"] == pipe["batched_alerts"] == pipe["ndjson_alerts"] > 0  # same reads, same alerts
     assert all(r["alerts"] > 0 for r in details["latency"])
     quality = json.loads((tmp_path / "quality.json").read_text())
-    for name in ("default", "exact", "ocr_1"):
+    for name in ("default", "exact", "format_1", "ocr_equivalent_1"):
         assert 0 < quality[name]["recall"] <= 1 and quality[name]["false_alerts_per_million"] >= 0
     assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"
