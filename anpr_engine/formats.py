@@ -69,6 +69,7 @@ class FormatTable:
     country: np.ndarray
     mask: np.ndarray
     breaks: np.ndarray
+    len_start: np.ndarray  # patterns of length L are rows len_start[L] to len_start[L + 1]
     class_members: np.ndarray
 
 
@@ -88,10 +89,13 @@ def format_table(ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES) -> FormatTa
         cls = next((c for c in ocr_classes if ch in c), ch)
         for j, m in enumerate(cls[:4]):
             members[code, j] = ALPHABET.index(m) + 1
+    rows.sort(key=lambda r: r[0])
+    lengths = np.array([r[0] for r in rows], dtype=np.int64)
     return FormatTable(
-        np.array([r[0] for r in rows], dtype=np.int64),
+        lengths,
         np.array([r[1] for r in rows], dtype=np.int64),
         np.array([r[2] for r in rows], dtype=np.uint64),
         np.array([r[3] for r in rows], dtype=np.uint16),
+        np.searchsorted(lengths, np.arange(MAX_LEN + 2), side="left").astype(np.int64),
         members,
     )

@@ -139,7 +139,7 @@ class Watchlist:
             c_cost = np.empty(cap, dtype=np.int8)
             total = format_candidates(
                 plates.codes, plates.lengths, plates.breaks, rc.astype(np.int64), f.length, f.country, f.mask,
-                f.breaks, f.class_members, self._max_budget, c_read, c_key, c_cost,
+                f.breaks, f.len_start, f.class_members, self._max_budget, c_read, c_key, c_cost,
             )  # fmt: skip
             if total <= cap:
                 break

@@ -10,7 +10,8 @@ A read whose separators survived is judged only by the formats with the same lay
 it): `H-B87-FK` is an `@-999-@@` plate misread, not `HB-87-FK`, even though both normalize alike.
 
 Patterns: pat_len (P,), pat_country (P,), pat_mask (P, MAX_LEN) uint64 bit c = code c allowed,
-pat_breaks (P,) the layout (bit k: separator before character k).
+pat_breaks (P,) the layout (bit k: separator before character k); patterns sorted by length,
+those of length L at [len_start[L], len_start[L + 1]).
 class_members (37, 4): the codes of each code's OCR class, 0-padded (a code is in its own class).
 Never raises; returns counts.
 """
@@ -23,14 +24,6 @@ MAX_CANDIDATES_PER_PATTERN = 8
 
 
 @njit(cache=True, nogil=True)
-def _fits(codes: np.ndarray, i: int, length: int, mask_row: np.ndarray) -> bool:
-    for k in range(length):  # noqa: SIM110 (no generators in numba)
-        if not (mask_row[k] >> np.uint64(codes[i, k])) & np.uint64(1):
-            return False
-    return True
-
-
-@njit(cache=True, nogil=True)
 def format_candidates(
     codes: np.ndarray,
     lengths: np.ndarray,
@@ -40,6 +33,7 @@ def format_candidates(
     pat_country: np.ndarray,
     pat_mask: np.ndarray,
     pat_breaks: np.ndarray,
+    len_start: np.ndarray,
     class_members: np.ndarray,
     max_corrections: int,
     out_read: np.ndarray,
@@ -58,10 +52,9 @@ def format_candidates(
     """
     n_out = 0
     cap = out_read.shape[0]
-    n_pat = pat_len.shape[0]
     options = np.zeros((codes.shape[1], MAX_OPTIONS), dtype=np.uint8)
     n_options = np.zeros(codes.shape[1], dtype=np.int64)
-    use = np.zeros(n_pat, dtype=np.bool_)
+    use = np.zeros(pat_len.shape[0], dtype=np.bool_)
     for i in range(codes.shape[0]):
         length = lengths[i]
         if length == 0:
@@ -70,22 +63,30 @@ def format_candidates(
         for k in range(length):
             key = key * 37 + codes[i, k]
         rc = read_country[i]
+        lo = len_start[length]
+        hi = len_start[length + 1]
         n_use = 0
         by_layout = False
         if rc != -2 and max_corrections > 0:
-            for p in range(n_pat):
-                use[p] = pat_len[p] == length and (rc == -1 or pat_country[p] == rc)
+            for p in range(lo, hi):
+                use[p] = rc == -1 or pat_country[p] == rc
                 if use[p] and breaks[i] != 0 and pat_breaks[p] == breaks[i]:
                     by_layout = True
-            for p in range(n_pat):
+            for p in range(lo, hi):
                 if by_layout and pat_breaks[p] != breaks[i]:
                     use[p] = False
                 n_use += use[p]
         valid = False
-        for p in range(n_pat):
-            if n_use and use[p] and _fits(codes, i, length, pat_mask[p]):
-                valid = True
-                break
+        for p in range(lo, hi):
+            if n_use and use[p]:
+                fits = True
+                for k in range(length):
+                    if not (pat_mask[p, k] >> np.uint64(codes[i, k])) & np.uint64(1):
+                        fits = False
+                        break
+                if fits:
+                    valid = True
+                    break
         first = n_out
         if valid or not by_layout:
             if n_out < cap:
@@ -95,7 +96,7 @@ def format_candidates(
             n_out += 1
         if valid or n_use == 0:
             continue
-        for p in range(n_pat):
+        for p in range(lo, hi):
             if not use[p]:
                 continue
             combos = 1
