@@ -145,12 +145,16 @@ def scale_out(s: Settings, topic: str, n_reads: int, workers: int) -> float:
         files = [Path(tmp) / f"w{i}.json" for i in range(workers)]
         procs = [
             subprocess.Popen(
-                [str(BIN / "anpr-engine"), "run", *args, "--stats-file", str(f)], stderr=subprocess.DEVNULL
+                [str(BIN / "anpr-engine"), "run", *args, "--stats-file", str(f)],
+                stderr=f.with_suffix(".err").open("w"),
             )
             for f in files
         ]
         for p in procs:
             p.wait(timeout=900)
+        failed = [f.with_suffix(".err").read_text()[-2000:] for f, p in zip(files, procs, strict=True) if p.returncode]
+        if failed:
+            raise RuntimeError(f"an engine worker failed:\n{failed[0]}")
         stats = [json.loads(f.read_text()) for f in files if f.exists()]
     done = [st for st in stats if st["first_batch_at"]]
     reads = sum(st["reads"] for st in stats)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Iterator
 
@@ -9,6 +10,8 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 
 from anpr_engine.config import Settings
 from anpr_engine.pipeline import Batch, Message
+
+log = logging.getLogger(__name__)
 
 
 class KafkaReadSource:
@@ -63,11 +66,28 @@ class KafkaReadSource:
         """Commit the consumer's positions: every message handed out so far has been processed."""
         positions = self.consumer.position(self.consumer.assignment())
         offsets = [tp for tp in positions if tp.offset >= 0]
-        if offsets:
+        if not offsets:
+            return
+        try:
             self.consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as e:
+            # The group moved on (a rebalance): these partitions now belong to another member, which
+            # resumes from the last committed offset. Re-delivery, not loss: the alerts keep their ids.
+            if e.args[0].code() not in _REBALANCE_ERRORS:
+                raise
+            log.warning("commit skipped during a group rebalance: %s", e.args[0])
 
     def close(self) -> None:
         self.consumer.close()
+
+
+_REBALANCE_ERRORS = (
+    KafkaError.REBALANCE_IN_PROGRESS,
+    KafkaError.ILLEGAL_GENERATION,
+    KafkaError.UNKNOWN_MEMBER_ID,
+    KafkaError.FENCED_INSTANCE_ID,
+    KafkaError._NO_OFFSET,
+)
 
 
 def _content_type(headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]) -> str | None:
