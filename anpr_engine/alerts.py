@@ -36,6 +36,9 @@ class OutgoingAlert:
     cross_border: bool
     agency_country: str
     list_name: str
+    entry_id: str
+    site: str
+    ts_ms: int
 
 
 def entry_json(entry: WatchlistEntry) -> str:
@@ -59,5 +62,36 @@ def encode_alert(
         f'"produced_at_ms":{now_ms},"cross_border":{"true" if cross else "false"}}}'
     )
     return OutgoingAlert(
-        aid, value.encode(), str(read["camera_id"]).encode(), cross, entry.agency_country, entry.list_name
-    )
+        aid, value.encode(), str(read["camera_id"]).encode(), cross, entry.agency_country, entry.list_name,
+        entry.entry_id, str(read["site"]), int(read["ts_ms"]),  # type: ignore[call-overload]
+    )  # fmt: skip
+
+
+class Suppressor:
+    """One alert per listed vehicle passing one site: repeats of the same (entry, site) within
+    `window_ms` of the last alert (by the reads' own timestamps, so replays behave alike) are dropped.
+
+    State is per engine instance and in memory: after a restart a repeat may pass once more (its
+    alert id is the same, so consumers can still de-duplicate).
+    """
+
+    def __init__(self, window_ms: int) -> None:
+        self.window_ms = window_ms
+        self._last: dict[tuple[str, str], int] = {}
+        self._newest = 0
+
+    def keep(self, alerts: list[OutgoingAlert]) -> list[OutgoingAlert]:
+        if self.window_ms <= 0:
+            return alerts
+        out = []
+        for a in alerts:
+            key = (a.entry_id, a.site)
+            last = self._last.get(key)
+            if last is not None and 0 <= a.ts_ms - last < self.window_ms:
+                continue
+            self._last[key] = a.ts_ms
+            self._newest = max(self._newest, a.ts_ms)
+            out.append(a)
+        if len(self._last) > 100_000:
+            self._last = {k: t for k, t in self._last.items() if self._newest - t < self.window_ms}
+        return out

@@ -77,6 +77,9 @@ class Settings(BaseSettings):
     topics: TopicNames = TopicNames()
     match: MatchPolicy = MatchPolicy()
     group_id: str = "anpr-engine"
+    suppress_s: float = Field(
+        default=60.0, ge=0, description="one alert per (entry, site) within this many seconds of read time; 0: off"
+    )
     session_timeout_ms: int = Field(default=10_000, ge=1000, description="group session timeout")
     instance_id: str | None = Field(
         default=None, description="static group membership: a restarted instance takes its partitions straight back"

@@ -17,7 +17,7 @@ from typing import Protocol
 import numpy as np
 import pyarrow as pa
 
-from anpr_engine.alerts import OutgoingAlert, encode_alert
+from anpr_engine.alerts import OutgoingAlert, Suppressor, encode_alert
 from anpr_engine.normalize import normalize_plates
 from anpr_engine.reads import MESSAGE_INDEX, decode_messages
 from anpr_engine.watchlist import Watchlist
@@ -91,6 +91,7 @@ class Stats:
     alerts: int = 0
     cross_border: int = 0
     dlq: int = 0
+    suppressed: int = 0  # repeats of an (entry, site) alert within the suppression window
     rejected_plates: Counter[str] = field(default_factory=Counter)
     first_batch_at: float | None = None  # wall clock (s) when the first batch arrived
     last_batch_at: float | None = None  # and when the last one was committed
@@ -99,7 +100,7 @@ class Stats:
         rej = sum(self.rejected_plates.values())
         return (
             f"reads={self.reads} alerts={self.alerts} cross_border={self.cross_border} "
-            f"dlq={self.dlq} rejected_plates={rej}"
+            f"dlq={self.dlq} suppressed={self.suppressed} rejected_plates={rej}"
         )
 
 
@@ -140,6 +141,7 @@ class Engine:
         alerts: AlertSink,
         dead_letters: DeadLetterSink,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
+        suppress_ms: int = 0,
     ) -> None:
         self.watchlist = watchlist
         self.source = source
@@ -147,6 +149,7 @@ class Engine:
         self.dead_letters = dead_letters
         self.clock_ms = clock_ms
         self.stats = Stats()
+        self.suppressor = Suppressor(suppress_ms)
         self._stop = False
 
     def stop(self) -> None:
@@ -163,7 +166,8 @@ class Engine:
         reads, rejects = decode_messages(messages.values, messages.content_types)
         for r in rejects:
             self.dead_letters.send(replace(messages.message(r.message), value=r.value, row=r.row), r.reason)
-        alerts = match_reads(reads, self.watchlist, self.clock_ms(), self.stats)
+        found = match_reads(reads, self.watchlist, self.clock_ms(), self.stats)
+        alerts = self.suppressor.keep(found)
         if alerts:
             self.alerts.send(alerts)
         self.alerts.flush()
@@ -176,6 +180,7 @@ class Engine:
         s.reads += reads.num_rows
         s.dlq += len(rejects)
         s.alerts += len(alerts)
+        s.suppressed += len(found) - len(alerts)
         s.cross_border += sum(a.cross_border for a in alerts)
         s.last_batch_at = time.time()
         return len(messages)

@@ -71,7 +71,7 @@ def bench_latency(rates: list[int], duration_s: float, watchlist_size: int) -> l
     engine = subprocess.Popen(
         [str(BIN / "anpr-engine"), "run", "--bootstrap-servers", s.bootstrap_servers, "--reads-topic", t.reads,
          "--alerts-topic", t.alerts, "--watchlist-topic", t.watchlist, "--dlq-topic", t.dlq,
-         "--group-id", s.group_id],
+         "--group-id", s.group_id, "--suppress-s", "0"],
         stderr=subprocess.DEVNULL,
     )  # fmt: skip
     clock = AlertClock(s.bootstrap_servers, t.alerts)

@@ -140,7 +140,7 @@ def scale_out(s: Settings, topic: str, n_reads: int, workers: int) -> float:
     group = f"{s.group_id}-x{workers}-{uuid.uuid4().hex[:4]}"
     args = ["--bootstrap-servers", s.bootstrap_servers, "--reads-topic", topic, "--alerts-topic", s.topics.alerts,
             "--watchlist-topic", s.topics.watchlist, "--dlq-topic", s.topics.dlq, "--group-id", group,
-            "--idle-exit-s", "3"]  # fmt: skip
+            "--idle-exit-s", "3", "--suppress-s", "0"]  # fmt: skip
     with tempfile.TemporaryDirectory() as tmp:
         files = [Path(tmp) / f"w{i}.json" for i in range(workers)]
         procs = [

@@ -14,6 +14,7 @@ import pyarrow as pa
 import typer
 from pydantic import ValidationError
 
+from anpr_engine.alerts import Suppressor
 from anpr_engine.cli.common import (
     AlertsTopic,
     Bootstrap,
@@ -32,6 +33,10 @@ from anpr_engine.watchlist_files import load_entries
 
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
 
+SuppressS = Annotated[
+    float | None,
+    typer.Option(min=0, help="One alert per (entry, site) within this many seconds of read time; 0 turns it off [60]."),
+]
 MaxEquiv = Annotated[
     int | None,
     typer.Option("--max-equivalences", min=0, max=2, help="OCR look-alike characters a hit may use [1]."),
@@ -68,6 +73,7 @@ def run(
     group_id: Annotated[str, typer.Option(help="Consumer group of the engine instances.")] = "anpr-engine",
     max_equivalences: MaxEquiv = None,
     batch_max_reads: Annotated[int, typer.Option(min=1, help="Most messages taken per batch.")] = 20_000,
+    suppress_s: SuppressS = None,
     instance_id: Annotated[
         str | None, typer.Option(help="Static group member id: a restarted instance resumes its partitions at once.")
     ] = None,
@@ -85,6 +91,8 @@ def run(
     extra: dict[str, object] = {"group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id}
     if max_equivalences is not None:
         extra["match"] = MatchPolicy(max_equivalences=max_equivalences)
+    if suppress_s is not None:
+        extra["suppress_s"] = suppress_s
     settings = settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, **extra)
     ensure_topics(settings)
     t0 = time.perf_counter()
@@ -96,7 +104,7 @@ def run(
     )
     source = KafkaReadSource(settings)
     _, alerts, dead = alert_sinks(settings)
-    engine = Engine(watchlist, source, alerts, dead)
+    engine = Engine(watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000))
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         engine.stop()
@@ -124,6 +132,7 @@ def match(
     watchlist: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Watchlist: .csv, .jsonl, .parquet.")],
     out: Annotated[Path, typer.Option(help="Alerts as JSON lines.")],
     max_equivalences: MaxEquiv = None,
+    suppress_s: SuppressS = None,
 ) -> None:
     """Offline mode, no broker: match a file of reads against a watchlist file and write alerts."""
     try:
@@ -140,8 +149,13 @@ def match(
     wl.upsert(entries)
     stats = Stats()
     found = []
-    for batch in table.to_batches(max_chunksize=100_000):
-        found.extend(match_reads(pa.Table.from_batches([batch]), wl, time.time_ns() // 1_000_000, stats))
+    window = Settings().suppress_s if suppress_s is None else suppress_s
+    suppressor = Suppressor(int(window * 1000))
+    for batch in table.sort_by("ts_ms").to_batches(max_chunksize=100_000):
+        hits = match_reads(pa.Table.from_batches([batch]), wl, time.time_ns() // 1_000_000, stats)
+        kept = suppressor.keep(hits)
+        stats.suppressed += len(hits) - len(kept)
+        found.extend(kept)
     with out.open("w", encoding="utf-8") as f:
         for a in found:
             f.write(a.value.decode() + "\n")

@@ -51,16 +51,8 @@ def topic_values(s: Settings, topic: str) -> list[bytes]:
 
 
 def run_engine(s: Settings, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    cmd = [
-        str(BIN / "anpr-engine"),
-        "run",
-        *cli_args(s),
-        "--group-id",
-        s.group_id,
-        "--idle-exit-s",
-        "3",
-        *extra,
-    ]
+    cmd = [str(BIN / "anpr-engine"), "run", *cli_args(s), "--group-id", s.group_id, "--idle-exit-s", "3",
+           "--suppress-s", "0", *extra]  # fmt: skip
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy(), check=False)
 
 

@@ -88,7 +88,7 @@ def test_engine_killed_and_restarted_skips_no_read(settings: Settings, static_me
     sims, expected = _setup(settings, 20_000, seed=13, listed_share=0.05)
     produce(settings, settings.topics.reads, [(x.read.camera_id.encode(), encode_read(x.read)) for x in sims])
     cmd = [str(BIN / "anpr-engine"), "run", *cli_args(settings), "--group-id", settings.group_id,
-           "--batch-max-reads", "200", *member]  # fmt: skip
+           "--batch-max-reads", "200", "--suppress-s", "0", *member]  # fmt: skip
     first = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     try:
         deadline = time.monotonic() + 60

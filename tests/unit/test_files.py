@@ -84,7 +84,7 @@ def test_offline_match_cli(tmp_path: Path) -> None:
     write_reads_file(reads_to_table([s.read for s in sims]), tmp_path / "reads.parquet")
     out = tmp_path / "alerts.jsonl"
     args = ["match", "--reads", str(tmp_path / "reads.parquet"), "--watchlist", str(tmp_path / "wl.csv")]
-    result = CliRunner().invoke(engine_app, [*args, "--out", str(out)])
+    result = CliRunner().invoke(engine_app, [*args, "--out", str(out), "--suppress-s", "0"])
     assert result.exit_code == 0, result.output
     alerts = [Alert.model_validate_json(line) for line in out.read_text().splitlines()]
     found = {(a.read.read_id, a.entry.entry_id) for a in alerts}

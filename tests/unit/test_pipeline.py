@@ -163,3 +163,26 @@ def test_arrow_stream_messages_match_and_bad_rows_or_streams_are_dead_letters() 
     assert dead_rows == [(10, 100), (11, None)]
     assert json.loads(dead.sent[0][0].value)["confidence"] == 7.0  # type: ignore[index,attr-defined]
     assert stats.reads == 201 and stats.dlq == 2
+
+
+def test_repeats_of_one_pass_are_suppressed_per_entry_and_site() -> None:
+    entries = make_watchlists(5, 12)
+    wl = Watchlist()
+    wl.upsert(entries)
+    e = entries[0]
+    base = Traffic(entries, seed=12, listed_share=0.0).take(1)[0].read
+
+    def read(i: int, ts: int, site: str) -> Message:
+        r = base.model_copy(update={"read_id": f"p{i}", "plate_text": e.plate, "ts_ms": ts, "site": site,
+                                    "plate_country": None})  # fmt: skip
+        return Message(encode_read(r), offset=i)
+
+    # three reads of one pass at site A, one at site B, then site A again after the window
+    msgs = [read(0, 1000, "A"), read(1, 1500, "A"), read(2, 30_000, "A"), read(3, 1600, "B"), read(4, 62_000, "A")]
+    sink = ListSink()
+    stats = Engine(wl, ListSource([msgs]), sink, ListSink(), suppress_ms=60_000).run(max_idle_s=0)
+    assert [a.read.read_id for a in _alerts(sink)] == ["p0", "p3", "p4"]
+    assert stats.alerts == 3 and stats.suppressed == 2
+    unsuppressed = ListSink()
+    Engine(wl, ListSource([msgs]), unsuppressed, ListSink(), suppress_ms=0).step()
+    assert len(_alerts(unsuppressed)) == 5
