@@ -81,19 +81,24 @@ class Watchlist:
         if not items:
             return []
         plates = normalize_plates([e.plate for e in items], self.index.fold)
-        budgets = np.array([self.policy.budget_for(e.list_name) for e in items], dtype=np.int8)
+        budget = {name: self.policy.budget_for(name) for name in {e.list_name for e in items}}
+        budgets = np.array([budget[e.list_name] for e in items], dtype=np.int8)
         slots = self.index.add(plates, budgets)
         self._grow(self.index.capacity)
-        rejected: list[Rejected] = []
-        for e, slot, st in zip(items, slots.tolist(), plates.status.tolist(), strict=True):
-            if slot < 0:
-                rejected.append(Rejected(e.entry_id, f"plate {e.plate!r} is not plate text (status {st})"))
-                continue
-            self._slot_of[e.entry_id] = slot
+        ok = slots >= 0
+        kept = [e for e, good in zip(items, ok.tolist(), strict=True) if good]
+        at = slots[ok]
+        self._slot_of.update(zip((e.entry_id for e in kept), at.tolist(), strict=True))
+        for e, slot in zip(kept, at.tolist(), strict=True):
             self._entries[slot] = e
-            self._plate_country[slot] = country_code(e.plate_country)
-            self._valid_from[slot] = e.valid_from_ms or 0
-            self._valid_until[slot] = e.valid_until_ms if e.valid_until_ms is not None else NEVER
+        self._plate_country[at] = [country_code(e.plate_country) for e in kept]
+        self._valid_from[at] = [e.valid_from_ms or 0 for e in kept]
+        self._valid_until[at] = [NEVER if e.valid_until_ms is None else e.valid_until_ms for e in kept]
+        rejected = [
+            Rejected(e.entry_id, f"plate {e.plate!r} is not plate text (status {st})")
+            for e, good, st in zip(items, ok.tolist(), plates.status.tolist(), strict=True)
+            if not good
+        ]
         return rejected
 
     def delete(self, entry_id: str) -> bool:

@@ -6,12 +6,14 @@ import random
 from dataclasses import dataclass
 
 import numpy as np
+from pydantic import TypeAdapter
 
-from anpr_engine.models import Category, WatchlistEntry
+from anpr_engine.models import WatchlistEntry
 from simulators.noise import NoiseModel, apply_noise
 from simulators.plates import random_plate
 from simulators.traffic import TRAFFIC_MIX
 
+_ENTRIES = TypeAdapter(list[WatchlistEntry])
 _UMLAUTS = str.maketrans("ÄÖÜ", "AOU", "- ")
 _COUNTRIES = [c for c, _ in TRAFFIC_MIX]
 
@@ -31,14 +33,13 @@ class Listed:
     normalized: set[str]
 
     def entries(self) -> list[WatchlistEntry]:
-        """As watchlist entries (NL and BE agencies alternating)."""
-        return [
-            WatchlistEntry.model_construct(
-                entry_id=str(i), plate=p, plate_country=c, agency_country="NL" if i % 2 else "BE",
-                list_name="bench", agency="bench", category=Category.STOLEN_VEHICLE, priority=50,
-            )
+        """As watchlist entries (NL and BE agencies alternating), validated in one call."""
+        rows = [
+            {"entry_id": str(i), "plate": p, "plate_country": c, "agency_country": "NL" if i % 2 else "BE",
+             "list_name": "bench", "agency": "bench", "category": "stolen_vehicle", "priority": 50}
             for i, (p, c) in enumerate(zip(self.plates, self.countries, strict=True))
         ]  # fmt: skip
+        return _ENTRIES.validate_python(rows)
 
 
 def listed_plates(n: int, seed: int) -> Listed:

@@ -90,6 +90,7 @@ def summary(matcher: list[dict[str, Any]], pipe: dict[str, Any], latency: list[d
     """The keys of latest.json that the issues name, from the largest size measured up to 1 000 000."""
     size = max(r["entries"] for r in matcher if r["entries"] <= 1_000_000)
     exact = next(r for r in matcher if r["entries"] == size and r["mode"] == "exact")
+    fmt = next(r for r in matcher if r["entries"] == size and r["mode"] == "format")
     at = min(latency, key=lambda r: abs(r["offered_per_s"] - 10_000))
     return {
         "matcher": {
@@ -104,8 +105,9 @@ def summary(matcher: list[dict[str, Any]], pipe: dict[str, Any], latency: list[d
             "batched_ndjson_reads_per_s", "ratio_batched_naive")},
         "latency_ms": {"offered_per_s": at["offered_per_s"], "p50": at["p50_ms"], "p99": at["p99_ms"],
                        "max": at["max_ms"]},
-        "watchlist": {"load_s_1m": exact["build_s"] * 1_000_000 / size, "bytes_per_entry": exact["bytes_per_entry"],
-                      "entries_measured": size},
+        # load = validating the entries and indexing them in a Watchlist (the engine's path, Kafka fetch aside)
+        "watchlist": {"load_s_1m": fmt["build_s"] * 1_000_000 / size, "bytes_per_entry": fmt["bytes_per_entry"],
+                      "entries_measured": size, "index_only_build_s": exact["build_s"]},
         "scale_out": {k: v for k, v in pipe.items() if k.startswith("workers_")},
         "quality_default": next(
             ({"recall": q["recall"], "false_alerts_per_million": q["false_alerts_per_million"], "entries": q["entries"]}
