@@ -126,6 +126,27 @@ PROBE_BLOCK = 64
 
 
 @njit(cache=True, nogil=True)
+def _lookup_block(
+    table_keys: np.ndarray, keys: np.ndarray, start: int, m: int, home: np.ndarray, found: np.ndarray
+) -> None:
+    """found[j] = slot of keys[start + j], or -1. The home slots of the whole block are loaded first:
+    independent loads the CPU overlaps, hiding the cache misses of a table larger than the caches."""
+    mask = np.uint64(table_keys.shape[0] - 1)
+    for j in range(m):
+        home[j] = np.int64(_mix(keys[start + j]) & mask)
+    for j in range(m):
+        found[j] = table_keys[home[j]]
+    for j in range(m):
+        key = keys[start + j]
+        if key == EMPTY_KEY or found[j] == EMPTY_KEY:
+            found[j] = -1
+        elif found[j] == key:
+            found[j] = home[j]
+        else:
+            found[j] = _probe_from(table_keys, key, (home[j] + 1) & np.int64(mask))
+
+
+@njit(cache=True, nogil=True)
 def probe_batch(
     table_keys: np.ndarray,
     table_heads: np.ndarray,
@@ -142,36 +163,24 @@ def probe_batch(
 
     A candidate is a hit when the number of positions where the read's codes differ from the entry's
     (characters that are only OCR-equivalent) is at most entry_max_equiv[entry].
-    Reads are taken in blocks: first the home slots of the whole block are loaded (independent loads
-    the CPU overlaps, hiding the cache misses of a table larger than the caches), then resolved.
+    Reads are looked up a block at a time (see _lookup_block).
     Writes at most out_read.shape[0] hits and returns the total number found, so a caller whose
     buffers were too small can grow them and call again.
     """
     n_out = 0
     cap = out_read.shape[0]
     width = read_codes.shape[1]
-    mask = np.uint64(table_keys.shape[0] - 1)
     n = read_keys.shape[0]
     home = np.empty(PROBE_BLOCK, dtype=np.int64)
-    first = np.empty(PROBE_BLOCK, dtype=np.int64)
+    found = np.empty(PROBE_BLOCK, dtype=np.int64)
     for start in range(0, n, PROBE_BLOCK):
         m = min(PROBE_BLOCK, n - start)
+        _lookup_block(table_keys, read_keys, start, m, home, found)
         for j in range(m):
-            home[j] = np.int64(_mix(read_keys[start + j]) & mask)
-        for j in range(m):
-            first[j] = table_keys[home[j]]
-        for j in range(m):
-            key = read_keys[start + j]
-            if key == EMPTY_KEY or first[j] == EMPTY_KEY:
+            if found[j] < 0:
                 continue
-            if first[j] == key:
-                s = home[j]
-            else:
-                s = _probe_from(table_keys, key, (home[j] + 1) & np.int64(mask))
-                if s < 0:
-                    continue
             i = start + j
-            e = table_heads[s]
+            e = table_heads[found[j]]
             while e >= 0:
                 diff = 0
                 for k in range(width):
@@ -203,27 +212,16 @@ def probe_keys(
     the total found, as probe_batch does."""
     n_out = 0
     cap = out_key.shape[0]
-    mask = np.uint64(table_keys.shape[0] - 1)
     n = keys.shape[0]
     home = np.empty(PROBE_BLOCK, dtype=np.int64)
-    first = np.empty(PROBE_BLOCK, dtype=np.int64)
+    found = np.empty(PROBE_BLOCK, dtype=np.int64)
     for start in range(0, n, PROBE_BLOCK):
         m = min(PROBE_BLOCK, n - start)
+        _lookup_block(table_keys, keys, start, m, home, found)
         for j in range(m):
-            home[j] = np.int64(_mix(keys[start + j]) & mask)
-        for j in range(m):
-            first[j] = table_keys[home[j]]
-        for j in range(m):
-            key = keys[start + j]
-            if key == EMPTY_KEY or first[j] == EMPTY_KEY:
+            if found[j] < 0:
                 continue
-            if first[j] == key:
-                s = home[j]
-            else:
-                s = _probe_from(table_keys, key, (home[j] + 1) & np.int64(mask))
-                if s < 0:
-                    continue
-            e = table_heads[s]
+            e = table_heads[found[j]]
             while e >= 0:
                 if cost[start + j] <= entry_max_equiv[e]:
                     if n_out < cap:
