@@ -15,6 +15,9 @@ from dataclasses import dataclass
 from anpr_engine.models import ALERT_NAMESPACE, MatchKind, WatchlistEntry
 
 _NS = ALERT_NAMESPACE.bytes
+_JSON = json.JSONEncoder(
+    separators=(",", ":"), ensure_ascii=False
+)  # built once: json.dumps with options builds one per call
 
 
 def alert_id(read_id: str, entry_id: str) -> str:
@@ -56,7 +59,7 @@ def encode_alert(
     score = round(1.0 - equivalences / max(1, len(plate_listed)), 4)
     cross = read["camera_country"] != entry.agency_country
     value = (
-        f'{{"schema_version":1,"alert_id":"{aid}","read":{json.dumps(read, separators=(",", ":"), ensure_ascii=False)},'
+        f'{{"schema_version":1,"alert_id":"{aid}","read":{_JSON.encode(read)},'
         f'"entry":{entry_js},"match":{{"kind":"{kind}","equivalences":{equivalences},"differences":0,'
         f'"score":{score},"plate_read":"{plate_read}","plate_listed":"{plate_listed}"}},'
         f'"produced_at_ms":{now_ms},"cross_border":{"true" if cross else "false"}}}'

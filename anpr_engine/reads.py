@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import json
+import string
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 
@@ -37,7 +38,7 @@ READ_SCHEMA = pa.schema(
     ]
 )
 MESSAGE_INDEX = "_msg"  # column added to decoded tables: position of the source message in the batch
-_COUNTRY_RE = "^[A-Z]{2}$"
+_COUNTRIES = pa.array([a + b for a in string.ascii_uppercase for b in string.ascii_uppercase])  # ^[A-Z]{2}$
 _DIRECTIONS = pa.array([d.value for d in Direction])
 NDJSON = "application/x-ndjson"  # content-type of a batched message: one JSON read per line
 ARROW_STREAM = "application/vnd.apache.arrow.stream"  # content-type of a batched message: Arrow IPC stream
@@ -63,13 +64,13 @@ def _valid_mask(t: pa.Table) -> np.ndarray:
     checks = [
         _str_ok(t["read_id"], 1, 128),
         _str_ok(t["camera_id"], 1, 64),
-        pc.match_substring_regex(t["camera_country"], _COUNTRY_RE),
+        pc.is_in(t["camera_country"], value_set=_COUNTRIES),
         _str_ok(t["site"], 1, 128),
         pc.and_(pc.greater_equal(t["lane"], 0), pc.less_equal(t["lane"], 64)),
         pc.is_in(t["direction"], value_set=_DIRECTIONS),
         pc.greater_equal(t["ts_ms"], 0),
         _str_ok(t["plate_text"], 0, 256),
-        pc.or_kleene(pc.is_null(t["plate_country"]), pc.match_substring_regex(t["plate_country"], _COUNTRY_RE)),
+        pc.or_kleene(pc.is_null(t["plate_country"]), pc.is_in(t["plate_country"], value_set=_COUNTRIES)),
         pc.and_(pc.greater_equal(t["confidence"], 0.0), pc.less_equal(t["confidence"], 1.0)),
     ]
     ok = checks[0]
@@ -113,9 +114,9 @@ def _slow_rows(item: Callable[[int], Item], positions: Iterable[int]) -> Decoded
 def _split(table: pa.Table, item: Callable[[int], Item] | None) -> DecodedBatch:
     """Keep rows the vectorized checks vouch for; the model judges the rest (from `item(row)`, or the rows)."""
     ok = _valid_mask(table)
-    fast = table.filter(pa.array(ok)).append_column(MESSAGE_INDEX, pa.array(np.flatnonzero(ok).astype(np.int32)))
     if ok.all():
-        return DecodedBatch(fast, [])
+        return DecodedBatch(table.append_column(MESSAGE_INDEX, pa.array(np.arange(len(ok), dtype=np.int32))), [])
+    fast = table.filter(pa.array(ok)).append_column(MESSAGE_INDEX, pa.array(np.flatnonzero(ok).astype(np.int32)))
     bad = np.flatnonzero(~ok)
     if item is None:
         rows = dict(zip(bad.tolist(), table.take(pa.array(bad)).to_pylist(), strict=True))
@@ -129,7 +130,13 @@ def _split(table: pa.Table, item: Callable[[int], Item] | None) -> DecodedBatch:
 
 def validate_table(table: pa.Table) -> DecodedBatch:
     """Split a table with READ_SCHEMA columns (from a file) into valid reads and (row, reason) rejects."""
-    return _split(table.select(READ_SCHEMA.names).cast(READ_SCHEMA), None)
+    return _split(as_read_schema(table), None)
+
+
+def as_read_schema(table: pa.Table) -> pa.Table:
+    """The READ_SCHEMA columns of `table`, in order and cast (no work when they already are)."""
+    table = table.select(READ_SCHEMA.names)
+    return table if table.schema.equals(READ_SCHEMA) else table.cast(READ_SCHEMA)
 
 
 def _parse_lines(buf: bytes) -> pa.Table | None:
@@ -174,26 +181,30 @@ def decode_messages(
         return _decode_json(values, [ct == NDJSON for ct in content_types])
     others = [i for i, ct in enumerate(content_types) if ct != ARROW_STREAM]
     table, json_rejects = _decode_json([values[i] for i in others], [content_types[i] == NDJSON for i in others])
-    tables = [table]
     rejects = [replace(r, message=others[r.message]) for r in json_rejects]
-    offset = table.num_rows
+    streams: list[pa.Table] = []
+    owner: list[int] = []
     for i in arrow:
         got = _arrow_table(values[i])
         if isinstance(got, str):
             rejects.append(Reject(i, None, values[i], got))
-            continue
-        d = validate_table(got)
-        reads = d.reads.set_column(
-            d.reads.column_names.index(MESSAGE_INDEX),
-            MESSAGE_INDEX,
-            pc.add(d.reads[MESSAGE_INDEX], pa.scalar(offset, pa.int32())),
-        )
-        tables.append(reads)
-        for row, why in d.rejects:
-            as_json = json.dumps(got.slice(row, 1).to_pylist()[0], default=str).encode()
-            rejects.append(Reject(i, row, as_json, why))
-        offset += got.num_rows
-    return pa.concat_tables(tables), rejects
+        else:
+            streams.append(got)
+            owner.append(i)
+    if not streams:
+        return table, rejects
+    # validate every stream's rows in one pass, then map rejected rows back to their message
+    whole = pa.concat_tables(streams)
+    d = validate_table(whole)
+    counts = np.array([t.num_rows for t in streams], dtype=np.int64)
+    message = np.repeat(np.array(owner, dtype=np.int64), counts)
+    row = np.arange(whole.num_rows) - np.repeat(np.cumsum(counts) - counts, counts)
+    for r, why in d.rejects:
+        as_json = json.dumps(whole.slice(r, 1).to_pylist()[0], default=str).encode()
+        rejects.append(Reject(int(message[r]), int(row[r]), as_json, why))
+    shifted = pc.add(d.reads[MESSAGE_INDEX], pa.scalar(table.num_rows, pa.int32()))
+    arrow_reads = d.reads.set_column(d.reads.column_names.index(MESSAGE_INDEX), MESSAGE_INDEX, shifted)
+    return pa.concat_tables([table, arrow_reads]), sorted(rejects, key=lambda r: r.message)
 
 
 def _arrow_table(value: bytes | None) -> pa.Table | str:
@@ -201,17 +212,18 @@ def _arrow_table(value: bytes | None) -> pa.Table | str:
     if not value:
         return "empty Arrow stream message"
     try:
-        with pa.ipc.open_stream(value) as stream:
+        with pa.ipc.open_stream(pa.py_buffer(value)) as stream:
             table = stream.read_all()
     except (pa.ArrowInvalid, OSError) as e:
         return f"not an Arrow IPC stream: {e}"
-    missing = [n for n in READ_SCHEMA.names if n not in table.column_names and n != "plate_country"]
+    names = set(table.column_names)
+    missing = [n for n in READ_SCHEMA.names if n not in names and n != "plate_country"]
     if missing:
         return f"Arrow stream lacks columns {missing}"
-    if "plate_country" not in table.column_names:
+    if "plate_country" not in names:
         table = table.append_column("plate_country", pa.nulls(table.num_rows, pa.string()))
     try:
-        return table.select(READ_SCHEMA.names).cast(READ_SCHEMA)
+        return as_read_schema(table)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
         return f"Arrow stream columns of the wrong type: {e}"
 
