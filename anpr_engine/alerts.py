@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from anpr_engine.models import ALERT_NAMESPACE, MatchKind, WatchlistEntry
 
@@ -29,8 +29,7 @@ def alert_id(read_id: str, entry_id: str) -> str:
     return f"{x[:8]}-{x[8:12]}-{x[12:16]}-{x[16:20]}-{x[20:]}"
 
 
-@dataclass(frozen=True)
-class OutgoingAlert:
+class OutgoingAlert(NamedTuple):
     """One alert ready to produce: JSON value, key (camera id) and the fields put in headers."""
 
     alert_id: str
