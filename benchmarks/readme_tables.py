@@ -1,0 +1,83 @@
+"""Write the quality and benchmark tables of README.md from benchmarks/results (after `make bench`).
+
+python -m benchmarks.readme_tables
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1f}"
+
+
+def quality_table(quality: dict[str, Any]) -> list[str]:
+    out = ["| entries | policy | recall | false alerts per million unlisted reads |", "|---:|---|---:|---:|"]
+    for r in quality["rows"]:
+        out.append(
+            f"| {r['entries']:,} | `{r['policy']}` | {r['recall'] * 100:.2f} % | {r['false_alerts_per_million']:.0f} |"
+        )
+    return out
+
+
+def bench_table(latest: dict[str, Any]) -> list[str]:
+    d = latest["details"]
+    out = ["| matcher core (one core) | entries | engine reads/s | plain Python reads/s | ratio | hits equal |",
+           "|---|---:|---:|---:|---:|---|"]  # fmt: skip
+    for r in d["matcher"]:
+        out.append(f"| `{r['mode']}` | {r['entries']:,} | {r['reads_per_s']:,.0f} | {r['baseline_reads_per_s']:,.0f} "
+                   f"| {r['ratio']:.1f}× | {r['hits_equal_baseline']} |")  # fmt: skip
+    p = d["pipeline"]
+    out += [
+        "", f"| pipeline through the broker ({p['reads']:,} reads, {p['watchlist_entries']:,} entries) | reads/s |",
+        "|---|---:|", f"| bare consumer, values only (the client's ceiling) | {p['raw_consume_per_s']:,.0f} |",
+        f"| naive per-message service | {p['naive_per_s']:,.0f} |",
+        f"| engine, one read per message | {p['reads_per_s']:,.0f} ({p['ratio_raw']:.2f} of the ceiling, "
+        f"{p['ratio_naive']:.1f}× naive) |",
+        f"| engine, batched JSON lines (1 000 reads per message) | {p['batched_ndjson_reads_per_s']:,.0f} |",
+        f"| engine, batched Arrow stream (1 000 reads per message) | {p['batched_reads_per_s']:,.0f} "
+        f"({p['ratio_batched_naive']:.1f}× naive) |",
+    ]  # fmt: skip
+    out += [f"| {k.split('_')[1]} engine process(es), one read per message | {v:,.0f} |"
+            for k, v in p.items() if k.startswith("workers_")]  # fmt: skip
+    out += ["", "| offered reads/s | alerts | p50 ms | p99 ms | max ms | kept up |", "|---:|---:|---:|---:|---:|---|"]
+    out += [f"| {r['offered_per_s']:,} | {r['alerts']} | {_fmt(r['p50_ms'])} | {_fmt(r['p99_ms'])} | "
+            f"{_fmt(r['max_ms'])} | {r['kept_up']} |" for r in d["latency"]]  # fmt: skip
+    w, m = latest["watchlist"], latest["machine"]
+    out += [
+        "",
+        f"Watchlist load (validate + index) {w['load_s_1m']:.1f} s per 1 000 000 entries, index alone "
+        f"{w['index_only_build_s']:.2f} s; {w['bytes_per_entry']:.0f} bytes per entry.",
+        f"Machine: {m['cores']} cores, {m['cpu_model']}, the broker on the same machine; "
+        f"{latest['profile']} profile, {latest['timestamp']}.",
+    ]
+    return out
+
+
+def main() -> None:
+    res = ROOT / "benchmarks" / "results"
+    latest = json.loads((res / "latest.json").read_text())
+    quality = json.loads((res / "quality.json").read_text())
+    readme = ROOT / "README.md"
+    text = readme.read_text()
+    for name, lines in (("quality", quality_table(quality)), ("bench", bench_table(latest))):
+        block = f"<!-- {name}:start -->\n" + "\n".join(lines) + f"\n<!-- {name}:end -->"
+        start, end = (
+            text.index(f"<!-- {name}:start -->"),
+            text.index(f"<!-- {name}:end -->") + len(f"<!-- {name}:end -->"),
+        )
+        text = text[:start] + block + text[end:]
+    floor = next(q for q in quality["rows"] if q["entries"] == quality["entries"] and q["policy"] == "exact")
+    text = re.sub(r"which already has (\d+|FLOOR) per million",
+                  f"which already has {floor['false_alerts_per_million']:.0f} per million", text)  # fmt: skip
+    readme.write_text(text)
+
+
+if __name__ == "__main__":
+    main()
