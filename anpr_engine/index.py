@@ -114,8 +114,8 @@ class PlateIndex:
             out_slot = np.empty(cap, dtype=np.int32)
             out_equiv = np.empty(cap, dtype=np.int8)
             n = hx.probe_batch(
-                self._table_keys, self._table_heads, self._next, keys, plates.codes,
-                self._codes, self._max_equiv, out_read, out_slot, out_equiv,
+                self._table_keys, self._table_heads, self._next, keys, np.zeros(len(plates), dtype=np.int8),
+                plates.codes, self._codes, self._max_equiv, out_read, out_slot, out_equiv,
             )  # fmt: skip
             if n <= cap:
                 return Hits(out_read[:n], out_slot[:n], out_equiv[:n])
@@ -126,13 +126,16 @@ class PlateIndex:
         pairs whose cost is within the slot's budget."""
         if keys.shape != cost.shape:
             raise ValueError("one cost per candidate key")
+        no_codes = np.zeros((keys.shape[0], 0), dtype=np.uint8)
         cap = max(16, keys.shape[0] // 16)
         while True:
             out_key = np.empty(cap, dtype=np.int32)
             out_slot = np.empty(cap, dtype=np.int32)
-            n = hx.probe_keys(
-                self._table_keys, self._table_heads, self._next, keys, cost, self._max_equiv, out_key, out_slot
-            )
+            out_cost = np.empty(cap, dtype=np.int8)
+            n = hx.probe_batch(
+                self._table_keys, self._table_heads, self._next, keys, cost, no_codes, self._codes,
+                self._max_equiv, out_key, out_slot, out_cost,
+            )  # fmt: skip
             if n <= cap:
                 return out_key[:n], out_slot[:n]
             cap = n

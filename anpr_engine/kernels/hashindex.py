@@ -152,6 +152,7 @@ def probe_batch(
     table_heads: np.ndarray,
     next_entry: np.ndarray,
     read_keys: np.ndarray,
+    read_cost: np.ndarray,
     read_codes: np.ndarray,
     entry_codes: np.ndarray,
     entry_max_equiv: np.ndarray,
@@ -161,8 +162,10 @@ def probe_batch(
 ) -> int:
     """Look every folded read key up and verify each candidate entry.
 
-    A candidate is a hit when the number of positions where the read's codes differ from the entry's
-    (characters that are only OCR-equivalent) is at most entry_max_equiv[entry].
+    A candidate is a hit when its cost is at most entry_max_equiv[entry]: the read's own cost
+    (characters already corrected, for format candidates) plus the positions where the read's codes
+    differ from the entry's (characters only OCR-equivalent, in a folded index). With zero-width
+    read_codes (an exact index) the comparison is skipped.
     Reads are looked up a block at a time (see _lookup_block).
     Writes at most out_read.shape[0] hits and returns the total number found, so a caller whose
     buffers were too small can grow them and call again.
@@ -182,7 +185,7 @@ def probe_batch(
             i = start + j
             e = table_heads[found[j]]
             while e >= 0:
-                diff = 0
+                diff = read_cost[i]
                 for k in range(width):
                     if read_codes[i, k] != entry_codes[e, k]:
                         diff += 1
@@ -191,42 +194,6 @@ def probe_batch(
                         out_read[n_out] = i
                         out_entry[n_out] = e
                         out_equiv[n_out] = diff
-                    n_out += 1
-                e = next_entry[e]
-    return n_out
-
-
-@njit(cache=True, nogil=True)
-def probe_keys(
-    table_keys: np.ndarray,
-    table_heads: np.ndarray,
-    next_entry: np.ndarray,
-    keys: np.ndarray,
-    cost: np.ndarray,
-    entry_max_equiv: np.ndarray,
-    out_key: np.ndarray,
-    out_entry: np.ndarray,
-) -> int:
-    """Exact lookups of candidate keys (an index without folding): a hit when the candidate's cost
-    (characters corrected) is within the entry's budget. Writes (candidate row, entry) pairs; returns
-    the total found, as probe_batch does."""
-    n_out = 0
-    cap = out_key.shape[0]
-    n = keys.shape[0]
-    home = np.empty(PROBE_BLOCK, dtype=np.int64)
-    found = np.empty(PROBE_BLOCK, dtype=np.int64)
-    for start in range(0, n, PROBE_BLOCK):
-        m = min(PROBE_BLOCK, n - start)
-        _lookup_block(table_keys, keys, start, m, home, found)
-        for j in range(m):
-            if found[j] < 0:
-                continue
-            e = table_heads[found[j]]
-            while e >= 0:
-                if cost[start + j] <= entry_max_equiv[e]:
-                    if n_out < cap:
-                        out_key[n_out] = start + j
-                        out_entry[n_out] = e
                     n_out += 1
                 e = next_entry[e]
     return n_out
