@@ -32,10 +32,9 @@ def _mix(key: np.int64) -> np.uint64:
 
 
 @njit(cache=True, nogil=True)
-def find_slot(table_keys: np.ndarray, key: np.int64) -> np.int64:
-    """Table slot holding `key`, or -1."""
+def _probe_from(table_keys: np.ndarray, key: np.int64, s: np.int64) -> np.int64:
+    """Continue a linear probe for `key` at slot `s`; the slot holding it or -1."""
     mask = np.int64(table_keys.shape[0] - 1)
-    s = np.int64(_mix(key) & np.uint64(mask))
     for _ in range(table_keys.shape[0]):
         k = table_keys[s]
         if k == key:
@@ -44,6 +43,12 @@ def find_slot(table_keys: np.ndarray, key: np.int64) -> np.int64:
             return np.int64(-1)
         s = (s + 1) & mask
     return np.int64(-1)
+
+
+@njit(cache=True, nogil=True)
+def find_slot(table_keys: np.ndarray, key: np.int64) -> np.int64:
+    """Table slot holding `key`, or -1."""
+    return _probe_from(table_keys, key, np.int64(_mix(key) & np.uint64(table_keys.shape[0] - 1)))
 
 
 @njit(cache=True, nogil=True)
@@ -106,20 +111,6 @@ def remove(table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarr
     if table_heads[s] < 0:
         table_keys[s] = TOMBSTONE
     return OK
-
-
-@njit(cache=True, nogil=True)
-def _probe_from(table_keys: np.ndarray, key: np.int64, s: np.int64) -> np.int64:
-    """Continue a linear probe for `key` at slot `s`; the slot holding it or -1."""
-    mask = np.int64(table_keys.shape[0] - 1)
-    for _ in range(table_keys.shape[0]):
-        k = table_keys[s]
-        if k == key:
-            return s
-        if k == EMPTY_KEY:
-            return np.int64(-1)
-        s = (s + 1) & mask
-    return np.int64(-1)
 
 
 PROBE_BLOCK = 64
