@@ -65,11 +65,9 @@ def _mask(chars: str) -> int:
 class FormatTable:
     """The pattern arrays the kernel takes."""
 
-    length: np.ndarray
-    country: np.ndarray
     mask: np.ndarray
     breaks: np.ndarray
-    len_start: np.ndarray  # patterns of length L are rows len_start[L] to len_start[L + 1]
+    group_start: np.ndarray  # patterns of length L, country c: rows group_start[L, c] to group_start[L, c + 1]
     class_members: np.ndarray
 
 
@@ -89,13 +87,14 @@ def format_table(ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES) -> FormatTa
         cls = next((c for c in ocr_classes if ch in c), ch)
         for j, m in enumerate(cls[:4]):
             members[code, j] = ALPHABET.index(m) + 1
-    rows.sort(key=lambda r: r[0])
+    rows.sort(key=lambda r: (r[0], r[1]))
     lengths = np.array([r[0] for r in rows], dtype=np.int64)
+    order = lengths * len(COUNTRIES) + np.array([r[1] for r in rows], dtype=np.int64)
+    groups = np.arange(MAX_LEN + 1)[:, None] * len(COUNTRIES) + np.arange(len(COUNTRIES) + 1)[None, :]
+    group_start = np.searchsorted(order, groups, side="left").astype(np.int64)
     return FormatTable(
-        lengths,
-        np.array([r[1] for r in rows], dtype=np.int64),
         np.array([r[2] for r in rows], dtype=np.uint64),
         np.array([r[3] for r in rows], dtype=np.uint16),
-        np.searchsorted(lengths, np.arange(MAX_LEN + 2), side="left").astype(np.int64),
+        group_start,
         members,
     )

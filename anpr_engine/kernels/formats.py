@@ -9,9 +9,9 @@ read that already fits a format is trusted as it is (a different real plate, not
 A read whose separators survived is judged only by the formats with the same layout (when any has
 it): `H-B87-FK` is an `@-999-@@` plate misread, not `HB-87-FK`, even though both normalize alike.
 
-Patterns: pat_len (P,), pat_country (P,), pat_mask (P, MAX_LEN) uint64 bit c = code c allowed,
-pat_breaks (P,) the layout (bit k: separator before character k); patterns sorted by length,
-those of length L at [len_start[L], len_start[L + 1]).
+Patterns: pat_mask (P, MAX_LEN) uint64 bit c = code c allowed,
+pat_breaks (P,) the layout (bit k: separator before character k); patterns sorted by length then
+country, those of length L and country c at rows [group_start[L, c], group_start[L, c + 1]).
 class_members (37, 4): the codes of each code's OCR class, 0-padded (a code is in its own class).
 Never raises; returns counts.
 """
@@ -29,11 +29,9 @@ def format_candidates(
     lengths: np.ndarray,
     breaks: np.ndarray,
     read_country: np.ndarray,
-    pat_len: np.ndarray,
-    pat_country: np.ndarray,
     pat_mask: np.ndarray,
     pat_breaks: np.ndarray,
-    len_start: np.ndarray,
+    group_start: np.ndarray,
     class_members: np.ndarray,
     max_corrections: int,
     out_read: np.ndarray,
@@ -54,7 +52,7 @@ def format_candidates(
     cap = out_read.shape[0]
     options = np.zeros((codes.shape[1], MAX_OPTIONS), dtype=np.uint8)
     n_options = np.zeros(codes.shape[1], dtype=np.int64)
-    use = np.zeros(pat_len.shape[0], dtype=np.bool_)
+    n_countries = group_start.shape[1] - 1
     for i in range(codes.shape[0]):
         length = lengths[i]
         if length == 0:
@@ -63,22 +61,20 @@ def format_candidates(
         for k in range(length):
             key = key * 37 + codes[i, k]
         rc = read_country[i]
-        lo = len_start[length]
-        hi = len_start[length + 1]
-        n_use = 0
-        by_layout = False
+        brk = breaks[i]
+        lo = hi = 0
         if rc != -2 and max_corrections > 0:
+            lo = group_start[length, 0 if rc == -1 else rc]
+            hi = group_start[length, n_countries if rc == -1 else rc + 1]
+        by_layout = False
+        if brk != 0:
             for p in range(lo, hi):
-                use[p] = rc == -1 or pat_country[p] == rc
-                if use[p] and breaks[i] != 0 and pat_breaks[p] == breaks[i]:
+                if pat_breaks[p] == brk:
                     by_layout = True
-            for p in range(lo, hi):
-                if by_layout and pat_breaks[p] != breaks[i]:
-                    use[p] = False
-                n_use += use[p]
+                    break
         valid = False
         for p in range(lo, hi):
-            if n_use and use[p]:
+            if not by_layout or pat_breaks[p] == brk:
                 fits = True
                 for k in range(length):
                     if not (pat_mask[p, k] >> np.uint64(codes[i, k])) & np.uint64(1):
@@ -94,10 +90,10 @@ def format_candidates(
                 out_key[n_out] = key
                 out_cost[n_out] = 0
             n_out += 1
-        if valid or n_use == 0:
+        if valid or hi == lo:
             continue
         for p in range(lo, hi):
-            if not use[p]:
+            if by_layout and pat_breaks[p] != brk:
                 continue
             combos = 1
             wrong = 0

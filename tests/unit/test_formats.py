@@ -21,8 +21,8 @@ def kernel_candidates(texts: list[str], countries: list[str | None], budget: int
     cap = 64 * len(texts) + 1
     r, k, c = np.empty(cap, np.int32), np.empty(cap, np.int64), np.empty(cap, np.int8)
     n = format_candidates(
-        plates.codes, plates.lengths, plates.breaks, rc, f.length, f.country, f.mask, f.breaks,
-        f.len_start, f.class_members, budget, r, k, c,
+        plates.codes, plates.lengths, plates.breaks, rc, f.mask, f.breaks,
+        f.group_start, f.class_members, budget, r, k, c,
     )  # fmt: skip
     assert n <= cap
     out: list[dict[str, int]] = [{} for _ in texts]
