@@ -131,6 +131,7 @@ class Watchlist:
         return Hits(hits.read[keep], hits.slot[keep], hits.equivalences[keep])
 
     def _format_hits(self, plates: NormalizedPlates, read_country: pa.Array) -> Hits:
+        """Format mode: each read's format-aware candidates (kernels/formats.py), looked up exactly."""
         n = len(plates)
         idx = pc.index_in(read_country, value_set=_COUNTRY_SET)
         rc = np.where(read_country.is_null().to_numpy(zero_copy_only=False), ANY_COUNTRY, NO_FORMATS)
