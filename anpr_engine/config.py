@@ -6,7 +6,7 @@ ANPR_MATCH__MAX_EQUIVALENCES=2. ANPR_KAFKA_BOOTSTRAP names the cluster (default 
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
@@ -52,18 +52,27 @@ class MatchPolicy(BaseModel):
         fold_table(v)
         return v
 
-    @field_validator("list_max_equivalences")
+    length_max_equivalences: dict[int, int] = Field(
+        default_factory=dict,
+        description="cap by listed plate length (normalized characters), e.g. {4: 0}: four-character plates exact only",
+    )
+
+    @field_validator("list_max_equivalences", "length_max_equivalences")
     @classmethod
-    def _budgets_valid(cls, v: dict[str, int]) -> dict[str, int]:
+    def _budgets_valid(cls, v: dict[Any, int]) -> dict[Any, int]:
         bad = {k: b for k, b in v.items() if not 0 <= b <= 2}
         if bad:
             raise ValueError(f"equivalence budgets must be 0..2: {bad}")
         return v
 
-    def budget_for(self, list_name: str) -> int:
+    def budget_for(self, list_name: str, plate_length: int | None = None) -> int:
+        """Characters a hit on an entry of this list (and listed plate length) may correct or treat as equal."""
         if self.mode == "exact":
             return 0
-        return self.list_max_equivalences.get(list_name, self.max_equivalences)
+        budget = self.list_max_equivalences.get(list_name, self.max_equivalences)
+        if plate_length is not None:
+            budget = min(budget, self.length_max_equivalences.get(plate_length, budget))
+        return budget
 
 
 class Settings(BaseSettings):

@@ -81,8 +81,13 @@ class Watchlist:
         if not items:
             return []
         plates = normalize_plates([e.plate for e in items], self.index.fold)
-        budget = {name: self.policy.budget_for(name) for name in {e.list_name for e in items}}
-        budgets = np.array([budget[e.list_name] for e in items], dtype=np.int8)
+        budget = {
+            (name, length): self.policy.budget_for(name, length)
+            for name, length in {(e.list_name, n) for e, n in zip(items, plates.lengths.tolist(), strict=True)}
+        }
+        budgets = np.array(
+            [budget[e.list_name, n] for e, n in zip(items, plates.lengths.tolist(), strict=True)], dtype=np.int8
+        )
         slots = self.index.add(plates, budgets)
         self._grow(self.index.capacity)
         ok = slots >= 0

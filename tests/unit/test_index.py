@@ -99,3 +99,23 @@ def test_upsert_replaces_and_delete_removes() -> None:
     assert hits.read.tolist() == [1]
     assert wl.delete("e1") and not wl.delete("e1")
     assert len(wl.match(plates, pa.array([None, None], pa.string()), np.zeros(2, dtype=np.int64))) == 0
+
+
+def test_per_list_and_per_length_budgets() -> None:
+    from anpr_engine.config import MatchPolicy
+
+    policy = MatchPolicy(list_max_equivalences={"sis": 0}, length_max_equivalences={4: 0})
+    wl = Watchlist(policy)
+    wl.upsert([
+        entry(1, "1-ABC-234", "BE"),  # default list, 7 characters: one correction allowed
+        entry(2, "12-BD-34", "NL").model_copy(update={"list_name": "sis"}),  # exact-only list
+        entry(3, "AB 1234", "LU"),
+        entry(4, "1234", "LU"),  # four characters: exact only
+    ])  # fmt: skip
+    import pyarrow as pa
+
+    reads = ["I-ABC-234", "I2-BD-34", "AB I234", "I234", "12-BD-34", "1234"]
+    plates = normalize_plates(reads)
+    hits = wl.match(plates, pa.array(["BE", "NL", "LU", "LU", "NL", "LU"]), np.zeros(len(reads), dtype=np.int64))
+    got = sorted((reads[int(r)], wl.entry(int(s)).entry_id) for r, s in zip(hits.read, hits.slot, strict=True))
+    assert got == sorted([("1234", "e4"), ("12-BD-34", "e2"), ("AB I234", "e3"), ("I-ABC-234", "e1")])
