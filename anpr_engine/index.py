@@ -108,36 +108,29 @@ class PlateIndex:
     def probe(self, plates: NormalizedPlates) -> Hits:
         """All (read, slot) pairs whose folded plates are equal within the slot's equivalence budget."""
         keys = plates.folded_keys(self.fold)
-        cap = max(16, len(plates) // 16)
-        while True:
-            out_read = np.empty(cap, dtype=np.int32)
-            out_slot = np.empty(cap, dtype=np.int32)
-            out_equiv = np.empty(cap, dtype=np.int8)
-            n = hx.probe_batch(
-                self._table_keys, self._table_heads, self._next, keys, np.zeros(len(plates), dtype=np.int8),
-                plates.codes, self._codes, self._max_equiv, out_read, out_slot, out_equiv,
-            )  # fmt: skip
-            if n <= cap:
-                return Hits(out_read[:n], out_slot[:n], out_equiv[:n])
-            cap = n
+        return self._probe(keys, np.zeros(len(plates), dtype=np.int8), plates.codes)
 
     def probe_keys(self, keys: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact lookups of candidate keys (for an index built without OCR classes): (candidate row, slot)
         pairs whose cost is within the slot's budget."""
         if keys.shape != cost.shape:
             raise ValueError("one cost per candidate key")
-        no_codes = np.zeros((keys.shape[0], 0), dtype=np.uint8)
+        hits = self._probe(keys, cost, np.zeros((keys.shape[0], 0), dtype=np.uint8))
+        return hits.read, hits.slot
+
+    def _probe(self, keys: np.ndarray, cost: np.ndarray, codes: np.ndarray) -> Hits:
+        """Run the probe kernel, growing the output buffers until every hit fits."""
         cap = max(16, keys.shape[0] // 16)
         while True:
-            out_key = np.empty(cap, dtype=np.int32)
+            out_read = np.empty(cap, dtype=np.int32)
             out_slot = np.empty(cap, dtype=np.int32)
             out_cost = np.empty(cap, dtype=np.int8)
             n = hx.probe_batch(
-                self._table_keys, self._table_heads, self._next, keys, cost, no_codes, self._codes,
-                self._max_equiv, out_key, out_slot, out_cost,
+                self._table_keys, self._table_heads, self._next, keys, cost, codes, self._codes,
+                self._max_equiv, out_read, out_slot, out_cost,
             )  # fmt: skip
             if n <= cap:
-                return out_key[:n], out_slot[:n]
+                return Hits(out_read[:n], out_slot[:n], out_cost[:n])
             cap = n
 
     def _take_slots(self, count: int) -> np.ndarray:

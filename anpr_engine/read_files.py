@@ -32,12 +32,10 @@ def read_reads_file(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
             )
     else:
         raise ValueError(f"{path}: unknown reads format {suffix!r} (use .parquet, .jsonl or .csv)")
-    missing = [n for n in READ_SCHEMA.names if n not in table.column_names and n != "plate_country"]
-    if missing:
-        raise ValueError(f"{path}: missing columns {missing}")
-    if "plate_country" not in table.column_names:
-        table = table.append_column("plate_country", pa.nulls(table.num_rows, pa.string()))
-    decoded = validate_table(table)
+    try:
+        decoded = validate_table(table)
+    except ValueError as e:
+        raise ValueError(f"{path}: {e}") from e
     return decoded.reads, [(pos + 1, why) for pos, why in decoded.rejects]
 
 

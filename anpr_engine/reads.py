@@ -134,9 +134,21 @@ def validate_table(table: pa.Table) -> DecodedBatch:
 
 
 def as_read_schema(table: pa.Table) -> pa.Table:
-    """The READ_SCHEMA columns of `table`, in order and cast (no work when they already are)."""
+    """The READ_SCHEMA columns of `table`, in order and cast (no work when they already are); a missing
+    plate_country is all unknown. Raises ValueError for missing columns or types that do not cast."""
+    names = set(table.column_names)
+    missing = [n for n in READ_SCHEMA.names if n not in names and n != "plate_country"]
+    if missing:
+        raise ValueError(f"missing columns {missing}")
+    if "plate_country" not in names:
+        table = table.append_column("plate_country", pa.nulls(table.num_rows, pa.string()))
     table = table.select(READ_SCHEMA.names)
-    return table if table.schema.equals(READ_SCHEMA) else table.cast(READ_SCHEMA)
+    if table.schema.equals(READ_SCHEMA):
+        return table
+    try:
+        return table.cast(READ_SCHEMA)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+        raise ValueError(f"columns of the wrong type: {e}") from e
 
 
 def _parse_lines(buf: bytes) -> pa.Table | None:
@@ -196,15 +208,18 @@ def decode_messages(
     # validate every stream's rows in one pass, then map rejected rows back to their message
     whole = pa.concat_tables(streams)
     d = validate_table(whole)
-    counts = np.array([t.num_rows for t in streams], dtype=np.int64)
-    message = np.repeat(np.array(owner, dtype=np.int64), counts)
-    row = np.arange(whole.num_rows) - np.repeat(np.cumsum(counts) - counts, counts)
+    message, row = _row_owners(np.array([t.num_rows for t in streams], dtype=np.int64), np.array(owner))
     for r, why in d.rejects:
         as_json = json.dumps(whole.slice(r, 1).to_pylist()[0], default=str).encode()
         rejects.append(Reject(int(message[r]), int(row[r]), as_json, why))
     shifted = pc.add(d.reads[MESSAGE_INDEX], pa.scalar(table.num_rows, pa.int32()))
     arrow_reads = d.reads.set_column(d.reads.column_names.index(MESSAGE_INDEX), MESSAGE_INDEX, shifted)
     return pa.concat_tables([table, arrow_reads]), sorted(rejects, key=lambda r: r.message)
+
+
+def _row_owners(counts: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows concatenated from messages with `counts` rows each: each row's message and its row within it."""
+    return np.repeat(owners, counts), np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts)
 
 
 def _arrow_table(value: bytes | None) -> pa.Table | str:
@@ -216,16 +231,10 @@ def _arrow_table(value: bytes | None) -> pa.Table | str:
             table = stream.read_all()
     except (pa.ArrowInvalid, OSError) as e:
         return f"not an Arrow IPC stream: {e}"
-    names = set(table.column_names)
-    missing = [n for n in READ_SCHEMA.names if n not in names and n != "plate_country"]
-    if missing:
-        return f"Arrow stream lacks columns {missing}"
-    if "plate_country" not in names:
-        table = table.append_column("plate_country", pa.nulls(table.num_rows, pa.string()))
     try:
         return as_read_schema(table)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
-        return f"Arrow stream columns of the wrong type: {e}"
+    except ValueError as e:
+        return f"Arrow stream: {e}"
 
 
 def _decode_json(values: Sequence[bytes | None], batched: Sequence[bool]) -> tuple[pa.Table, list[Reject]]:
@@ -270,11 +279,9 @@ def _decode_batched_whole(
         parts.append(v)
     table = _parse_lines(b"\n".join(parts))
     counts = np.array(rows, dtype=np.int64)
-    total = int(counts.sum())
-    if table is None or table.num_rows != total:
+    if table is None or table.num_rows != int(counts.sum()):
         return None
-    message = np.repeat(np.arange(len(parts)), counts)
-    row = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    message, row = _row_owners(counts, np.arange(len(parts)))
     lines: dict[int, list[bytes]] = {}
 
     def raw(i: int) -> bytes:
