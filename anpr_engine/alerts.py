@@ -47,20 +47,42 @@ def entry_json(entry: WatchlistEntry) -> str:
     return entry.model_dump_json()
 
 
+class Match(NamedTuple):
+    """How one reading matched one entry."""
+
+    equivalences: int
+    differences: int
+    candidate: int  # 0: the read's plate_text; k: its k-th candidate
+    plate_read: str
+    plate_listed: str
+
+    @property
+    def kind(self) -> str:
+        if self.differences:
+            return MatchKind.DIFFERENCES.value
+        return MatchKind.OCR_EQUIVALENT.value if self.equivalences else MatchKind.EXACT.value
+
+    @property
+    def score(self) -> float:
+        """1.0 for an exact match of the best reading; less for every character equated or differing,
+        and for each rank down the camera's candidates."""
+        cost = (self.equivalences + self.differences) / max(1, len(self.plate_listed)) + 0.05 * self.candidate
+        return round(max(0.0, 1.0 - cost), 4)
+
+
 def encode_alert(
-    read: dict[str, object], entry: WatchlistEntry, entry_js: str, equivalences: int,
-    plate_read: str, plate_listed: str, now_ms: int,
-) -> OutgoingAlert:  # fmt: skip
+    read: dict[str, object], entry: WatchlistEntry, entry_js: str, match: Match, now_ms: int
+) -> OutgoingAlert:
     """The alert for one (read row, entry) hit."""
     read_id = str(read["read_id"])
     aid = alert_id(read_id, entry.entry_id)
-    kind = MatchKind.EXACT.value if equivalences == 0 else MatchKind.OCR_EQUIVALENT.value
-    score = round(1.0 - equivalences / max(1, len(plate_listed)), 4)
     cross = read["camera_country"] != entry.agency_country
+    m = match
     value = (
         f'{{"schema_version":1,"alert_id":"{aid}","read":{_JSON.encode(read)},'
-        f'"entry":{entry_js},"match":{{"kind":"{kind}","equivalences":{equivalences},"differences":0,'
-        f'"score":{score},"plate_read":"{plate_read}","plate_listed":"{plate_listed}"}},'
+        f'"entry":{entry_js},"match":{{"kind":"{m.kind}","equivalences":{m.equivalences},'
+        f'"differences":{m.differences},"score":{m.score},"candidate":{m.candidate},'
+        f'"plate_read":"{m.plate_read}","plate_listed":"{m.plate_listed}"}},'
         f'"produced_at_ms":{now_ms},"cross_border":{"true" if cross else "false"}}}'
     )
     return OutgoingAlert(

@@ -33,7 +33,9 @@ class MatchPolicy(BaseModel):
     position by position, to the OCR look-alikes the format allows, and looked up exactly; a read
     that fits a format is trusted as read. `ocr_equivalent`: any look-alike counts as equal, wherever
     it stands (more recall on unknown formats, many more false alerts on large lists). `exact`: none.
-    max_equivalences bounds the characters a hit may correct or treat as equal.
+    max_equivalences bounds the characters a hit may correct or treat as equal. In every mode,
+    max_differences (default 0) lets a hit have characters inserted or missing instead; one hit
+    uses equivalences or differences, not both.
     """
 
     model_config = ConfigDict(frozen=True)
@@ -45,6 +47,17 @@ class MatchPolicy(BaseModel):
         default_factory=dict,
         description="per-list override, e.g. an exact-only multi-million list: {'sis': 0}",
     )
+    length_max_equivalences: dict[int, int] = Field(
+        default_factory=dict,
+        description="cap by listed plate length (normalized characters), e.g. {4: 0}: four-character plates exact only",
+    )
+    max_differences: int = Field(
+        default=0, ge=0, le=2, description="characters a hit may have inserted or missing (a substitution costs 2)"
+    )
+    list_max_differences: dict[str, int] = Field(default_factory=dict, description="per-list override")
+    length_max_differences: dict[int, int] = Field(
+        default_factory=dict, description="cap by listed plate length, e.g. {7: 1}"
+    )
 
     @field_validator("ocr_classes")
     @classmethod
@@ -52,27 +65,37 @@ class MatchPolicy(BaseModel):
         fold_table(v)
         return v
 
-    length_max_equivalences: dict[int, int] = Field(
-        default_factory=dict,
-        description="cap by listed plate length (normalized characters), e.g. {4: 0}: four-character plates exact only",
+    @field_validator(
+        "list_max_equivalences", "length_max_equivalences", "list_max_differences", "length_max_differences"
     )
-
-    @field_validator("list_max_equivalences", "length_max_equivalences")
     @classmethod
     def _budgets_valid(cls, v: dict[Any, int]) -> dict[Any, int]:
         bad = {k: b for k, b in v.items() if not 0 <= b <= 2}
         if bad:
-            raise ValueError(f"equivalence budgets must be 0..2: {bad}")
+            raise ValueError(f"budgets must be 0..2: {bad}")
         return v
 
     def budget_for(self, list_name: str, plate_length: int | None = None) -> int:
         """Characters a hit on an entry of this list (and listed plate length) may correct or treat as equal."""
         if self.mode == "exact":
             return 0
-        budget = self.list_max_equivalences.get(list_name, self.max_equivalences)
-        if plate_length is not None:
-            budget = min(budget, self.length_max_equivalences.get(plate_length, budget))
-        return budget
+        return _budget(
+            self.max_equivalences, self.list_max_equivalences, self.length_max_equivalences, list_name, plate_length
+        )
+
+    def differences_for(self, list_name: str, plate_length: int | None = None) -> int:
+        """Characters a hit on an entry of this list (and listed plate length) may have inserted or missing."""
+        return _budget(
+            self.max_differences, self.list_max_differences, self.length_max_differences, list_name, plate_length
+        )
+
+
+def _budget(default: int, per_list: dict[str, int], per_length: dict[int, int], name: str, length: int | None) -> int:
+    """The list's budget (or the default), capped by the length's: the smallest that applies wins."""
+    budget = per_list.get(name, default)
+    if length is not None:
+        budget = min(budget, per_length.get(length, budget))
+    return budget
 
 
 class Settings(BaseSettings):

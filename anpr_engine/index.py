@@ -2,7 +2,9 @@
 
 Entries live in numbered slots (reused after a delete). For every slot the index keeps the exact
 character codes, so a hit on the folded key can be verified: how many characters differ only by
-OCR equivalence, against the slot's own budget (per-list policy).
+OCR equivalence, against the slot's own budget (per-list policy). Entries with a budget of
+differences (inserted or missing characters) also have their deletion variants indexed
+(kernels/variants.py).
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from anpr_engine.kernels import hashindex as hx
+from anpr_engine.kernels.variants import MAX_DELETIONS, deletion_variants
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, NormalizedPlates, codes_text, fold_table
 
 MAX_LOAD = 0.6
@@ -23,31 +26,150 @@ class IndexCorrupted(RuntimeError):
 
 @dataclass(frozen=True)
 class Hits:
-    """Matches of one batch as parallel columns: read row, entry slot, OCR-equivalent characters used."""
+    """Matches of one batch as parallel columns: read row, entry slot, OCR-equivalent characters used,
+    characters inserted or missing."""
 
     read: np.ndarray
     slot: np.ndarray
     equivalences: np.ndarray
+    differences: np.ndarray
 
     def __len__(self) -> int:
         return int(self.read.shape[0])
 
+    def take(self, rows: np.ndarray) -> Hits:
+        """The hits at `rows` (indices or a boolean mask)."""
+        return Hits(self.read[rows], self.slot[rows], self.equivalences[rows], self.differences[rows])
+
+    @staticmethod
+    def of(read: np.ndarray, slot: np.ndarray, equivalences: np.ndarray) -> Hits:
+        """Hits without differences."""
+        return Hits(read, slot, equivalences, np.zeros(read.shape[0], dtype=np.int8))
+
+    @staticmethod
+    def none() -> Hits:
+        return Hits.of(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8))
+
+    @staticmethod
+    def merged(first: Hits, second: Hits) -> Hits:
+        """Both sets, one hit per (read, slot): the first set's where both have one."""
+        both = Hits(*(np.concatenate([a, b]) for a, b in zip(first.columns(), second.columns(), strict=True)))
+        return both.one_per_pair(np.concatenate([np.zeros(len(first), np.int8), np.ones(len(second), np.int8)]))
+
+    def one_per_pair(self, rank: np.ndarray | None = None) -> Hits:
+        """One hit per (read, slot): see best_per_pair."""
+        return self.take(self.best_per_pair(rank))
+
+    def best_per_pair(self, rank: np.ndarray | None = None) -> np.ndarray:
+        """Positions of one hit per (read, slot), ordered by read then slot: the lowest `rank`, then the
+        fewest characters equated or differing."""
+        cost = self.equivalences + self.differences
+        order = np.lexsort((cost, np.zeros_like(cost) if rank is None else rank, self.slot, self.read))
+        r, s = self.read[order], self.slot[order]
+        first = np.ones(order.shape[0], dtype=bool)
+        first[1:] = (r[1:] != r[:-1]) | (s[1:] != s[:-1])
+        return order[first]
+
+    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        return self.read, self.slot, self.equivalences, self.differences
+
+
+class KeyChains:
+    """int64 keys → chains of numbered items (kernels/hashindex.py); the table and the per-item arrays
+    grow as items are inserted, keeping the table at most MAX_LOAD full."""
+
+    def __init__(self, items: int = 1024) -> None:
+        self.table_keys = np.zeros(_pow2(items * 2), dtype=np.int64)
+        self.table_heads = np.full(self.table_keys.shape[0], -1, dtype=np.int32)
+        self.next = np.full(items, -1, dtype=np.int32)
+        self.item_key = np.zeros(items, dtype=np.int64)
+        self.live = np.zeros(items, dtype=bool)
+        self._occupied_bound = 0
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.table_keys, self.table_heads, self.next, self.item_key, self.live))
+
+    def insert(self, keys: np.ndarray, items: np.ndarray) -> None:
+        """Put each item under its key (keys must be non-zero, items not live)."""
+        if items.size == 0:
+            return
+        needed = int(items.max()) + 1
+        if needed > self.next.shape[0]:
+            rows = max(needed, 2 * self.next.shape[0])
+            self.next = _grown(self.next, rows, -1)
+            self.item_key = _grown(self.item_key, rows, 0)
+            self.live = _grown(self.live, rows, False)
+        self._reserve_table(items.size)
+        self.item_key[items] = keys
+        st = hx.insert_many(self.table_keys, self.table_heads, self.next, keys, items.astype(np.int32))
+        if st != hx.OK:
+            raise IndexCorrupted(f"hash table insert failed with status {st}")
+        self.live[items] = True
+
+    def remove(self, item: int) -> None:
+        st = hx.remove(self.table_keys, self.table_heads, self.next, self.item_key[item], item)
+        if st != hx.OK:
+            raise IndexCorrupted(f"hash table remove failed with status {st}")
+        self.live[item] = False
+
+    def probe(
+        self, keys: np.ndarray, cost: np.ndarray, codes: np.ndarray, item_codes: np.ndarray, item_budget: np.ndarray
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(key row, item, cost) for every item under each key within its budget (hx.probe_batch),
+        growing the output buffers until every hit fits."""
+        cap = max(16, keys.shape[0] // 16)
+        while True:
+            out_row = np.empty(cap, dtype=np.int32)
+            out_item = np.empty(cap, dtype=np.int32)
+            out_cost = np.empty(cap, dtype=np.int8)
+            n = hx.probe_batch(
+                self.table_keys, self.table_heads, self.next, keys, cost, codes, item_codes, item_budget,
+                out_row, out_item, out_cost,
+            )  # fmt: skip
+            if n <= cap:
+                return out_row[:n], out_item[:n], out_cost[:n]
+            cap = n
+
+    def _reserve_table(self, extra: int) -> None:
+        """Count every insert as a new table slot (an upper bound); rebuild larger when it would pass MAX_LOAD."""
+        if self._occupied_bound + extra <= MAX_LOAD * self.table_keys.shape[0]:
+            self._occupied_bound += extra
+            return
+        existing = np.flatnonzero(self.live).astype(np.int32)  # items being inserted are not live yet
+        size = _pow2(int((existing.size + extra) / MAX_LOAD))
+        self.table_keys = np.zeros(size, dtype=np.int64)
+        self.table_heads = np.full(size, -1, dtype=np.int32)
+        self.next[:] = -1
+        st = hx.insert_many(self.table_keys, self.table_heads, self.next, self.item_key[existing], existing)
+        if st != hx.OK:
+            raise IndexCorrupted(f"hash table rebuild failed with status {st}")
+        self._occupied_bound = existing.size + extra
+
 
 class PlateIndex:
-    """Folded-key hash index over entry slots; `probe` matches a whole normalized batch in one kernel call."""
+    """Folded-key hash index over entry slots; `probe` matches a whole normalized batch in one kernel call,
+    `probe_differences` the reads within a slot's budget of inserted or missing characters."""
 
     def __init__(self, ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES, capacity: int = 1024) -> None:
         self.fold = fold_table(ocr_classes)
-        self._table_keys = np.zeros(_pow2(capacity * 2), dtype=np.int64)
-        self._table_heads = np.full(self._table_keys.shape[0], -1, dtype=np.int32)
-        self._occupied_bound = 0
+        self._chains = KeyChains(capacity)
         self._codes = np.zeros((capacity, MAX_LEN), dtype=np.uint8)
-        self._folded = np.zeros(capacity, dtype=np.int64)
+        self._lengths = np.zeros(capacity, dtype=np.uint8)
         self._max_equiv = np.zeros(capacity, dtype=np.int8)
-        self._next = np.full(capacity, -1, dtype=np.int32)
+        self._max_diff = np.zeros(capacity, dtype=np.int8)
         self._live = np.zeros(capacity, dtype=bool)
         self._free: list[int] = []
         self._high = 0  # slots [0, _high) have been handed out at least once
+        # Deletion variants of slots with a budget of differences: numbered records, appended.
+        self._variants = KeyChains(16)
+        self._rec_slot = np.zeros(0, dtype=np.int32)
+        self._rec_dels = np.zeros(0, dtype=np.int8)
+        self._rec_budget = np.zeros(0, dtype=np.int8)  # the slot's budget minus the record's deletions
+        self._rec_start = np.zeros(capacity, dtype=np.int64)
+        self._rec_count = np.zeros(capacity, dtype=np.int32)
+        self._dead_records = 0
+        self._slots_by_diff = [0] * (MAX_DELETIONS + 1)  # live slots per budget of differences
 
     def __len__(self) -> int:
         return self._high - len(self._free)
@@ -61,34 +183,39 @@ class PlateIndex:
     def nbytes(self) -> int:
         """Bytes held by the index arrays."""
         arrays = (
-            self._table_keys,
-            self._table_heads,
-            self._codes,
-            self._folded,
-            self._max_equiv,
-            self._next,
-            self._live,
-        )
-        return sum(a.nbytes for a in arrays)
+            self._codes, self._lengths, self._max_equiv, self._max_diff, self._live, self._rec_slot,
+            self._rec_dels, self._rec_budget, self._rec_start, self._rec_count,
+        )  # fmt: skip
+        return self._chains.nbytes + self._variants.nbytes + sum(a.nbytes for a in arrays)
 
-    def add(self, plates: NormalizedPlates, max_equiv: np.ndarray) -> np.ndarray:
-        """Index every valid plate of the batch; returns its slot, or -1 for a rejected plate."""
-        if max_equiv.shape != (len(plates),):
-            raise ValueError("max_equiv needs one budget per plate")
+    @property
+    def max_differences(self) -> int:
+        """The largest budget of differences of any live slot (0: probe_differences finds nothing)."""
+        return max((b for b, n in enumerate(self._slots_by_diff) if n), default=0)
+
+    def add(self, plates: NormalizedPlates, max_equiv: np.ndarray, max_diff: np.ndarray | None = None) -> np.ndarray:
+        """Index every valid plate of the batch, with its budgets of equivalences and of differences
+        (0..MAX_DELETIONS); returns its slot, or -1 for a rejected plate."""
+        diff = np.zeros(len(plates), dtype=np.int8) if max_diff is None else max_diff
+        if max_equiv.shape != (len(plates),) or diff.shape != (len(plates),):
+            raise ValueError("need one budget of each kind per plate")
+        if diff.size and not 0 <= int(diff.min()) <= int(diff.max()) <= MAX_DELETIONS:
+            raise ValueError(f"budgets of differences must be 0..{MAX_DELETIONS}")
         valid = np.flatnonzero(plates.status == 0)
         slots = np.full(len(plates), -1, dtype=np.int32)
         if valid.size == 0:
             return slots
         new = self._take_slots(valid.size)
-        self._reserve_table(valid.size)
         slots[valid] = new
         self._codes[new] = plates.codes[valid]
-        self._folded[new] = plates.folded_keys(self.fold)[valid]
+        self._lengths[new] = plates.lengths[valid]
         self._max_equiv[new] = max_equiv[valid]
+        self._max_diff[new] = diff[valid]
+        self._chains.insert(plates.folded_keys(self.fold)[valid], new)
         self._live[new] = True
-        st = hx.insert_many(self._table_keys, self._table_heads, self._next, self._folded[new], new)
-        if st != hx.OK:
-            raise IndexCorrupted(f"hash table insert failed with status {st}")
+        for b, n in enumerate(np.bincount(self._max_diff[new], minlength=MAX_DELETIONS + 1).tolist()):
+            self._slots_by_diff[b] += n
+        self._add_variants(new[self._max_diff[new] > 0])
         return slots
 
     def text(self, slot: int) -> str:
@@ -99,39 +226,74 @@ class PlateIndex:
         """Delete the entry in `slot`; the slot is reused by a later add."""
         if not (0 <= slot < self._high) or not self._live[slot]:
             raise KeyError(f"slot {slot} holds no entry")
-        st = hx.remove(self._table_keys, self._table_heads, self._next, self._folded[slot], slot)
-        if st != hx.OK:
-            raise IndexCorrupted(f"hash table remove failed with status {st}")
+        self._chains.remove(slot)
+        start, count = int(self._rec_start[slot]), int(self._rec_count[slot])
+        for rec in range(start, start + count):
+            self._variants.remove(rec)
+        self._dead_records += count
+        self._rec_count[slot] = 0
+        self._slots_by_diff[self._max_diff[slot]] -= 1
         self._live[slot] = False
         self._free.append(slot)
+        if self._dead_records > max(100_000, self._rec_slot.shape[0] // 2):
+            self._rebuild_variants()
 
     def probe(self, plates: NormalizedPlates) -> Hits:
         """All (read, slot) pairs whose folded plates are equal within the slot's equivalence budget."""
         keys = plates.folded_keys(self.fold)
-        return self._probe(keys, np.zeros(len(plates), dtype=np.int8), plates.codes)
+        read, slot, cost = self._chains.probe(
+            keys, np.zeros(len(plates), dtype=np.int8), plates.codes, self._codes, self._max_equiv
+        )
+        return Hits.of(read, slot, cost)
 
     def probe_keys(self, keys: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact lookups of candidate keys (for an index built without OCR classes): (candidate row, slot)
         pairs whose cost is within the slot's budget."""
         if keys.shape != cost.shape:
             raise ValueError("one cost per candidate key")
-        hits = self._probe(keys, cost, np.zeros((keys.shape[0], 0), dtype=np.uint8))
-        return hits.read, hits.slot
+        read, slot, _ = self._chains.probe(
+            keys, cost, np.zeros((keys.shape[0], 0), dtype=np.uint8), self._codes, self._max_equiv
+        )
+        return read, slot
 
-    def _probe(self, keys: np.ndarray, cost: np.ndarray, codes: np.ndarray) -> Hits:
-        """Run the probe kernel, growing the output buffers until every hit fits."""
-        cap = max(16, keys.shape[0] // 16)
-        while True:
-            out_read = np.empty(cap, dtype=np.int32)
-            out_slot = np.empty(cap, dtype=np.int32)
-            out_cost = np.empty(cap, dtype=np.int8)
-            n = hx.probe_batch(
-                self._table_keys, self._table_heads, self._next, keys, cost, codes, self._codes,
-                self._max_equiv, out_read, out_slot, out_cost,
-            )  # fmt: skip
-            if n <= cap:
-                return Hits(out_read[:n], out_slot[:n], out_cost[:n])
-            cap = n
+    def probe_differences(self, plates: NormalizedPlates) -> Hits:
+        """(read, slot) pairs that are 1..budget inserted or missing characters apart (exact characters
+        otherwise), one per pair with the fewest differences."""
+        budget = self.max_differences
+        if budget == 0:
+            return Hits.none()
+        rows = np.flatnonzero(plates.status == 0)
+        v_row, v_key, v_dels = _variants_of(plates.codes, plates.lengths, rows, np.full(len(plates), budget, np.int8))
+        no_codes = np.zeros((v_key.shape[0], 0), dtype=np.uint8)
+        cand, rec, read_dels = self._variants.probe(v_key, v_dels, no_codes, self._codes, self._rec_budget)
+        diff = read_dels + self._rec_dels[rec]
+        hits = Hits(v_row[cand], self._rec_slot[rec], np.zeros(cand.shape[0], np.int8), diff).one_per_pair()
+        return hits.take(hits.differences > 0)
+
+    def _add_variants(self, slots: np.ndarray) -> None:
+        if slots.size == 0:
+            return
+        row, key, dels = _variants_of(self._codes, self._lengths, slots, self._max_diff)
+        first = self._rec_slot.shape[0]
+        records = np.arange(first, first + key.shape[0], dtype=np.int32)
+        self._rec_slot = np.concatenate([self._rec_slot, row.astype(np.int32)])
+        self._rec_dels = np.concatenate([self._rec_dels, dels])
+        self._rec_budget = np.concatenate([self._rec_budget, self._max_diff[row] - dels])
+        owners, starts, counts = np.unique(row, return_index=True, return_counts=True)
+        self._rec_start[owners] = first + starts
+        self._rec_count[owners] = counts
+        self._variants.insert(key, records)
+
+    def _rebuild_variants(self) -> None:
+        """Drop the records of deleted slots: index the live slots' variants afresh."""
+        self._variants = KeyChains(16)
+        self._rec_slot = np.zeros(0, dtype=np.int32)
+        self._rec_dels = np.zeros(0, dtype=np.int8)
+        self._rec_budget = np.zeros(0, dtype=np.int8)
+        self._rec_count[:] = 0
+        self._dead_records = 0
+        live = np.flatnonzero(self._live[: self._high] & (self._max_diff[: self._high] > 0))
+        self._add_variants(live.astype(np.int32))
 
     def _take_slots(self, count: int) -> np.ndarray:
         reused = [self._free.pop() for _ in range(min(count, len(self._free)))]
@@ -147,26 +309,27 @@ class PlateIndex:
     def _grow_entries(self, needed: int) -> None:
         cap = max(needed, self._codes.shape[0] * 2)
         self._codes = _grown(self._codes, cap, 0)
-        self._folded = _grown(self._folded, cap, 0)
+        self._lengths = _grown(self._lengths, cap, 0)
         self._max_equiv = _grown(self._max_equiv, cap, 0)
-        self._next = _grown(self._next, cap, -1)
+        self._max_diff = _grown(self._max_diff, cap, 0)
         self._live = _grown(self._live, cap, False)
+        self._rec_start = _grown(self._rec_start, cap, 0)
+        self._rec_count = _grown(self._rec_count, cap, 0)
 
-    def _reserve_table(self, extra: int) -> None:
-        """Keep the table at most half full, counting every insert as a new slot (an upper bound)."""
-        if self._occupied_bound + extra <= MAX_LOAD * self._table_keys.shape[0]:
-            self._occupied_bound += extra
-            return
-        live = np.flatnonzero(self._live[: self._high])
-        size = _pow2(int((live.size + extra) / MAX_LOAD))
-        self._table_keys = np.zeros(size, dtype=np.int64)
-        self._table_heads = np.full(size, -1, dtype=np.int32)
-        self._next[: self._high] = -1
-        existing = live.astype(np.int32)  # the slots being added are not live yet: the caller inserts them
-        st = hx.insert_many(self._table_keys, self._table_heads, self._next, self._folded[existing], existing)
-        if st != hx.OK:
-            raise IndexCorrupted(f"hash table rebuild failed with status {st}")
-        self._occupied_bound = existing.size + extra
+
+def _variants_of(
+    codes: np.ndarray, lengths: np.ndarray, rows: np.ndarray, max_del: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(row, key, deletions) of the deletion variants of `rows` (kernels/variants.py)."""
+    cap = max(16, rows.shape[0] * (1 + int(lengths.max(initial=0))))
+    while True:
+        out_row = np.empty(cap, dtype=np.int32)
+        out_key = np.empty(cap, dtype=np.int64)
+        out_dels = np.empty(cap, dtype=np.int8)
+        n = deletion_variants(codes, lengths, rows, max_del, out_row, out_key, out_dels)
+        if n <= cap:
+            return out_row[:n], out_key[:n], out_dels[:n]
+        cap = n
 
 
 def _pow2(n: int) -> int:

@@ -15,6 +15,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["NL", "BE", "DE"])]
 EpochMs = Annotated[int, Field(ge=0, description="UTC milliseconds since 1970-01-01")]
+MAX_CANDIDATES = 4
 ALERT_NAMESPACE = uuid.UUID("6f1c3c1e-8e0a-4f54-9a55-6a2d0f3c0b1d")
 
 
@@ -64,6 +65,11 @@ class PlateRead(BaseModel):
     plate_text: str = Field(max_length=256, description="plate as OCR'd, unnormalized")
     plate_country: CountryCode | None = Field(default=None, description="plate country if OCR'd")
     confidence: float = Field(ge=0.0, le=1.0)
+    candidates: list[Annotated[str, Field(max_length=256)]] | None = Field(
+        default=None,
+        max_length=MAX_CANDIDATES,
+        description="the camera's next-best readings of the plate (top-N OCR), best first; each is matched too",
+    )
 
 
 class WatchlistEntry(BaseModel):
@@ -88,6 +94,7 @@ class WatchlistEntry(BaseModel):
 class MatchKind(StrEnum):
     EXACT = "exact"
     OCR_EQUIVALENT = "ocr_equivalent"
+    DIFFERENCES = "differences"
 
 
 class MatchInfo(BaseModel):
@@ -99,7 +106,10 @@ class MatchInfo(BaseModel):
     equivalences: int = Field(ge=0, description="characters equal only as OCR look-alikes")
     differences: int = Field(default=0, ge=0, description="inserted or missing characters")
     score: float = Field(ge=0.0, le=1.0, description="1.0 for an exact match")
-    plate_read: str = Field(description="normalized plate as read")
+    candidate: int = Field(
+        default=0, ge=0, le=MAX_CANDIDATES, description="which reading matched: 0 plate_text, k the k-th of candidates"
+    )
+    plate_read: str = Field(description="normalized plate as read (the reading that matched)")
     plate_listed: str = Field(description="normalized plate as listed")
 
 

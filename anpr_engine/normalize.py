@@ -132,9 +132,9 @@ class NormalizedPlates:
         k.pack_keys(self.codes, self.lengths, fold, out)
         return out
 
-    def rejection_counts(self) -> dict[str, int]:
-        """How many plates were rejected, by reason."""
-        counts = np.bincount(self.status, minlength=len(STATUS_NAMES))
+    def rejection_counts(self, first: int | None = None) -> dict[str, int]:
+        """How many plates (of the first `first`, if given) were rejected, by reason."""
+        counts = np.bincount(self.status[:first], minlength=len(STATUS_NAMES))
         return {STATUS_NAMES[s]: int(counts[s]) for s in STATUS_NAMES if s != k.OK and counts[s]}
 
 

@@ -1,4 +1,7 @@
-"""Read files for the offline mode and the simulator: Parquet, JSON lines or CSV ↔ Arrow tables of reads."""
+"""Read files for the offline mode and the simulator: Parquet, JSON lines or CSV ↔ Arrow tables of reads.
+
+CSV has no lists: a read's candidates are one field, joined by CSV_CANDIDATE_SEP.
+"""
 
 from __future__ import annotations
 
@@ -10,6 +13,9 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
 from anpr_engine.reads import READ_SCHEMA, decode_reads, table_to_json_lines, validate_table
+
+CSV_CANDIDATE_SEP = "|"
+_CSV_TYPES = pa.schema([f if f.name != "candidates" else pa.field(f.name, pa.string()) for f in READ_SCHEMA])
 
 
 def read_reads_file(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
@@ -23,13 +29,7 @@ def read_reads_file(path: Path) -> tuple[pa.Table, list[tuple[int, str]]]:
     if suffix == ".parquet":
         table = pq.read_table(path)
     elif suffix == ".csv":
-        table = pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types=READ_SCHEMA))
-        if "plate_country" in table.column_names:  # CSV has no null: an empty country is an unknown one
-            pc_col = table["plate_country"]
-            empty = pc.equal(pc_col, "")
-            table = table.set_column(
-                table.column_names.index("plate_country"), "plate_country", pc.if_else(empty, None, pc_col)
-            )
+        table = _from_csv(pcsv.read_csv(path, convert_options=pcsv.ConvertOptions(column_types=_CSV_TYPES)))
     else:
         raise ValueError(f"{path}: unknown reads format {suffix!r} (use .parquet, .jsonl or .csv)")
     try:
@@ -46,8 +46,21 @@ def write_reads_file(table: pa.Table, path: Path) -> None:
     if suffix == ".parquet":
         pq.write_table(table, path)
     elif suffix == ".csv":
-        pcsv.write_csv(table, path)
+        joined = pc.binary_join(table["candidates"], CSV_CANDIDATE_SEP)
+        pcsv.write_csv(table.set_column(table.column_names.index("candidates"), "candidates", joined), path)
     elif suffix in (".jsonl", ".ndjson", ".json"):
         path.write_bytes(table_to_json_lines(table))
     else:
         raise ValueError(f"{path}: unknown reads format {suffix!r} (use .parquet, .jsonl or .csv)")
+
+
+def _from_csv(table: pa.Table) -> pa.Table:
+    """CSV has no null: an empty country is an unknown one, empty candidates are none."""
+    for name in ("plate_country", "candidates"):
+        if name in table.column_names:
+            col = table[name]
+            col = pc.if_else(pc.equal(col, ""), None, col)
+            if name == "candidates":
+                col = pc.split_pattern(col, CSV_CANDIDATE_SEP)
+            table = table.set_column(table.column_names.index(name), name, col)
+    return table

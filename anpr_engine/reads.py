@@ -21,7 +21,7 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 from pydantic import ValidationError
 
-from anpr_engine.models import Direction, PlateRead
+from anpr_engine.models import MAX_CANDIDATES, Direction, PlateRead
 
 READ_SCHEMA = pa.schema(
     [
@@ -35,8 +35,10 @@ READ_SCHEMA = pa.schema(
         pa.field("plate_text", pa.string()),
         pa.field("plate_country", pa.string()),
         pa.field("confidence", pa.float64()),
+        pa.field("candidates", pa.list_(pa.string())),
     ]
 )
+_OPTIONAL = ("plate_country", "candidates")  # columns a table or stream may leave out (all null)
 MESSAGE_INDEX = "_msg"  # column added to decoded tables: position of the source message in the batch
 _COUNTRIES = pa.array([a + b for a in string.ascii_uppercase for b in string.ascii_uppercase])  # ^[A-Z]{2}$
 _DIRECTIONS = pa.array([d.value for d in Direction])
@@ -76,7 +78,22 @@ def _valid_mask(t: pa.Table) -> np.ndarray:
     ok = checks[0]
     for c in checks[1:]:
         ok = pc.and_kleene(ok, c)
-    return np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), dtype=bool)
+    mask = np.asarray(pc.fill_null(ok, False).to_numpy(zero_copy_only=False), dtype=bool)
+    cand = t["candidates"]
+    if cand.null_count < len(cand):
+        mask &= _candidates_ok(cand.combine_chunks())
+    return mask
+
+
+def _candidates_ok(cand: pa.ListArray) -> np.ndarray:
+    """Rows whose candidates are absent, or at most MAX_CANDIDATES strings of at most 256 characters."""
+    ok = pc.fill_null(pc.less_equal(pc.list_value_length(cand), MAX_CANDIDATES), True).to_numpy(zero_copy_only=False)
+    values = cand.flatten()
+    bad_value = pc.fill_null(pc.greater(pc.utf8_length(values), 256), True).to_numpy(zero_copy_only=False)
+    if bad_value.any():
+        parents = pc.list_parent_indices(cand).to_numpy()
+        ok[parents[bad_value]] = False
+    return np.asarray(ok, dtype=bool)
 
 
 def validate_one(value: bytes | dict[str, object] | None) -> PlateRead | str:
@@ -135,13 +152,15 @@ def validate_table(table: pa.Table) -> DecodedBatch:
 
 def as_read_schema(table: pa.Table) -> pa.Table:
     """The READ_SCHEMA columns of `table`, in order and cast (no work when they already are); a missing
-    plate_country is all unknown. Raises ValueError for missing columns or types that do not cast."""
+    plate_country is all unknown, missing candidates are none. Raises ValueError for missing columns or
+    types that do not cast."""
     names = set(table.column_names)
-    missing = [n for n in READ_SCHEMA.names if n not in names and n != "plate_country"]
+    missing = [n for n in READ_SCHEMA.names if n not in names and n not in _OPTIONAL]
     if missing:
         raise ValueError(f"missing columns {missing}")
-    if "plate_country" not in names:
-        table = table.append_column("plate_country", pa.nulls(table.num_rows, pa.string()))
+    for name in _OPTIONAL:
+        if name not in names:
+            table = table.append_column(name, pa.nulls(table.num_rows, READ_SCHEMA.field(name).type))
     table = table.select(READ_SCHEMA.names)
     if table.schema.equals(READ_SCHEMA):
         return table

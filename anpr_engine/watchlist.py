@@ -81,14 +81,14 @@ class Watchlist:
         if not items:
             return []
         plates = normalize_plates([e.plate for e in items], self.index.fold)
-        budget = {
-            (name, length): self.policy.budget_for(name, length)
-            for name, length in {(e.list_name, n) for e, n in zip(items, plates.lengths.tolist(), strict=True)}
+        lengths = plates.lengths.tolist()
+        policy = self.policy
+        budgets = {
+            key: (policy.budget_for(*key), policy.differences_for(*key))
+            for key in {(e.list_name, n) for e, n in zip(items, lengths, strict=True)}
         }
-        budgets = np.array(
-            [budget[e.list_name, n] for e, n in zip(items, plates.lengths.tolist(), strict=True)], dtype=np.int8
-        )
-        slots = self.index.add(plates, budgets)
+        per_entry = np.array([budgets[e.list_name, n] for e, n in zip(items, lengths, strict=True)], dtype=np.int8)
+        slots = self.index.add(plates, per_entry[:, 0].copy(), per_entry[:, 1].copy())
         self._grow(self.index.capacity)
         ok = slots >= 0
         kept = [e for e, good in zip(items, ok.tolist(), strict=True) if good]
@@ -122,6 +122,8 @@ class Watchlist:
         An entry with a plate country matches a read whose OCR'd country is the same or unknown.
         """
         hits = self._format_hits(plates, read_country) if self.policy.mode == "format" else self.index.probe(plates)
+        if self.index.max_differences:
+            hits = Hits.merged(hits, self.index.probe_differences(plates))
         if len(hits) == 0:
             return hits
         rc = read_country.take(pa.array(hits.read)).to_pylist()
@@ -133,7 +135,7 @@ class Watchlist:
             & (self._valid_from[hits.slot] <= ts)
             & (ts <= self._valid_until[hits.slot])
         )
-        return Hits(hits.read[keep], hits.slot[keep], hits.equivalences[keep])
+        return hits.take(keep)
 
     def _format_hits(self, plates: NormalizedPlates, read_country: pa.Array) -> Hits:
         """Format mode: each read's format-aware candidates (kernels/formats.py), looked up exactly."""
@@ -156,7 +158,7 @@ class Watchlist:
                 break
             cap = total
         rows, slots = self.index.probe_keys(c_key[:total], c_cost[:total])
-        return Hits(c_read[rows], slots, c_cost[rows])
+        return Hits.of(c_read[rows], slots, c_cost[rows])
 
     def _grow(self, capacity: int) -> None:
         if len(self._entries) >= capacity:

@@ -125,3 +125,22 @@ def ref_match(
                 continue
             hits.add(RefHit(i, e.entry_id, eq))
     return hits
+
+
+def ref_deletion_variants(plate: str, max_del: int) -> dict[str, int]:
+    """Every non-empty string made by deleting 0..max_del characters: {variant: fewest deletions}."""
+    out: dict[str, int] = {}
+    for d in range(min(max_del, len(plate) - 1) + 1):
+        for gone in itertools.combinations(range(len(plate)), d):
+            v = "".join(c for i, c in enumerate(plate) if i not in gone)
+            out.setdefault(v, d)
+    return out
+
+
+def ref_indel_distance(a: str, b: str) -> int:
+    """Characters inserted plus characters missing between a and b: len(a) + len(b) - 2·LCS."""
+    lcs = [[0] * (len(b) + 1) for _ in range(len(a) + 1)]
+    for i, x in enumerate(a):
+        for j, y in enumerate(b):
+            lcs[i + 1][j + 1] = lcs[i][j] + 1 if x == y else max(lcs[i][j + 1], lcs[i + 1][j])
+    return len(a) + len(b) - 2 * lcs[len(a)][len(b)]

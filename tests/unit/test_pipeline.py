@@ -186,3 +186,27 @@ def test_repeats_of_one_pass_are_suppressed_per_entry_and_site() -> None:
     unsuppressed = ListSink()
     Engine(wl, ListSource([msgs]), unsuppressed, ListSink(), suppress_ms=0).step()
     assert len(_alerts(unsuppressed)) == 5
+
+
+def test_candidate_readings_match_and_the_best_ranked_gives_the_alert() -> None:
+    entries = make_watchlists(5, 13)
+    wl = Watchlist()
+    wl.upsert(entries)
+    e = entries[0]
+    base = Traffic(entries, seed=13, listed_share=0.0).take(1)[0].read
+    reads = [
+        # best reading wrong (no look-alike of the listed plate), second candidate right
+        base.model_copy(update={"read_id": "c1", "plate_text": "QQQQQQ", "candidates": ["WWWWWW", e.plate]}),
+        # both the best reading and a candidate hit: one alert, from the best reading
+        base.model_copy(update={"read_id": "c2", "plate_text": e.plate, "candidates": [e.plate]}),
+        base.model_copy(update={"read_id": "c3", "plate_text": "QQQQQQ", "candidates": ["\x00", "WWWWWW"]}),
+    ]
+    reads = [r.model_copy(update={"plate_country": None}) for r in reads]
+    msgs = [Message(encode_read(r), offset=i) for i, r in enumerate(reads)]
+    sink = ListSink()
+    stats = Engine(wl, ListSource([msgs]), sink, ListSink()).run(max_idle_s=0)
+    got = [(a.read.read_id, a.match.candidate, a.match.plate_read) for a in _alerts(sink)]
+    assert got == [("c1", 2, normalize_one(e.plate)), ("c2", 0, normalize_one(e.plate))]
+    assert stats.rejected_plates == {}  # only plate_text counts as a rejected plate
+    for alert in _alerts(sink):
+        assert alert.read.candidates == next(r.candidates for r in reads if r.read_id == alert.read.read_id)

@@ -55,6 +55,10 @@ def test_every_kind_of_bad_message_is_rejected_with_a_reason_and_neighbours_kept
         json.dumps({**GOOD, "ts_ms": -1}).encode(),
         json.dumps({**GOOD, "direction": "sideways"}).encode(),
         json.dumps({**GOOD, "plate_text": "x" * 300}).encode(),
+        json.dumps({**GOOD, "candidates": ["A", "B", "C", "D", "E"]}).encode(),  # more than top-4
+        json.dumps({**GOOD, "candidates": ["12ABC3", "x" * 300]}).encode(),
+        json.dumps({**GOOD, "candidates": ["12ABC3", None]}).encode(),
+        json.dumps({**GOOD, "candidates": "12ABC3"}).encode(),
         json.dumps(GOOD, indent=2).encode() + b"\n" + json.dumps(GOOD).encode(),  # two objects in one message
     ]  # fmt: skip
     values: list[bytes | None] = []
@@ -64,6 +68,12 @@ def test_every_kind_of_bad_message_is_rejected_with_a_reason_and_neighbours_kept
     assert decoded.reads["read_id"].to_pylist() == [f"ok{i}" for i in range(len(bad))]
     assert [pos for pos, _ in decoded.rejects] == list(range(1, 2 * len(bad), 2))
     assert all(reason for _, reason in decoded.rejects)
+
+
+def test_candidates_are_kept_in_order() -> None:
+    values = [json.dumps({**GOOD, "candidates": ["I2ABC3", "12A8C3"]}).encode(), json.dumps(GOOD).encode()]
+    decoded = decode_reads(values)
+    assert decoded.reads["candidates"].to_pylist() == [["I2ABC3", "12A8C3"], None] and not decoded.rejects
 
 
 def test_a_pretty_printed_valid_read_is_kept() -> None:
