@@ -58,6 +58,8 @@ class Match(NamedTuple):
 
     @property
     def kind(self) -> str:
+        if "*" in self.plate_listed:
+            return MatchKind.WILDCARD.value
         if self.differences:
             return MatchKind.DIFFERENCES.value
         return MatchKind.OCR_EQUIVALENT.value if self.equivalences else MatchKind.EXACT.value
@@ -65,8 +67,13 @@ class Match(NamedTuple):
     @property
     def score(self) -> float:
         """1.0 for an exact match of the best reading; less for every character equated or differing,
-        and for each rank down the camera's candidates."""
-        cost = (self.equivalences + self.differences) / max(1, len(self.plate_listed)) + 0.05 * self.candidate
+        and for each rank down the camera's candidates. A wildcard hit scores the share of the read's
+        characters its pattern names."""
+        if "*" in self.plate_listed:
+            named = len(self.plate_listed) - self.plate_listed.count("*")
+            cost = 1.0 - named / max(1, len(self.plate_read)) + 0.05 * self.candidate
+        else:
+            cost = (self.equivalences + self.differences) / max(1, len(self.plate_listed)) + 0.05 * self.candidate
         return round(max(0.0, 1.0 - cost), 4)
 
 

@@ -4,7 +4,8 @@ Entries live in numbered slots (reused after a delete). For every slot the index
 character codes, so a hit on the folded key can be verified: how many characters differ only by
 OCR equivalence, against the slot's own budget (per-list policy). Entries with a budget of
 differences (inserted or missing characters) also have their deletion variants indexed
-(kernels/variants.py).
+(kernels/variants.py). Wildcard entries (`12*3`) share the slots and are found through an index of
+one literal run per pattern (kernels/wildcards.py).
 """
 
 from __future__ import annotations
@@ -15,9 +16,20 @@ import numpy as np
 
 from anpr_engine.kernels import hashindex as hx
 from anpr_engine.kernels.variants import MAX_DELETIONS, deletion_variants
-from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, NormalizedPlates, codes_text, fold_table
+from anpr_engine.kernels.wildcards import BASE, WILDCARD, glob_pairs, grams
+from anpr_engine.normalize import (
+    DEFAULT_OCR_CLASSES,
+    MAX_LEN,
+    NormalizedPlates,
+    codes_text,
+    fold_table,
+    normalize_plates,
+)
 
 MAX_LOAD = 0.6
+MAX_STARS = 2
+MIN_LITERALS = 3  # a pattern must name this many characters, or it would alert on a large share of traffic
+MAX_ANCHOR = 3
 
 
 class IndexCorrupted(RuntimeError):
@@ -170,6 +182,10 @@ class PlateIndex:
         self._rec_count = np.zeros(capacity, dtype=np.int32)
         self._dead_records = 0
         self._slots_by_diff = [0] * (MAX_DELETIONS + 1)  # live slots per budget of differences
+        # Wildcard patterns: each slot under the key of one literal run (its anchor).
+        self._wild = KeyChains(16)
+        self._is_wild = np.zeros(capacity, dtype=bool)
+        self._anchors = [0] * (MAX_ANCHOR + 1)  # live patterns per anchor length
 
     def __len__(self) -> int:
         return self._high - len(self._free)
@@ -187,6 +203,11 @@ class PlateIndex:
             self._rec_dels, self._rec_budget, self._rec_start, self._rec_count,
         )  # fmt: skip
         return self._chains.nbytes + self._variants.nbytes + sum(a.nbytes for a in arrays)
+
+    @property
+    def wildcards(self) -> int:
+        """Number of live wildcard patterns."""
+        return sum(self._anchors)
 
     @property
     def max_differences(self) -> int:
@@ -218,14 +239,47 @@ class PlateIndex:
         self._add_variants(new[self._max_diff[new] > 0])
         return slots
 
+    def add_wildcards(self, patterns: list[str]) -> tuple[np.ndarray, list[str]]:
+        """Index wildcard patterns (one or two `*`); returns each one's slot (-1 if rejected) and the
+        reasons for the rejected ones, in order."""
+        slots = np.full(len(patterns), -1, dtype=np.int32)
+        reasons: list[str] = []
+        coded: list[tuple[int, np.ndarray, int, int]] = []  # (pattern, codes, anchor key, anchor length)
+        for i, pattern in enumerate(patterns):
+            got = _code_pattern(pattern)
+            if isinstance(got, str):
+                reasons.append(got)
+            else:
+                coded.append((i, *got))
+        if not coded:
+            return slots, reasons
+        new = self._take_slots(len(coded))
+        for slot, (i, codes, _, g) in zip(new.tolist(), coded, strict=True):
+            slots[i] = slot
+            self._codes[slot] = 0
+            self._codes[slot, : codes.shape[0]] = codes
+            self._lengths[slot] = codes.shape[0]
+            self._max_equiv[slot] = self._max_diff[slot] = 0
+            self._is_wild[slot] = self._live[slot] = True
+            self._anchors[g] += 1
+        self._wild.insert(np.array([c[2] for c in coded], dtype=np.int64), new)
+        return slots, reasons
+
     def text(self, slot: int) -> str:
-        """The normalized plate held in `slot`."""
+        """The normalized plate (or wildcard pattern) held in `slot`."""
         return codes_text(self._codes[slot])
 
     def remove(self, slot: int) -> None:
         """Delete the entry in `slot`; the slot is reused by a later add."""
         if not (0 <= slot < self._high) or not self._live[slot]:
             raise KeyError(f"slot {slot} holds no entry")
+        self._live[slot] = False
+        self._free.append(slot)
+        if self._is_wild[slot]:
+            self._wild.remove(slot)
+            self._is_wild[slot] = False
+            self._anchors[_anchor(self._codes[slot, : self._lengths[slot]])[1]] -= 1
+            return
         self._chains.remove(slot)
         start, count = int(self._rec_start[slot]), int(self._rec_count[slot])
         for rec in range(start, start + count):
@@ -233,8 +287,6 @@ class PlateIndex:
         self._dead_records += count
         self._rec_count[slot] = 0
         self._slots_by_diff[self._max_diff[slot]] -= 1
-        self._live[slot] = False
-        self._free.append(slot)
         if self._dead_records > max(100_000, self._rec_slot.shape[0] // 2):
             self._rebuild_variants()
 
@@ -269,6 +321,28 @@ class PlateIndex:
         diff = read_dels + self._rec_dels[rec]
         hits = Hits(v_row[cand], self._rec_slot[rec], np.zeros(cand.shape[0], np.int8), diff).one_per_pair()
         return hits.take(hits.differences > 0)
+
+    def probe_wildcards(self, plates: NormalizedPlates) -> Hits:
+        """(read, slot) pairs of reads that match a wildcard pattern in full."""
+        rows = np.flatnonzero(plates.status == 0)
+        found: list[tuple[np.ndarray, np.ndarray]] = []
+        for g in range(1, MAX_ANCHOR + 1):
+            if not self._anchors[g]:
+                continue
+            g_row, g_key = _grams_of(plates, rows, g)
+            cand, slot, _ = self._wild.probe(
+                g_key, np.zeros(g_key.shape[0], np.int8), np.zeros((g_key.shape[0], 0), np.uint8), self._codes,
+                self._max_equiv,
+            )  # fmt: skip
+            found.append((g_row[cand], slot))
+        if not found:
+            return Hits.none()
+        read = np.concatenate([f[0] for f in found])
+        slot = np.concatenate([f[1] for f in found])
+        pairs = Hits.of(read, slot, np.zeros(read.shape[0], np.int8)).one_per_pair()
+        ok = np.empty(len(pairs), dtype=bool)
+        glob_pairs(plates.codes, plates.lengths, pairs.read, self._codes, self._lengths, pairs.slot, ok)
+        return pairs.take(ok)
 
     def _add_variants(self, slots: np.ndarray) -> None:
         if slots.size == 0:
@@ -315,6 +389,51 @@ class PlateIndex:
         self._live = _grown(self._live, cap, False)
         self._rec_start = _grown(self._rec_start, cap, 0)
         self._rec_count = _grown(self._rec_count, cap, 0)
+        self._is_wild = _grown(self._is_wild, cap, False)
+
+
+def _code_pattern(pattern: str) -> tuple[np.ndarray, int, int] | str:
+    """A wildcard pattern's codes (WILDCARD for `*`) and its anchor (key, length), or why it is refused."""
+    parts = pattern.split("*")
+    if not 2 <= len(parts) <= MAX_STARS + 1:
+        return f"pattern {pattern!r}: use one or two '*'"
+    seg = normalize_plates(parts)
+    bad = [p for p, st in zip(parts, seg.status.tolist(), strict=True) if st not in (0, 1)]  # 1: empty part
+    if bad:
+        return f"pattern {pattern!r}: {bad[0]!r} is not plate text"
+    codes: list[int] = []
+    for i in range(len(parts)):
+        if i:
+            if codes and codes[-1] == WILDCARD:
+                return f"pattern {pattern!r}: '**' says nothing more than '*'"
+            codes.append(WILDCARD)
+        codes.extend(seg.codes[i, : seg.lengths[i]].tolist())
+    literals = sum(c != WILDCARD for c in codes)
+    if literals < MIN_LITERALS:
+        return f"pattern {pattern!r}: name at least {MIN_LITERALS} characters"
+    if len(codes) > MAX_LEN:
+        return f"pattern {pattern!r}: longer than {MAX_LEN} characters and stars"
+    arr = np.array(codes, dtype=np.uint8)
+    key, g = _anchor(arr)
+    return arr, key, g
+
+
+def _anchor(codes: np.ndarray) -> tuple[int, int]:
+    """The key and length of a pattern's anchor: the first MAX_ANCHOR characters of its longest literal run."""
+    runs = [r for r in codes.tobytes().split(bytes([WILDCARD])) if r]
+    run = max(runs, key=len)[:MAX_ANCHOR]
+    key = 0
+    for c in run:
+        key = key * BASE + c
+    return key, len(run)
+
+
+def _grams_of(plates: NormalizedPlates, rows: np.ndarray, g: int) -> tuple[np.ndarray, np.ndarray]:
+    cap = max(16, rows.shape[0] * MAX_LEN)
+    out_row = np.empty(cap, dtype=np.int32)
+    out_key = np.empty(cap, dtype=np.int64)
+    n = grams(plates.codes, plates.lengths, rows, g, out_row, out_key)  # never more than MAX_LEN per row
+    return out_row[:n], out_key[:n]
 
 
 def _variants_of(

@@ -78,7 +78,11 @@ class WatchlistEntry(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     entry_id: str = Field(min_length=1, max_length=128)
-    plate: str = Field(min_length=1, max_length=64)
+    plate: str = Field(
+        min_length=1,
+        max_length=64,
+        description="as printed; one or two '*' make a wildcard entry (a witness's partial plate, e.g. '12-AB*')",
+    )
     plate_country: CountryCode | None = Field(default=None, description="None: a plate of any country")
     list_name: str = Field(min_length=1, max_length=64)
     agency: str = Field(min_length=1, max_length=128)
@@ -95,6 +99,7 @@ class MatchKind(StrEnum):
     EXACT = "exact"
     OCR_EQUIVALENT = "ocr_equivalent"
     DIFFERENCES = "differences"
+    WILDCARD = "wildcard"
 
 
 class MatchInfo(BaseModel):

@@ -96,7 +96,7 @@ def fold_table(classes: Sequence[str] = DEFAULT_OCR_CLASSES) -> np.ndarray:
 
 
 IDENTITY_FOLD = np.arange(k.BASE, dtype=np.uint8)
-_CODE_TO_CHAR = bytes.maketrans(bytes(range(1, k.BASE)), ALPHABET.encode())
+_CODE_TO_CHAR = bytes.maketrans(bytes(range(1, k.BASE + 1)), (ALPHABET + "*").encode())  # 37: a wildcard
 
 
 def codes_text(codes: np.ndarray) -> str:

@@ -80,6 +80,21 @@ class Watchlist:
         items = list(batch.values())
         if not items:
             return []
+        wild = ["*" in e.plate for e in items]
+        plain = [e for e, w in zip(items, wild, strict=True) if not w]
+        patterns = [e for e, w in zip(items, wild, strict=True) if w]
+        rejected = self._add_plain(plain)
+        slots, reasons = self.index.add_wildcards([e.plate for e in patterns])
+        self._keep(patterns, slots)
+        why = iter(reasons)
+        rejected += [
+            Rejected(e.entry_id, next(why)) for e, slot in zip(patterns, slots.tolist(), strict=True) if slot < 0
+        ]
+        return rejected
+
+    def _add_plain(self, items: list[WatchlistEntry]) -> list[Rejected]:
+        if not items:
+            return []
         plates = normalize_plates([e.plate for e in items], self.index.fold)
         lengths = plates.lengths.tolist()
         policy = self.policy
@@ -89,6 +104,15 @@ class Watchlist:
         }
         per_entry = np.array([budgets[e.list_name, n] for e, n in zip(items, lengths, strict=True)], dtype=np.int8)
         slots = self.index.add(plates, per_entry[:, 0].copy(), per_entry[:, 1].copy())
+        self._keep(items, slots)
+        return [
+            Rejected(e.entry_id, f"plate {e.plate!r} is not plate text (status {st})")
+            for e, slot, st in zip(items, slots.tolist(), plates.status.tolist(), strict=True)
+            if slot < 0
+        ]
+
+    def _keep(self, items: list[WatchlistEntry], slots: np.ndarray) -> None:
+        """Record the entries given a slot (slot -1: rejected)."""
         self._grow(self.index.capacity)
         ok = slots >= 0
         kept = [e for e, good in zip(items, ok.tolist(), strict=True) if good]
@@ -99,12 +123,6 @@ class Watchlist:
         self._plate_country[at] = [country_code(e.plate_country) for e in kept]
         self._valid_from[at] = [e.valid_from_ms or 0 for e in kept]
         self._valid_until[at] = [NEVER if e.valid_until_ms is None else e.valid_until_ms for e in kept]
-        rejected = [
-            Rejected(e.entry_id, f"plate {e.plate!r} is not plate text (status {st})")
-            for e, good, st in zip(items, ok.tolist(), plates.status.tolist(), strict=True)
-            if not good
-        ]
-        return rejected
 
     def delete(self, entry_id: str) -> bool:
         """Remove an entry by id; False if it was not listed."""
@@ -124,6 +142,8 @@ class Watchlist:
         hits = self._format_hits(plates, read_country) if self.policy.mode == "format" else self.index.probe(plates)
         if self.index.max_differences:
             hits = Hits.merged(hits, self.index.probe_differences(plates))
+        if self.index.wildcards:
+            hits = Hits.merged(hits, self.index.probe_wildcards(plates))
         if len(hits) == 0:
             return hits
         rc = read_country.take(pa.array(hits.read)).to_pylist()
