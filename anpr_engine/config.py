@@ -35,14 +35,15 @@ class MatchPolicy(BaseModel):
     it stands (more recall on unknown formats, many more false alerts on large lists). `exact`: none.
     max_equivalences bounds the characters a hit may correct or treat as equal. In every mode,
     max_differences (default 0) lets a hit have characters inserted or missing instead; one hit
-    uses equivalences or differences, not both.
+    uses equivalences or differences, not both. In `format` mode only reads that fit no format of
+    their country are matched with differences.
     """
 
     model_config = ConfigDict(frozen=True)
 
     mode: Literal["exact", "format", "ocr_equivalent"] = "format"
     ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES
-    max_equivalences: int = Field(default=1, ge=0, le=2)
+    max_equivalences: int = Field(default=2, ge=0, le=2)
     list_max_equivalences: dict[str, int] = Field(
         default_factory=dict,
         description="per-list override, e.g. an exact-only multi-million list: {'sis': 0}",

@@ -308,13 +308,16 @@ class PlateIndex:
         )
         return read, slot
 
-    def probe_differences(self, plates: NormalizedPlates) -> Hits:
+    def probe_differences(self, plates: NormalizedPlates, skip: np.ndarray | None = None) -> Hits:
         """(read, slot) pairs that are 1..budget inserted or missing characters apart (exact characters
-        otherwise), one per pair with the fewest differences."""
+        otherwise), one per pair with the fewest differences; reads marked in `skip` are left out."""
         budget = self.max_differences
         if budget == 0:
             return Hits.none()
-        rows = np.flatnonzero(plates.status == 0)
+        wanted = plates.status == 0
+        if skip is not None:
+            wanted &= ~skip
+        rows = np.flatnonzero(wanted)
         v_row, v_key, v_dels = _variants_of(plates.codes, plates.lengths, rows, np.full(len(plates), budget, np.int8))
         no_codes = np.zeros((v_key.shape[0], 0), dtype=np.uint8)
         cand, rec, read_dels = self._variants.probe(v_key, v_dels, no_codes, self._codes, self._rec_budget)

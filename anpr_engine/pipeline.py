@@ -14,13 +14,10 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 
 from anpr_engine.alerts import Match, OutgoingAlert, Suppressor, encode_alert
-from anpr_engine.index import Hits
-from anpr_engine.normalize import normalize_plates
+from anpr_engine.matching import match_table
 from anpr_engine.reads import MESSAGE_INDEX, decode_messages
 from anpr_engine.watchlist import Watchlist
 
@@ -107,61 +104,22 @@ class Stats:
 
 
 def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats | None = None) -> list[OutgoingAlert]:
-    """Alerts for a table of valid reads (READ_SCHEMA): one per (read, entry) hit, in read order.
-
-    A read's candidates (the camera's next-best readings) are matched beside its plate_text; where
-    several readings hit the same entry, the best-ranked one gives the alert.
-    """
-    texts, owner, rank = _readings(reads)
-    plates = normalize_plates(texts, watchlist.index.fold)
+    """Alerts for a table of valid reads (READ_SCHEMA): one per (read, entry) hit, in read order."""
+    found = match_table(reads, watchlist)
     if stats is not None:
-        stats.rejected_plates.update(plates.rejection_counts(first=reads.num_rows))
-    countries = reads["plate_country"].combine_chunks().take(pa.array(owner))
-    hits = watchlist.match(plates, countries, reads["ts_ms"].to_numpy()[owner])
-    if len(hits) == 0:
+        stats.rejected_plates.update(found.rejected)
+    if len(found.slot) == 0:
         return []
-    reading = hits.read
-    hits = Hits(owner[reading], hits.slot, hits.equivalences, hits.differences)
-    best = hits.best_per_pair(rank[reading])  # ordered by read, then entry slot
     rows = reads.drop_columns([MESSAGE_INDEX]) if MESSAGE_INDEX in reads.column_names else reads
-    hit_rows = rows.take(pa.array(hits.read[best])).to_pylist()
+    hit_rows = rows.take(pa.array(found.read)).to_pylist()
     alerts = []
-    for row, r, slot, eq, diff in zip(
-        hit_rows,
-        reading[best].tolist(),
-        hits.slot[best].tolist(),
-        hits.equivalences[best].tolist(),
-        hits.differences[best].tolist(),
-        strict=True,
-    ):
-        entry = watchlist.entry(slot)
-        plate_listed = watchlist.index.text(slot)
-        alerts.append(
-            encode_alert(
-                row, entry, watchlist.entry_json(slot), Match(eq, diff, int(rank[r]), plates.text(r), plate_listed),
-                now_ms,
-            )
-        )  # fmt: skip
+    for row, r, slot, eq, diff, rank in zip(
+        hit_rows, found.reading.tolist(), found.slot.tolist(), found.equivalences.tolist(),
+        found.differences.tolist(), found.rank.tolist(), strict=True,
+    ):  # fmt: skip
+        match = Match(eq, diff, rank, found.plates.text(r), watchlist.index.text(slot))
+        alerts.append(encode_alert(row, watchlist.entry(slot), watchlist.entry_json(slot), match, now_ms))
     return alerts
-
-
-def _readings(reads: pa.Table) -> tuple[pa.Array, np.ndarray, np.ndarray]:
-    """Every plate reading to match: the reads' plate_text, then their candidates; with each
-    reading's read row and rank (0 for plate_text, k for the k-th candidate)."""
-    n = reads.num_rows
-    texts = reads["plate_text"].combine_chunks()
-    own = np.arange(n)
-    cand = reads["candidates"].combine_chunks()
-    if cand.null_count == n:
-        return texts, own, np.zeros(n, dtype=np.int8)
-    extra = cand.flatten()
-    parents = pc.list_parent_indices(cand).to_numpy()
-    rank = np.arange(parents.shape[0]) - np.searchsorted(parents, parents) + 1
-    return (
-        pa.concat_arrays([texts, extra.cast(texts.type)]),
-        np.concatenate([own, parents]),
-        np.concatenate([np.zeros(n, dtype=np.int8), rank.astype(np.int8)]),
-    )
 
 
 class Engine:

@@ -139,9 +139,13 @@ class Watchlist:
 
         An entry with a plate country matches a read whose OCR'd country is the same or unknown.
         """
-        hits = self._format_hits(plates, read_country) if self.policy.mode == "format" else self.index.probe(plates)
+        trusted = None  # reads that fit a national format of their country: never read with differences
+        if self.policy.mode == "format":
+            hits, trusted = self._format_hits(plates, read_country)
+        else:
+            hits = self.index.probe(plates)
         if self.index.max_differences:
-            hits = Hits.merged(hits, self.index.probe_differences(plates))
+            hits = Hits.merged(hits, self.index.probe_differences(plates, skip=trusted))
         if self.index.wildcards:
             hits = Hits.merged(hits, self.index.probe_wildcards(plates))
         if len(hits) == 0:
@@ -157,8 +161,9 @@ class Watchlist:
         )
         return hits.take(keep)
 
-    def _format_hits(self, plates: NormalizedPlates, read_country: pa.Array) -> Hits:
-        """Format mode: each read's format-aware candidates (kernels/formats.py), looked up exactly."""
+    def _format_hits(self, plates: NormalizedPlates, read_country: pa.Array) -> tuple[Hits, np.ndarray]:
+        """Format mode: each read's format-aware candidates (kernels/formats.py), looked up exactly;
+        and which reads fit a national format of their country (those are trusted as read)."""
         n = len(plates)
         idx = pc.index_in(read_country, value_set=_COUNTRY_SET)
         rc = np.where(read_country.is_null().to_numpy(zero_copy_only=False), ANY_COUNTRY, NO_FORMATS)
@@ -166,19 +171,20 @@ class Watchlist:
         rc[known] = idx.to_numpy(zero_copy_only=False)[known]
         f = self._formats
         cap = 2 * n + 16
+        fits = np.empty(n, dtype=bool)
         while True:
             c_read = np.empty(cap, dtype=np.int32)
             c_key = np.empty(cap, dtype=np.int64)
             c_cost = np.empty(cap, dtype=np.int8)
             total = format_candidates(
                 plates.codes, plates.lengths, plates.breaks, rc.astype(np.int64), f.mask,
-                f.breaks, f.group_start, f.class_members, self._max_budget, c_read, c_key, c_cost,
+                f.breaks, f.group_start, f.class_members, self._max_budget, c_read, c_key, c_cost, fits,
             )  # fmt: skip
             if total <= cap:
                 break
             cap = total
         rows, slots = self.index.probe_keys(c_key[:total], c_cost[:total])
-        return Hits.of(c_read[rows], slots, c_cost[rows])
+        return Hits.of(c_read[rows], slots, c_cost[rows]), fits
 
     def _grow(self, capacity: int) -> None:
         if len(self._entries) >= capacity:

@@ -63,6 +63,7 @@ def listed_plates(n: int, seed: int) -> Listed:
 @dataclass(frozen=True)
 class TrafficSample:
     texts: list[str]  # plate text as OCR'd
+    candidates: list[list[str] | None]  # the camera's next-best readings, where it sent them
     countries: list[str | None]  # OCR'd plate country
     truth: np.ndarray  # index of the listed plate shown, -1 for an unlisted vehicle
     confusions: np.ndarray
@@ -74,6 +75,7 @@ def traffic(n: int, listed: Listed, listed_share: float, seed: int, noise: Noise
     rng = random.Random(seed)
     noise = noise or NoiseModel()
     texts: list[str] = []
+    candidates: list[list[str] | None] = []
     countries: list[str | None] = []
     truth = np.full(n, -1, dtype=np.int64)
     conf = np.zeros(n, dtype=np.int8)
@@ -91,7 +93,8 @@ def traffic(n: int, listed: Listed, listed_share: float, seed: int, noise: Noise
                 continue
         r = apply_noise(plate, rng, noise)
         texts.append(r.text)
+        candidates.append(list(r.candidates) or None)
         countries.append(country if rng.random() < 0.8 else None)
         conf[i], dropped[i] = r.confusions, r.dropped
         i += 1
-    return TrafficSample(texts, countries, truth, conf, dropped)
+    return TrafficSample(texts, candidates, countries, truth, conf, dropped)

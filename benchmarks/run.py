@@ -183,10 +183,12 @@ def print_tables(console: Console, matcher: list[dict[str, Any]], pipe: dict[str
                   for k in ("p50_ms", "p99_ms", "max_ms", "drain_ms")), str(r["kept_up"]))  # fmt: skip
     console.print(t)
     t = Table(title="Match quality (simulator noise model)")
-    for c in ("entries", "policy", "recall", "false alerts / M unlisted reads"):
+    for c in ("entries", "policy", "recall", "false alerts / M unlisted reads", "with candidates: recall", "FA / M"):
         t.add_column(c)
     for q in quality:
-        t.add_row(f"{q['entries']:,}", q["policy"], f"{q['recall']:.4f}", f"{q['false_alerts_per_million']:.0f}")
+        c = q["with_candidates"]
+        t.add_row(f"{q['entries']:,}", q["policy"], f"{q['recall']:.4f}", f"{q['false_alerts_per_million']:.0f}",
+                  f"{c['recall']:.4f}", f"{c['false_alerts_per_million']:.0f}")  # fmt: skip
     console.print(t)
 
 

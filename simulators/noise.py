@@ -2,8 +2,10 @@
 
 Each read draws independent effects: case, separators (kept, dropped, replaced), stray spaces,
 look-alike characters swapped (the default OCR classes), a dropped character, Unicode look-alikes
-(full-width or Cyrillic letters) and a confidence that falls with the damage. The result records
-how many confusions and drops it applied, so a quality harness knows what a matcher should find.
+(full-width or Cyrillic letters) and a confidence that falls with the damage. Some cameras also send
+their next-best readings (top-N candidates): each differs from the best reading at one look-alike
+character, and undoes a confusion as often as not. The result records how many confusions and drops
+it applied, so a quality harness knows what a matcher should find.
 """
 
 from __future__ import annotations
@@ -28,10 +30,11 @@ class NoiseModel:
     second_confusion: float = 0.01  # and a second one
     dropped_char: float = 0.004
     unicode_lookalike: float = 0.005
+    candidates: float = 0.2  # share of reads that come with 1-3 next-best readings
 
     @classmethod
     def none(cls) -> NoiseModel:
-        return cls(0, 0, 0, 0, 0, 0, 0, 0)
+        return cls(0, 0, 0, 0, 0, 0, 0, 0, 0)
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,7 @@ class NoisyRead:
     confidence: float
     confusions: int
     dropped: int
+    candidates: tuple[str, ...] = ()
 
 
 def _swap_one(text: str, rng: random.Random, taken: set[int]) -> tuple[str, bool]:
@@ -50,6 +54,14 @@ def _swap_one(text: str, rng: random.Random, taken: set[int]) -> tuple[str, bool
     options = [c for c in CONFUSIONS[text[i]] if c != text[i]]
     taken.add(i)
     return text[:i] + rng.choice(options) + text[i + 1 :], True
+
+
+def _next_best(plate: str, text: str, taken: set[int], rng: random.Random) -> str:
+    """Another reading of `text` at one look-alike character: a confusion undone, or a new one."""
+    if taken and rng.random() < 0.5:
+        i = rng.choice(sorted(taken))
+        return text[:i] + plate[i] + text[i + 1 :]
+    return _swap_one(text, rng, set())[0]
 
 
 def apply_noise(plate: str, rng: random.Random, model: NoiseModel) -> NoisyRead:
@@ -63,11 +75,18 @@ def apply_noise(plate: str, rng: random.Random, model: NoiseModel) -> NoisyRead:
         if rng.random() < model.second_confusion / max(model.confusion, 1e-9):
             text, ok = _swap_one(text, rng, taken)
             confusions += ok
+    others: list[str] = []
+    if model.candidates and rng.random() < model.candidates:
+        others = [_next_best(plate, text, taken, rng) for _ in range(rng.randint(1, 3))]
     if rng.random() < model.dropped_char:
         spots = [i for i, c in enumerate(text) if c.isalnum()]
         i = rng.choice(spots)
         text = text[:i] + text[i + 1 :]
+        others = [o[:i] + o[i + 1 :] for o in others]  # a character the camera missed is missing in all readings
         dropped = 1
+    read_as = "".join(c for c in text if c.isalnum())
+    others = ["".join(c for c in o if c.isalnum()) for o in others]
+    candidates = tuple(dict.fromkeys(o for o in others if o != read_as))
     r = rng.random()
     if r < model.drop_separators:
         text = "".join(c for c in text if c.isalnum())
@@ -85,4 +104,4 @@ def apply_noise(plate: str, rng: random.Random, model: NoiseModel) -> NoisyRead:
             text = "".join(CYRILLIC.get(c, c) for c in text)
     damage = confusions + 2 * dropped
     confidence = round(max(0.05, min(1.0, rng.gauss(0.93 - 0.15 * damage, 0.04))), 3)
-    return NoisyRead(text, confidence, confusions, dropped)
+    return NoisyRead(text, confidence, confusions, dropped, candidates)

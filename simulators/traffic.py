@@ -145,6 +145,7 @@ class Traffic:
             plate_text=noisy.text,
             plate_country=pc if rng.random() < 0.8 else None,
             confidence=noisy.confidence,
+            candidates=list(noisy.candidates) or None,
         )
         return SimulatedRead(read, truth, noisy.confusions, noisy.dropped)
 

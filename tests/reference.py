@@ -6,8 +6,9 @@ import itertools
 import math
 from dataclasses import dataclass
 
+from anpr_engine.config import MatchPolicy
 from anpr_engine.formats import FORMATS, layout
-from anpr_engine.models import WatchlistEntry
+from anpr_engine.models import PlateRead, WatchlistEntry
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, canonical_char
 
 OK, EMPTY, TOO_LONG, BAD_CHAR = 0, 1, 2, 3
@@ -55,21 +56,36 @@ def ref_breaks(text: str) -> int:
     return brk & ((1 << n) - 1)
 
 
-def ref_candidates(plate: str, country: str | None, budget: int, breaks: int = 0) -> dict[str, int]:
-    """Format-aware corrections of a normalized read: {candidate plate: characters corrected}."""
-    if budget == 0 or (country is not None and country not in FORMATS):
-        return {plate: 0}
+def _ref_formats(plate: str, country: str | None, breaks: int) -> tuple[list[tuple[str, int, str]], bool]:
+    """The formats a read is judged by: its country's (every country's if unknown) of its length,
+    only those of its layout when any has it; and whether the layout chose them."""
+    if country is not None and country not in FORMATS:
+        return [], False
     chosen = FORMATS if country is None else {country: FORMATS[country]}
     pats = [(*layout(p), series) for series, patterns in chosen.values() for p in patterns]
     pats = [(p, b, series) for p, b, series in pats if len(p) == len(plate)]
     by_layout = breaks != 0 and any(b == breaks for _, b, _ in pats)
     if by_layout:
         pats = [(p, b, series) for p, b, series in pats if b == breaks]
+    return pats, by_layout
 
-    def allowed(sym: str, series: str) -> str:
-        return {"9": "0123456789", "@": series, "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "h": "EH"}[sym]
 
-    if any(all(ch in allowed(s, series) for ch, s in zip(plate, p, strict=True)) for p, _, series in pats):
+def _allowed(sym: str, series: str) -> str:
+    return {"9": "0123456789", "@": series, "A": "ABCDEFGHIJKLMNOPQRSTUVWXYZ", "h": "EH"}[sym]
+
+
+def ref_fits(plate: str, country: str | None, breaks: int = 0) -> bool:
+    """The read fits one of the formats it is judged by."""
+    pats, _ = _ref_formats(plate, country, breaks)
+    return any(all(ch in _allowed(s, series) for ch, s in zip(plate, p, strict=True)) for p, _, series in pats)
+
+
+def ref_candidates(plate: str, country: str | None, budget: int, breaks: int = 0) -> dict[str, int]:
+    """Format-aware corrections of a normalized read: {candidate plate: characters corrected}."""
+    if budget == 0 or (country is not None and country not in FORMATS):
+        return {plate: 0}
+    pats, by_layout = _ref_formats(plate, country, breaks)
+    if ref_fits(plate, country, breaks):
         return {plate: 0}
     out = {} if by_layout else {plate: 0}
     classes = {c: cls for cls in DEFAULT_OCR_CLASSES for c in cls}
@@ -77,7 +93,7 @@ def ref_candidates(plate: str, country: str | None, budget: int, breaks: int = 0
         options: list[list[str]] = []
         wrong = 0
         for ch, s in zip(plate, p, strict=True):
-            ok = allowed(s, series)
+            ok = _allowed(s, series)
             if ch in ok:
                 options.append([ch])
             else:
@@ -93,7 +109,7 @@ def ref_candidates(plate: str, country: str | None, budget: int, breaks: int = 0
 def ref_match(
     reads: list[tuple[str, str | None, int]],
     entries: list[WatchlistEntry],
-    budget: int = 1,
+    budget: int = MatchPolicy().max_equivalences,
     mode: str = "format",
 ) -> set[RefHit]:
     """Hits of (plate_text, plate_country, ts_ms) reads against entries, with dict lookups:
@@ -144,3 +160,13 @@ def ref_indel_distance(a: str, b: str) -> int:
         for j, y in enumerate(b):
             lcs[i + 1][j + 1] = lcs[i][j] + 1 if x == y else max(lcs[i][j + 1], lcs[i + 1][j])
     return len(a) + len(b) - 2 * lcs[len(a)][len(b)]
+
+
+def ref_alerts(reads: list[PlateRead], entries: list[WatchlistEntry]) -> set[tuple[str, str]]:
+    """(read id, entry id) of every alert the default policy gives: each reading of a read (its
+    plate_text and its candidates) matched on its own, the pairs united."""
+    readings = [
+        (r.read_id, text, r.plate_country, r.ts_ms) for r in reads for text in [r.plate_text, *(r.candidates or [])]
+    ]
+    hits = ref_match([(t, c, ts) for _, t, c, ts in readings], entries)
+    return {(readings[h.read][0], h.entry_id) for h in hits}

@@ -39,8 +39,19 @@ SuppressS = Annotated[
 ]
 MaxEquiv = Annotated[
     int | None,
-    typer.Option("--max-equivalences", min=0, max=2, help="OCR look-alike characters a hit may use [1]."),
+    typer.Option("--max-equivalences", min=0, max=2, help="OCR look-alike characters a hit may use [2]."),
 ]
+MaxDiff = Annotated[
+    int | None,
+    typer.Option("--max-differences", min=0, max=2, help="Inserted or missing characters a hit may have [0]."),
+]
+
+
+def _policy(max_equivalences: int | None, max_differences: int | None) -> MatchPolicy:
+    """The match policy of the environment (ANPR_MATCH__*), with the options that were given on top."""
+    given = {"max_equivalences": max_equivalences, "max_differences": max_differences}
+    base = Settings().match
+    return MatchPolicy.model_validate({**base.model_dump(), **{k: v for k, v in given.items() if v is not None}})
 
 
 def load_watchlist_topic(settings: Settings) -> tuple[Watchlist, int]:
@@ -72,6 +83,7 @@ def run(
     dlq_topic: DlqTopic = None,
     group_id: Annotated[str, typer.Option(help="Consumer group of the engine instances.")] = "anpr-engine",
     max_equivalences: MaxEquiv = None,
+    max_differences: MaxDiff = None,
     batch_max_reads: Annotated[int, typer.Option(min=1, help="Most messages taken per batch.")] = 20_000,
     suppress_s: SuppressS = None,
     instance_id: Annotated[
@@ -88,9 +100,10 @@ def run(
     from anpr_engine.io.consumer import KafkaReadSource
     from anpr_engine.io.producer import alert_sinks
 
-    extra: dict[str, object] = {"group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id}
-    if max_equivalences is not None:
-        extra["match"] = MatchPolicy(max_equivalences=max_equivalences)
+    extra: dict[str, object] = {
+        "group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id,
+        "match": _policy(max_equivalences, max_differences),
+    }  # fmt: skip
     if suppress_s is not None:
         extra["suppress_s"] = suppress_s
     settings = settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, **extra)
@@ -132,6 +145,7 @@ def match(
     watchlist: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Watchlist: .csv, .jsonl, .parquet.")],
     out: Annotated[Path, typer.Option(help="Alerts as JSON lines.")],
     max_equivalences: MaxEquiv = None,
+    max_differences: MaxDiff = None,
     suppress_s: SuppressS = None,
 ) -> None:
     """Offline mode, no broker: match a file of reads against a watchlist file and write alerts."""
@@ -144,8 +158,7 @@ def match(
         typer.echo(f"{watchlist}:{err.line}: {err.reason}", err=True)
     for line, why in rejects:
         typer.echo(f"{reads}:{line}: {why}", err=True)
-    policy = MatchPolicy() if max_equivalences is None else MatchPolicy(max_equivalences=max_equivalences)
-    wl = Watchlist(policy)
+    wl = Watchlist(_policy(max_equivalences, max_differences))
     wl.upsert(entries)
     stats = Stats()
     found = []

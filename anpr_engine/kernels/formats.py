@@ -37,6 +37,7 @@ def format_candidates(
     out_read: np.ndarray,
     out_key: np.ndarray,
     out_cost: np.ndarray,
+    out_fits: np.ndarray,
 ) -> int:
     """Candidate exact keys per read, with their cost (characters corrected).
 
@@ -44,7 +45,8 @@ def format_candidates(
     known) and length, narrowed to the read's layout if it has separators and some format shares it.
     A read that fits one of them is its own only candidate. Otherwise its corrections into each with
     at most `max_corrections` changes are candidates, and the read itself too unless its layout
-    singled out formats that it breaks.
+    singled out formats that it breaks. With max_corrections 0 every read is its own only candidate.
+    out_fits[i] says whether read i fits a format considered (by layout where that applies).
 
     Writes at most out_read.shape[0] candidates; returns the number found (call again if larger).
     """
@@ -55,6 +57,7 @@ def format_candidates(
     n_countries = group_start.shape[1] - 1
     for i in range(codes.shape[0]):
         length = lengths[i]
+        out_fits[i] = False
         if length == 0:
             continue
         key = np.int64(0)
@@ -63,7 +66,7 @@ def format_candidates(
         rc = read_country[i]
         brk = breaks[i]
         lo = hi = 0
-        if rc != -2 and max_corrections > 0:
+        if rc != -2:
             lo = group_start[length, 0 if rc == -1 else rc]
             hi = group_start[length, n_countries if rc == -1 else rc + 1]
         by_layout = False
@@ -83,14 +86,15 @@ def format_candidates(
                 if fits:
                     valid = True
                     break
+        out_fits[i] = valid
         first = n_out
-        if valid or not by_layout:
+        if valid or not by_layout or max_corrections == 0:
             if n_out < cap:
                 out_read[n_out] = i
                 out_key[n_out] = key
                 out_cost[n_out] = 0
             n_out += 1
-        if valid or hi == lo:
+        if valid or hi == lo or max_corrections == 0:
             continue
         for p in range(lo, hi):
             if by_layout and pat_breaks[p] != brk:

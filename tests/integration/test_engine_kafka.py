@@ -16,7 +16,7 @@ from anpr_engine.reads import encode_read
 from simulators.noise import NoiseModel
 from simulators.traffic import SimulatedRead, Traffic, make_watchlists, malformed_message
 from tests.integration.conftest import BIN, cli_args, produce, run_engine, topic_values
-from tests.reference import ref_match
+from tests.reference import ref_alerts
 
 pytestmark = pytest.mark.integration
 
@@ -25,8 +25,7 @@ def _setup(s: Settings, n_reads: int, seed: int, listed_share: float = 0.1) -> t
     entries = make_watchlists(100, seed)
     produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
     sims = Traffic(entries, seed=seed, listed_share=listed_share, noise=NoiseModel()).take(n_reads)
-    reads = [(x.read.plate_text, x.read.plate_country, x.read.ts_ms) for x in sims]
-    expected = {(sims[h.read].read.read_id, h.entry_id) for h in ref_match(reads, entries)}
+    expected = ref_alerts([x.read for x in sims], entries)
     return sims, expected
 
 

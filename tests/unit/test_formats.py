@@ -8,23 +8,28 @@ from hypothesis import strategies as st
 from anpr_engine.formats import country_index, format_table
 from anpr_engine.kernels.formats import format_candidates
 from anpr_engine.normalize import codes_text, normalize_plates
-from tests.reference import ref_breaks, ref_candidates
+from tests.reference import ref_breaks, ref_candidates, ref_fits
 from tests.strategies import noisy_plates, plate_like
 
 COUNTRY = st.sampled_from([None, "NL", "BE", "DE", "FR", "LU", "PL"])
 
 
-def kernel_candidates(texts: list[str], countries: list[str | None], budget: int) -> list[dict[str, int]]:
+def kernel_candidates(
+    texts: list[str], countries: list[str | None], budget: int, fits_out: list[bool] | None = None
+) -> list[dict[str, int]]:
     plates = normalize_plates(texts)
     f = format_table()
     rc = np.array([country_index(c) for c in countries], dtype=np.int64)
     cap = 64 * len(texts) + 1
     r, k, c = np.empty(cap, np.int32), np.empty(cap, np.int64), np.empty(cap, np.int8)
+    fits = np.empty(len(texts), bool)
     n = format_candidates(
         plates.codes, plates.lengths, plates.breaks, rc, f.mask, f.breaks,
-        f.group_start, f.class_members, budget, r, k, c,
+        f.group_start, f.class_members, budget, r, k, c, fits,
     )  # fmt: skip
     assert n <= cap
+    if fits_out is not None:
+        fits_out.extend(fits.tolist())
     out: list[dict[str, int]] = [{} for _ in texts]
     for i, key, cost in zip(r[:n], k[:n], c[:n], strict=True):
         codes = np.zeros(12, dtype=np.uint8)
@@ -40,11 +45,13 @@ def kernel_candidates(texts: list[str], countries: list[str | None], budget: int
 
 @given(st.lists(st.tuples(st.one_of(noisy_plates(), plate_like), COUNTRY), max_size=20), st.integers(0, 2))
 def test_kernel_equals_reference(reads: list[tuple[str, str | None]], budget: int) -> None:
-    got = kernel_candidates([t for t, _ in reads], [c for _, c in reads], budget)
-    for (text, country), cands in zip(reads, got, strict=True):
+    fits: list[bool] = []
+    got = kernel_candidates([t for t, _ in reads], [c for _, c in reads], budget, fits)
+    for (text, country), cands, fit in zip(reads, got, fits, strict=True):
         plate = normalize_plates([text]).text(0)
         want = ref_candidates(plate, country, budget, ref_breaks(text)) if plate else {}
         assert cands == want, (text, country)
+        assert fit == (bool(plate) and ref_fits(plate, country, ref_breaks(text))), (text, country)
 
 
 @pytest.mark.parametrize(
