@@ -16,9 +16,9 @@ from typing import Protocol
 
 import pyarrow as pa
 
-from anpr_engine.alerts import Match, OutgoingAlert, Suppressor, encode_alert
+from anpr_engine.alerts import HitReads, OutgoingAlert, Suppressor, encode_alert
 from anpr_engine.matching import match_table
-from anpr_engine.reads import MESSAGE_INDEX, decode_messages
+from anpr_engine.reads import decode_messages
 from anpr_engine.watchlist import Watchlist
 
 
@@ -110,16 +110,12 @@ def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats
         stats.rejected_plates.update(found.rejected)
     if len(found.slot) == 0:
         return []
-    rows = reads.drop_columns([MESSAGE_INDEX]) if MESSAGE_INDEX in reads.column_names else reads
-    hit_rows = rows.take(pa.array(found.read)).to_pylist()
-    alerts = []
-    for row, r, slot, eq, diff, rank in zip(
-        hit_rows, found.reading.tolist(), found.slot.tolist(), found.equivalences.tolist(),
-        found.differences.tolist(), found.rank.tolist(), strict=True,
-    ):  # fmt: skip
-        match = Match(eq, diff, rank, found.plates.text(r), watchlist.index.text(slot))
-        alerts.append(encode_alert(row, watchlist.entry(slot), watchlist.entry_json(slot), match, now_ms))
-    return alerts
+    hit_reads = HitReads(reads.combine_chunks().take(pa.array(found.read)))
+    columns = (found.reading, found.slot, found.equivalences, found.differences, found.rank)
+    return [
+        encode_alert(hit_reads, i, watchlist.listed(slot), eq, diff, rank, found.plates.text(r), now_ms)
+        for i, (r, slot, eq, diff, rank) in enumerate(zip(*(c.tolist() for c in columns), strict=True))
+    ]
 
 
 class Engine:

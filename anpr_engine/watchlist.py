@@ -14,7 +14,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from anpr_engine.alerts import entry_json
+from anpr_engine.alerts import ListedEntry, listed_entry
 from anpr_engine.config import MatchPolicy
 from anpr_engine.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
 from anpr_engine.index import Hits, PlateIndex
@@ -48,7 +48,7 @@ class Watchlist:
         self._formats = format_table(self.policy.ocr_classes)
         self._max_budget = max([self.policy.budget_for(""), *self.policy.list_max_equivalences.values()])
         self._slot_of: dict[str, int] = {}
-        self._json: dict[int, str] = {}
+        self._listed: dict[int, ListedEntry] = {}
         self._entries: list[WatchlistEntry | None] = []
         self._plate_country = np.zeros(0, dtype=np.uint16)
         self._valid_from = np.zeros(0, dtype=np.int64)
@@ -63,12 +63,12 @@ class Watchlist:
             raise KeyError(f"slot {slot} is empty")
         return e
 
-    def entry_json(self, slot: int) -> str:
-        """The entry's JSON, serialized once per entry (on its first hit)."""
-        js = self._json.get(slot)
-        if js is None:
-            js = self._json[slot] = entry_json(self.entry(slot))
-        return js
+    def listed(self, slot: int) -> ListedEntry:
+        """What an alert needs of the entry in `slot`, prepared once per entry (on its first hit)."""
+        e = self._listed.get(slot)
+        if e is None:
+            e = self._listed[slot] = listed_entry(self.entry(slot), self.index.text(slot))
+        return e
 
     def upsert(self, entries: Iterable[WatchlistEntry]) -> list[Rejected]:
         """Add entries, replacing any with the same id. Entries whose plate is not plate text are rejected."""
@@ -131,7 +131,7 @@ class Watchlist:
             return False
         self.index.remove(slot)
         self._entries[slot] = None
-        self._json.pop(slot, None)
+        self._listed.pop(slot, None)
         return True
 
     def match(self, plates: NormalizedPlates, read_country: pa.Array, ts_ms: np.ndarray) -> Hits:

@@ -209,3 +209,20 @@ def test_candidate_readings_match_and_the_best_ranked_gives_the_alert() -> None:
     assert stats.rejected_plates == {}  # only plate_text counts as a rejected plate
     for alert in _alerts(sink):
         assert alert.read.candidates == next(r.candidates for r in reads if r.read_id == alert.read.read_id)
+
+
+def test_alert_json_escapes_every_read_field() -> None:
+    entries = make_watchlists(3, 15)
+    wl = Watchlist()
+    wl.upsert(entries)
+    base = Traffic(entries, seed=15, listed_share=0.0).take(1)[0].read
+    odd = base.model_copy(update={
+        "read_id": 'r"1\\', "camera_id": "cam\u00e9\t", "site": 'Sint-"Pieter" \u00d6\n\x01', "plate_country": None,
+        "plate_text": entries[0].plate, "confidence": 1.0, "candidates": ['A"B', "\u0410\u0412"],
+    })  # fmt: skip
+    sink = ListSink()
+    Engine(wl, ListSource([[Message(encode_read(odd))]]), sink, ListSink()).step()
+    (out,) = [a for (batch,) in sink.sent for a in batch]  # type: ignore[attr-defined]
+    alert = Alert.model_validate_json(out.value)
+    assert alert.read == odd
+    assert json.loads(out.value) == json.loads(alert.model_dump_json())
