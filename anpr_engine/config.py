@@ -117,7 +117,12 @@ class Settings(BaseSettings):
     instance_id: str | None = Field(
         default=None, description="static group membership: a restarted instance takes its partitions straight back"
     )
-    batch_max_reads: int = Field(default=20_000, ge=1, description="messages taken per consume call")
+    batch_max_reads: int = Field(default=20_000, ge=1, description="most messages in one batch")
+    batch_max_bytes: int = Field(
+        default=4 << 20,
+        ge=1,
+        description="most bytes of message values in one batch (batched messages hold many reads)",
+    )
     batch_timeout_s: float = Field(
         default=0.1, gt=0, description="longest wait for a batch's first message (a batch never waits to fill)"
     )

@@ -3,7 +3,9 @@
 Written against three small interfaces (a source of message batches, an alert sink, a dead-letter
 sink) so the same loop runs over Kafka (anpr_engine.io) or files (offline mode) and in tests.
 Delivery is at-least-once: a batch's position is committed only after its alerts and dead letters
-are acknowledged.
+are acknowledged. The wait for those acknowledgements overlaps the next batch's work: a batch's
+alerts are sent when it is matched, and it is settled (acknowledgements awaited, position
+committed) after the next batch is matched, or when no next batch comes.
 """
 
 from __future__ import annotations
@@ -48,6 +50,7 @@ class Batch:
     values: list[bytes | None]
     content_types: list[str | None]
     message: Callable[[int], Message]
+    position: object = None  # where the source stood after handing this batch out (its own commit token)
 
     def __len__(self) -> int:
         return len(self.values)
@@ -64,7 +67,8 @@ class Source(Protocol):
         ...
 
     def commit(self, batch: Batch) -> None:
-        """Record that everything delivered so far, up to and including `batch`, is done."""
+        """Record that everything delivered up to and including `batch` is done (later batches may
+        have been handed out already)."""
         ...
 
 
@@ -138,6 +142,7 @@ class Engine:
         self.stats = Stats()
         self.suppressor = Suppressor(suppress_ms)
         self._stop = False
+        self._unsettled: Batch | None = None  # sent, not yet acknowledged and committed
 
     def stop(self) -> None:
         """Ask the loop to end after the batch in hand (safe from a signal handler)."""
@@ -147,20 +152,19 @@ class Engine:
         """Process one batch; returns the number of messages it held."""
         messages = self.source.poll_batch()
         if not messages:
+            self.settle()
             return 0
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.time()
         reads, rejects = decode_messages(messages.values, messages.content_types)
-        for r in rejects:
-            self.dead_letters.send(replace(messages.message(r.message), value=r.value, row=r.row), r.reason)
         found = match_reads(reads, self.watchlist, self.clock_ms(), self.stats)
         alerts = self.suppressor.keep(found)
+        self.settle()
+        for r in rejects:
+            self.dead_letters.send(replace(messages.message(r.message), value=r.value, row=r.row), r.reason)
         if alerts:
             self.alerts.send(alerts)
-        self.alerts.flush()
-        if rejects:
-            self.dead_letters.flush()
-        self.source.commit(messages)
+        self._unsettled = messages
         s = self.stats
         s.batches += 1
         s.messages += len(messages)
@@ -169,8 +173,18 @@ class Engine:
         s.alerts += len(alerts)
         s.suppressed += len(found) - len(alerts)
         s.cross_border += sum(a.cross_border for a in alerts)
-        s.last_batch_at = time.time()
         return len(messages)
+
+    def settle(self) -> None:
+        """Wait for the acknowledgements of the batch sent last, then commit its position. Raises
+        (committing nothing) if any alert or dead letter was not acknowledged."""
+        if self._unsettled is None:
+            return
+        self.alerts.flush()
+        self.dead_letters.flush()
+        self.source.commit(self._unsettled)
+        self._unsettled = None
+        self.stats.last_batch_at = time.time()
 
     def run(self, max_idle_s: float | None = None) -> Stats:
         """Loop until stop() (or, if given, until no message came for max_idle_s while the source had work)."""
@@ -180,4 +194,5 @@ class Engine:
                 idle_since = time.monotonic()
             elif max_idle_s is not None and time.monotonic() - idle_since >= max_idle_s:
                 break
+        self.settle()
         return self.stats

@@ -130,6 +130,7 @@ def engine_in_process(s: Settings, topic: str, n_reads: int, watchlist: Watchlis
     deadline = time.monotonic() + 600
     while engine.stats.reads + engine.stats.dlq < n_reads and time.monotonic() < deadline:
         engine.step()
+    engine.settle()
     source.close()
     st = engine.stats
     return st.reads / ((st.last_batch_at or 0) - (st.first_batch_at or 0)), st.alerts

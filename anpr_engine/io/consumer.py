@@ -7,6 +7,7 @@ import uuid
 from collections.abc import Iterator
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
 from anpr_engine.pipeline import Batch, Message
@@ -19,6 +20,8 @@ class KafkaReadSource:
 
     def __init__(self, settings: Settings) -> None:
         self.settings = settings
+        self._commit_error: KafkaError | None = None
+        self._last_offsets: list[TopicPartition] = []
         self.consumer = Consumer(
             {
                 **settings.kafka_common(),
@@ -27,9 +30,14 @@ class KafkaReadSource:
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
                 "fetch.wait.max.ms": 10,
+                # batched messages (many reads each, ~70 bytes a read in Arrow) need more than 1 MiB a fetch
+                "max.partition.fetch.bytes": 8 << 20,
+                # and a full local queue must not pause fetching for a whole second (librdkafka default)
+                "fetch.queue.backoff.ms": 20,
                 "partition.assignment.strategy": "cooperative-sticky",
                 # a killed instance's partitions move to the others after this long (librdkafka default: 45 s)
                 "session.timeout.ms": settings.session_timeout_ms,
+                "on_commit": self._on_commit,
                 **({"group.instance.id": settings.instance_id} if settings.instance_id else {}),
             }
         )
@@ -38,12 +46,12 @@ class KafkaReadSource:
     def poll_batch(self) -> Batch:
         # Take whatever is queued without waiting; when nothing is, wait for the first message only.
         # (consume(n, timeout) would hold every batch until n messages or the timeout: latency at low rates.)
-        raw = self.consumer.consume(self.settings.batch_max_reads, 0)
+        raw = self._take([])
         if not raw:
             first = self.consumer.poll(self.settings.batch_timeout_s)
             if first is None:
                 return Batch([], [], lambda i: Message(None))
-            raw = [first, *self.consumer.consume(self.settings.batch_max_reads - 1, 0)]
+            raw = self._take([first])
         good = [m for m in raw if m.error() is None]
         if len(good) != len(raw):
             for m in raw:
@@ -57,28 +65,62 @@ class KafkaReadSource:
             m = good[i]
             return Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset()), ctypes[i])
 
-        return Batch(values, ctypes, message)
+        return Batch(values, ctypes, message, self.consumer.position(self.consumer.assignment()))
+
+    def _take(self, raw: list[KafkaMessage]) -> list[KafkaMessage]:
+        """Add queued messages to `raw`, without waiting, up to batch_max_reads messages or
+        batch_max_bytes of values (batched messages hold many reads each)."""
+        size = sum(len(m) for m in raw)
+        s = self.settings
+        chunk = 8  # messages per consume call: grown or shrunk to what fits, by the sizes seen so far
+        while len(raw) < s.batch_max_reads and size < s.batch_max_bytes:
+            got = self.consumer.consume(min(chunk, s.batch_max_reads - len(raw)), 0)
+            if not got:
+                break
+            raw.extend(got)
+            size += sum(len(m) for m in got)
+            chunk = max(1, min(1000, (s.batch_max_bytes - size) * len(raw) // max(1, size)))
+        return raw
 
     def has_work(self) -> bool:
         return bool(self.consumer.assignment())
 
     def commit(self, batch: Batch) -> None:
-        """Commit the consumer's positions: every message handed out so far has been processed."""
-        positions = self.consumer.position(self.consumer.assignment())
+        """Commit the positions the consumer had when it handed out `batch`, without waiting for the
+        broker's answer (the next batch's work overlaps it; close() waits for the last one). A failed
+        commit raises here, at the next commit."""
+        if self._commit_error is not None:
+            err, self._commit_error = self._commit_error, None
+            raise KafkaException(err)
+        positions: list[TopicPartition] = batch.position  # type: ignore[assignment]
         offsets = [tp for tp in positions if tp.offset >= 0]
-        if not offsets:
+        if offsets:
+            self._last_offsets = offsets
+            self.consumer.commit(offsets=offsets, asynchronous=True)
+
+    def _on_commit(self, err: KafkaError | None, _partitions: list[TopicPartition]) -> None:
+        if err is None:
             return
-        try:
-            self.consumer.commit(offsets=offsets, asynchronous=False)
-        except KafkaException as e:
-            # The group moved on (a rebalance): these partitions now belong to another member, which
-            # resumes from the last committed offset. Re-delivery, not loss: the alerts keep their ids.
-            if e.args[0].code() not in _REBALANCE_ERRORS:
-                raise
-            log.warning("commit skipped during a group rebalance: %s", e.args[0])
+        if _moved_on(err):
+            log.warning("commit skipped during a group rebalance: %s", err)
+        else:
+            self._commit_error = err
 
     def close(self) -> None:
+        """Commit the last batch's positions and wait for the answer, then leave the group."""
+        if self._last_offsets:
+            try:
+                self.consumer.commit(offsets=self._last_offsets, asynchronous=False)
+            except KafkaException as e:
+                if not _moved_on(e.args[0]):
+                    raise
         self.consumer.close()
+
+
+def _moved_on(err: KafkaError) -> bool:
+    """The group moved on (a rebalance): the partitions now belong to another member, which resumes
+    from the last committed offset. Re-delivery, not loss: the alerts keep their ids."""
+    return err.code() in _REBALANCE_ERRORS
 
 
 _REBALANCE_ERRORS = (

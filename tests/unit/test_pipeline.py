@@ -74,11 +74,24 @@ def test_alerts_equal_reference_and_bad_messages_go_to_dead_letters() -> None:
 
 def test_nothing_is_committed_when_alerts_are_not_acknowledged() -> None:
     msgs, wl, _ = _messages(100)
-    source = ListSource([msgs])
+    source = ListSource([msgs[:50], msgs[50:]])
     engine = Engine(wl, source, ListSink(fail=True), ListSink())
+    engine.step()  # sent, not yet settled
     with pytest.raises(RuntimeError, match="acknowledge"):
-        engine.step()
+        engine.step()  # settling the first batch finds its alerts unacknowledged
     assert source.committed == []
+
+
+def test_a_batch_is_committed_once_acknowledged_while_the_next_is_matched() -> None:
+    msgs, wl, _ = _messages(90)
+    source = ListSource([msgs[:30], msgs[30:60], msgs[60:]])
+    engine = Engine(wl, source, ListSink(), ListSink())
+    engine.step()
+    assert source.committed == []
+    engine.step()
+    assert source.committed == msgs[:30]
+    engine.run(max_idle_s=0)  # the last batch is settled when no next one comes
+    assert source.committed == msgs
 
 
 def test_alert_ids_are_deterministic_and_cross_border_follows_countries() -> None:
