@@ -165,6 +165,7 @@ class PlateIndex:
 
     def __init__(self, ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES, capacity: int = 1024) -> None:
         self.fold = fold_table(ocr_classes)
+        self._folds = bool(ocr_classes)
         self._chains = KeyChains(capacity)
         self._codes = np.zeros((capacity, MAX_LEN), dtype=np.uint8)
         self._lengths = np.zeros(capacity, dtype=np.uint8)
@@ -293,8 +294,10 @@ class PlateIndex:
     def probe(self, plates: NormalizedPlates) -> Hits:
         """All (read, slot) pairs whose folded plates are equal within the slot's equivalence budget."""
         keys = plates.folded_keys(self.fold)
+        # without OCR classes a key is the plate itself: nothing to verify (zero-width codes)
+        codes = plates.codes if self._folds else np.zeros((len(plates), 0), dtype=np.uint8)
         read, slot, cost = self._chains.probe(
-            keys, np.zeros(len(plates), dtype=np.int8), plates.codes, self._codes, self._max_equiv
+            keys, np.zeros(len(plates), dtype=np.int8), codes, self._codes, self._max_equiv
         )
         return Hits.of(read, slot, cost)
 

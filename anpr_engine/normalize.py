@@ -172,7 +172,8 @@ def normalize_plates(
     keys = np.empty(n, dtype=np.int64)
     folded = np.empty(n, dtype=np.int64)
     breaks = np.empty(n, dtype=np.uint16)
-    k.normalize_batch(data, offsets, code_table(), fold, codes, lengths, status, keys, folded, breaks)
+    fold_keys = not np.array_equal(fold, IDENTITY_FOLD)
+    k.normalize_batch(data, offsets, code_table(), fold, codes, lengths, status, keys, folded, breaks, fold_keys)
     if arr.null_count:
         nulls = arr.is_null().to_numpy(zero_copy_only=False)
         status[nulls] = k.EMPTY

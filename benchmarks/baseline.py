@@ -129,3 +129,43 @@ SEP = "\x01"
 def translation_with_separators() -> dict[int, str | None]:
     """Like translation(), but separators become SEP, so the plate's layout can be read."""
     return {cp: (SEP if c is None and chr(cp) in SEPARATORS else c) for cp, c in translation().items()}
+
+
+class PyDiffMatcher:
+    """Exact plates plus a budget of inserted or missing characters, in plain Python: the same
+    symmetric-deletion scheme as the engine (a dict from every deletion variant of each listed plate
+    to its entries), looked up with the read's own variants."""
+
+    def __init__(self, plates: list[str], max_differences: int) -> None:
+        self.budget = max_differences
+        self.index: dict[str, list[tuple[int, int]]] = {}
+        for i, p in enumerate(plates):
+            n = py_normalize(p)
+            if n is not None:
+                for v, dels in _variants(n, max_differences).items():
+                    self.index.setdefault(v, []).append((i, dels))
+
+    def match(self, texts: list[str]) -> list[tuple[int, int]]:
+        out: list[tuple[int, int]] = []
+        for r, text in enumerate(texts):
+            n = py_normalize(text)
+            if n is None:
+                continue
+            best: dict[int, int] = {}
+            for v, read_dels in _variants(n, self.budget).items():
+                for e, dels in self.index.get(v, ()):
+                    if read_dels + dels <= self.budget and read_dels + dels < best.get(e, 99):
+                        best[e] = read_dels + dels
+            out.extend((r, e) for e in best)
+        return out
+
+
+def _variants(plate: str, max_del: int) -> dict[str, int]:
+    """Every non-empty string made by deleting up to max_del characters: {variant: fewest deletions}."""
+    out = {plate: 0}
+    level = {plate}
+    for d in range(1, min(max_del, len(plate) - 1) + 1):
+        level = {s[:i] + s[i + 1 :] for s in level for i in range(len(s))}
+        for v in level:
+            out.setdefault(v, d)
+    return out

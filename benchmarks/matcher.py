@@ -14,10 +14,16 @@ from anpr_engine.config import MatchPolicy
 from anpr_engine.index import PlateIndex
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, normalize_plates
 from anpr_engine.watchlist import Watchlist
-from benchmarks.baseline import PyFormatMatcher, PyMatcher
+from benchmarks.baseline import PyDiffMatcher, PyFormatMatcher, PyMatcher
 from benchmarks.data import listed_plates, traffic
 
-MODES = {"exact": 0, "ocr_equivalent": 1, "format": 1}
+DEFAULT = MatchPolicy()
+MODES = {  # mode: (budget of equivalences, budget of differences)
+    "exact": (0, 0),
+    "ocr_equivalent": (1, 0),
+    "format": (DEFAULT.max_equivalences, 0),
+    "differences": (0, 1),
+}
 
 
 def _best_rate(fn: Any, n: int, repeats: int) -> float:
@@ -33,7 +39,7 @@ def _match_index(index: PlateIndex, column: pa.Array) -> Any:
     return index.probe(normalize_plates(column, index.fold))
 
 
-def _match_format(wl: Watchlist, column: pa.Array, countries: pa.Array, ts: np.ndarray) -> Any:
+def _match_watchlist(wl: Watchlist, column: pa.Array, countries: pa.Array, ts: np.ndarray) -> Any:
     return wl.match(normalize_plates(column, wl.index.fold), countries, ts)
 
 
@@ -48,16 +54,26 @@ def bench_matcher(sizes: list[int], n_reads: int, baseline_reads: int, repeats: 
         countries = pa.array(sample.countries, pa.string())
         no_ts = np.zeros(n_reads, dtype=np.int64)
         sub_texts, sub_countries = sample.texts[:baseline_reads], sample.countries[:baseline_reads]
-        for mode, budget in MODES.items():
+        for mode, (budget, differences) in MODES.items():
             t = time.perf_counter()
             engine: Callable[[], Any]
             py_match: Callable[[], list[tuple[int, int]]]
-            if mode == "format":
+            if mode == "differences":
+                wl = Watchlist(MatchPolicy(mode="exact", max_differences=differences))
+                wl.upsert(listed.entries())
+                index = wl.index
+                build_s = time.perf_counter() - t
+                engine = partial(_match_watchlist, wl, column, pa.nulls(n_reads, pa.string()), no_ts)
+                t = time.perf_counter()
+                dpy = PyDiffMatcher(listed.plates, differences)
+                py_build_s = time.perf_counter() - t
+                py_match = partial(dpy.match, sub_texts)
+            elif mode == "format":
                 wl = Watchlist(MatchPolicy(mode="format", max_equivalences=budget))
                 wl.upsert(listed.entries())
                 index = wl.index
                 build_s = time.perf_counter() - t
-                engine = partial(_match_format, wl, column, countries, no_ts)
+                engine = partial(_match_watchlist, wl, column, countries, no_ts)
                 t = time.perf_counter()
                 fpy = PyFormatMatcher(listed.plates, budget, list(listed.countries))
                 py_build_s = time.perf_counter() - t

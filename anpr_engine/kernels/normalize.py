@@ -71,6 +71,7 @@ def normalize_batch(
     keys: np.ndarray,
     folded: np.ndarray,
     breaks: np.ndarray,
+    fold_keys: bool,
 ) -> None:
     """Normalize n strings given as Arrow-style UTF-8 `data` and `offsets` (n+1, int32 or int64).
 
@@ -78,6 +79,7 @@ def normalize_batch(
     `fold` maps a code to its OCR-class representative. Writes per string: `codes` (MAX_LEN
     columns, zero-padded), `lengths`, `status`, the exact key and the folded key (0 if rejected), and
     `breaks`: bit k set when a separator stood between the plate's characters k-1 and k (its layout).
+    With fold_keys False (an identity `fold`) the folded key is the exact key, not computed twice.
     """
     n = offsets.shape[0] - 1
     width = codes.shape[1]
@@ -115,7 +117,8 @@ def normalize_batch(
                 break
             codes[i, length] = c
             key = key * BASE + c
-            fkey = fkey * BASE + fold[c]
+            if fold_keys:
+                fkey = fkey * BASE + fold[c]
             length += 1
         if st == OK and length == 0:
             st = EMPTY
@@ -130,7 +133,7 @@ def normalize_batch(
         lengths[i] = length
         status[i] = st
         keys[i] = key
-        folded[i] = fkey
+        folded[i] = fkey if fold_keys else key
         breaks[i] = brk
 
 

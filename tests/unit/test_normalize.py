@@ -105,7 +105,9 @@ def test_malformed_utf8_is_rejected_not_raised() -> None:
     breaks = np.empty(3, dtype=np.uint16)
     from anpr_engine.normalize import IDENTITY_FOLD, code_table
 
-    k.normalize_batch(data, offsets, code_table(), IDENTITY_FOLD, codes, lengths, status, keys, keys.copy(), breaks)
+    k.normalize_batch(
+        data, offsets, code_table(), IDENTITY_FOLD, codes, lengths, status, keys, keys.copy(), breaks, False
+    )
     assert status.tolist() == [k.BAD_UTF8, k.OK, k.BAD_UTF8]
 
 
