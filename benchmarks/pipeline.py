@@ -17,7 +17,7 @@ from confluent_kafka import Consumer
 
 from anpr_engine.config import Settings, TopicNames
 from anpr_engine.io.admin import ensure_topics
-from anpr_engine.io.consumer import KafkaReadSource
+from anpr_engine.io.consumer import FETCH_TUNING, KafkaReadSource
 from anpr_engine.io.producer import AckedProducer, alert_sinks, new_producer
 from anpr_engine.models import PlateRead
 from anpr_engine.pipeline import Engine
@@ -80,7 +80,7 @@ def fill(s: Settings, topic: str, values: list[bytes], keys: list[bytes], batch:
 def raw_consume(s: Settings, topic: str, n: int) -> float:
     """Messages/s of a bare consumer that only fetches the values."""
     c = Consumer({**s.kafka_common(), "group.id": f"raw-{uuid.uuid4()}", "auto.offset.reset": "earliest",
-                  "enable.auto.commit": False, "fetch.wait.max.ms": 10})  # fmt: skip
+                  "enable.auto.commit": False, **FETCH_TUNING})  # fmt: skip
     c.subscribe([topic])
     got, t0 = 0, None
     while got < n:
@@ -98,7 +98,8 @@ def raw_consume(s: Settings, topic: str, n: int) -> float:
 def naive_engine(s: Settings, topic: str, n: int, listed: Listed) -> tuple[float, int]:
     """What a typical Python service does: poll one message, json.loads, validate, set lookup, produce a hit."""
     plates = {p for p in (py_normalize(x) for x in listed.plates) if p}
-    c = Consumer({**s.kafka_common(), "group.id": f"naive-{uuid.uuid4()}", "auto.offset.reset": "earliest"})
+    c = Consumer({**s.kafka_common(), "group.id": f"naive-{uuid.uuid4()}", "auto.offset.reset": "earliest",
+                  **FETCH_TUNING})  # fmt: skip  # the same fetching as the engine: only the Python work differs
     c.subscribe([topic])
     out = AckedProducer(new_producer(s))
     got = hits = 0
