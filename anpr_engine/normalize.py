@@ -166,7 +166,7 @@ def normalize_plates(
     else:
         offsets = np.zeros(1, dtype=off_type)
     data = np.frombuffer(data_buf, dtype=np.uint8) if data_buf is not None else np.zeros(0, dtype=np.uint8)
-    codes = np.empty((n, MAX_LEN), dtype=np.uint8)
+    codes = np.zeros((n, MAX_LEN), dtype=np.uint8)
     lengths = np.empty(n, dtype=np.uint8)
     status = np.empty(n, dtype=np.uint8)
     keys = np.empty(n, dtype=np.int64)

@@ -77,7 +77,7 @@ def normalize_batch(
 
     `table` maps each BMP code point to a character code (1..36), SEPARATOR (dropped) or INVALID;
     `fold` maps a code to its OCR-class representative. Writes per string: `codes` (MAX_LEN
-    columns, zero-padded), `lengths`, `status`, the exact key and the folded key (0 if rejected), and
+    columns; the array must arrive zero-filled, so padding costs no stores), `lengths`, `status`, the exact key and the folded key (0 if rejected), and
     `breaks`: bit k set when a separator stood between the plate's characters k-1 and k (its layout).
     With fold_keys False (an identity `fold`) the folded key is the exact key, not computed twice.
     """
@@ -124,12 +124,12 @@ def normalize_batch(
             st = EMPTY
         brk &= (1 << length) - 1  # separators after the last character are no layout
         if st != OK:
+            for k in range(length):  # the row arrived zeroed: clear what was written before the rejection
+                codes[i, k] = 0
             length = 0
             key = np.int64(0)
             fkey = np.int64(0)
             brk = 0
-        for k in range(length, width):
-            codes[i, k] = 0
         lengths[i] = length
         status[i] = st
         keys[i] = key

@@ -98,7 +98,7 @@ def test_bad_plates_are_counted_rejections(raw: str, reason: str) -> None:
 def test_malformed_utf8_is_rejected_not_raised() -> None:
     data = np.frombuffer(b"AB\xff12" + b"12ABC3" + b"\xe2\x82", dtype=np.uint8)
     offsets = np.array([0, 5, 11, 13], dtype=np.int64)
-    codes = np.empty((3, k.MAX_LEN), dtype=np.uint8)
+    codes = np.zeros((3, k.MAX_LEN), dtype=np.uint8)
     lengths = np.empty(3, dtype=np.uint8)
     status = np.empty(3, dtype=np.uint8)
     keys = np.empty(3, dtype=np.int64)
