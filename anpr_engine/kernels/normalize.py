@@ -77,8 +77,9 @@ def normalize_batch(
 
     `table` maps each BMP code point to a character code (1..36), SEPARATOR (dropped) or INVALID;
     `fold` maps a code to its OCR-class representative. Writes per string: `codes` (MAX_LEN
-    columns; the array must arrive zero-filled, so padding costs no stores), `lengths`, `status`, the exact key and the folded key (0 if rejected), and
-    `breaks`: bit k set when a separator stood between the plate's characters k-1 and k (its layout).
+    columns; the array must arrive zero-filled, so padding costs no stores), `lengths`, `status`,
+    the exact key and the folded key (0 if rejected), and `breaks`: bit k set when a separator stood
+    between the plate's characters k-1 and k (its layout).
     With fold_keys False (an identity `fold`) the folded key is the exact key, not computed twice.
     """
     n = offsets.shape[0] - 1
