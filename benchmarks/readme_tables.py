@@ -82,6 +82,10 @@ def main() -> None:
     floor = next(q for q in quality["rows"] if q["entries"] == quality["entries"] and q["policy"] == "exact")
     text = re.sub(r"which already has (\d+|FLOOR) per million",
                   f"which already has {floor['false_alerts_per_million']:.0f} per million", text)  # fmt: skip
+    d = quality["default"]
+    text = re.sub(r"it finds [\d.]+ % of listed vehicles, and its false alerts \(\d+ per million\)",
+                  f"it finds {d['recall'] * 100:.2f} % of listed vehicles, and its false alerts "
+                  f"({d['false_alerts_per_million']:.0f} per million)", text)  # fmt: skip
     readme.write_text(text)
 
 
