@@ -80,6 +80,9 @@ def run(
     watchlist_out: Annotated[Path | None, typer.Option(help="Write the sample watchlists used here.")] = None,
     listed_share: Annotated[float, typer.Option(min=0, max=1, help="Share of reads showing a listed vehicle.")] = 0.02,
     noise: Annotated[bool, typer.Option(help="Apply OCR noise.")] = True,
+    candidate_share: Annotated[
+        float, typer.Option(min=0, max=1, help="Share of reads sent with 1-3 next-best readings (top-N OCR).")
+    ] = NoiseModel().candidates,
     malformed_share: Annotated[float, typer.Option(min=0, max=1, help="Share of malformed messages.")] = 0.0,
     out: Annotated[Path | None, typer.Option(help="Also write the reads to this .parquet/.jsonl/.csv file.")] = None,
     truth_out: Annotated[
@@ -111,7 +114,8 @@ def run(
     if watchlist_out is not None:
         write_entries(entries, watchlist_out)
     traffic = Traffic(
-        entries, seed=seed, listed_share=listed_share, noise=NoiseModel() if noise else NoiseModel.none(),
+        entries, seed=seed, listed_share=listed_share,
+        noise=NoiseModel(candidates=candidate_share) if noise else NoiseModel.none(),
         live=publish and rate is not None,
     )  # fmt: skip
     rng = random.Random(seed ^ 0xBAD)

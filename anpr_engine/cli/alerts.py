@@ -19,7 +19,10 @@ def format_alert(a: Alert) -> str:
     """One readable line: time, camera, plate as read → as listed, list, category, priority, cross-border mark."""
     t = datetime.fromtimestamp(a.read.ts_ms / 1000, UTC).strftime("%Y-%m-%d %H:%M:%S")
     mark = f"CROSS-BORDER {a.entry.agency_country}→{a.read.camera_country}" if a.cross_border else "domestic"
-    how = a.match.kind.value if a.match.equivalences == 0 else f"{a.match.kind.value}({a.match.equivalences})"
+    m = a.match
+    how = m.kind.value + (f"({m.equivalences + m.differences})" if m.equivalences or m.differences else "")
+    if m.candidate:
+        how += f" cand#{m.candidate}"
     return (
         f"{t}Z  {a.read.camera_id:<18} {a.read.plate_text!r:>14} → {a.match.plate_listed:<10} "
         f"{a.entry.list_name:<14} {a.entry.category.value:<18} P{a.entry.priority:<3} {how:<18} {mark}"
