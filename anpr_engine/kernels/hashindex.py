@@ -4,6 +4,11 @@ Layout (all arrays owned by the caller, so the Python side can grow or swap them
   table_keys  int64[capacity]  EMPTY_KEY, TOMBSTONE or a key; capacity is a power of two
   table_heads int32[capacity]  first entry slot of the key's chain
   next_entry  int32[entries]   next entry slot with the same key, -1 at the end
+  filter      uint64[words]    a one-hash bit filter of the keys ever inserted (a power of two of
+                               words): a probe whose bit is clear skips the table. Most reads are
+                               not listed, and the filter (1/8 of a key per table slot) stays in
+                               cache where the table does not. Deletes leave their bit: a stale bit
+                               only costs a table look-up.
 Several entries may share a key (the same plate on two lists). Single inserts and deletes
 are supported, so a live watchlist can change while matching continues.
 
@@ -31,6 +36,13 @@ def _mix(key: np.int64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
+@njit(cache=True, nogil=True, inline="always")
+def _filter_bit(h: np.uint64, filter_words: np.ndarray) -> tuple[np.int64, np.uint64]:
+    """Word and bit of a mixed key in the filter (from the hash's high half; the table uses the low)."""
+    b = (h >> np.uint64(32)) & np.uint64(filter_words.shape[0] * 64 - 1)
+    return np.int64(b >> np.uint64(6)), b & np.uint64(63)
+
+
 @njit(cache=True, nogil=True)
 def _probe_from(table_keys: np.ndarray, key: np.int64, s: np.int64) -> np.int64:
     """Continue a linear probe for `key` at slot `s`; the slot holding it or -1."""
@@ -52,8 +64,13 @@ def find_slot(table_keys: np.ndarray, key: np.int64) -> np.int64:
 
 
 @njit(cache=True, nogil=True)
-def insert(table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, key: np.int64, entry: int) -> int:
+def insert(
+    table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, filter_words: np.ndarray, key: np.int64,
+    entry: int,
+) -> int:  # fmt: skip
     """Add entry slot `entry` under `key` (prepended to the key's chain). Returns a status code."""
+    w, b = _filter_bit(_mix(key), filter_words)
+    filter_words[w] |= np.uint64(1) << b
     found = find_slot(table_keys, key)
     if found >= 0:
         next_entry[entry] = table_heads[found]
@@ -77,6 +94,7 @@ def insert_many(
     table_keys: np.ndarray,
     table_heads: np.ndarray,
     next_entry: np.ndarray,
+    filter_words: np.ndarray,
     keys: np.ndarray,
     entries: np.ndarray,
 ) -> int:
@@ -84,7 +102,7 @@ def insert_many(
     for i in range(keys.shape[0]):
         if keys[i] == EMPTY_KEY:
             continue
-        st = insert(table_keys, table_heads, next_entry, keys[i], entries[i])
+        st = insert(table_keys, table_heads, next_entry, filter_words, keys[i], entries[i])
         if st != OK:
             return st
     return OK
@@ -118,15 +136,21 @@ PROBE_BLOCK = 64
 
 @njit(cache=True, nogil=True)
 def _lookup_block(
-    table_keys: np.ndarray, keys: np.ndarray, start: int, m: int, home: np.ndarray, found: np.ndarray
-) -> None:
-    """found[j] = slot of keys[start + j], or -1. The home slots of the whole block are loaded first:
-    independent loads the CPU overlaps, hiding the cache misses of a table larger than the caches."""
+    table_keys: np.ndarray, filter_words: np.ndarray, keys: np.ndarray, start: int, m: int, home: np.ndarray,
+    found: np.ndarray,
+) -> None:  # fmt: skip
+    """found[j] = slot of keys[start + j], or -1. The filter bits, then the home slots of the keys that
+    pass, are loaded a whole block at a time: independent loads the CPU overlaps, hiding the cache
+    misses of a table larger than the caches."""
     mask = np.uint64(table_keys.shape[0] - 1)
     for j in range(m):
-        home[j] = np.int64(_mix(keys[start + j]) & mask)
+        h = _mix(keys[start + j])
+        home[j] = np.int64(h & mask)
+        w, b = _filter_bit(h, filter_words)
+        if not (filter_words[w] >> b) & np.uint64(1):
+            home[j] = -1
     for j in range(m):
-        found[j] = table_keys[home[j]]
+        found[j] = table_keys[home[j]] if home[j] >= 0 else EMPTY_KEY
     for j in range(m):
         key = keys[start + j]
         if key == EMPTY_KEY or found[j] == EMPTY_KEY:
@@ -142,6 +166,7 @@ def probe_batch(
     table_keys: np.ndarray,
     table_heads: np.ndarray,
     next_entry: np.ndarray,
+    filter_words: np.ndarray,
     read_keys: np.ndarray,
     read_cost: np.ndarray,
     read_codes: np.ndarray,
@@ -169,7 +194,7 @@ def probe_batch(
     found = np.empty(PROBE_BLOCK, dtype=np.int64)
     for start in range(0, n, PROBE_BLOCK):
         m = min(PROBE_BLOCK, n - start)
-        _lookup_block(table_keys, read_keys, start, m, home, found)
+        _lookup_block(table_keys, filter_words, read_keys, start, m, home, found)
         for j in range(m):
             if found[j] < 0:
                 continue
