@@ -57,14 +57,20 @@ class KafkaReadSource:
             if first is None:
                 return Batch([], [], lambda i: Message(None))
             raw = self._take([first])
-        good = [m for m in raw if m.error() is None]
+        # map over the C methods: a per-message Python expression costs more than the engine's match
+        errors = list(map(KafkaMessage.error, raw))
+        good = raw if errors.count(None) == len(raw) else [m for m, e in zip(raw, errors, strict=True) if e is None]
         if len(good) != len(raw):
             for m in raw:
                 err = m.error()
                 if err is not None and err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
                     raise KafkaException(err)
-        values = [m.value() for m in good]
-        ctypes = [None if h is None else _content_type(h) for h in (m.headers() for m in good)]
+        values = list(map(KafkaMessage.value, good))
+        headers = list(map(KafkaMessage.headers, good))
+        ctypes: list[str | None] = (
+            [None] * len(good) if headers.count(None) == len(good)
+            else [None if h is None else _content_type(h) for h in headers]
+        )  # fmt: skip
 
         def message(i: int) -> Message:
             m = good[i]
@@ -75,7 +81,7 @@ class KafkaReadSource:
     def _take(self, raw: list[KafkaMessage]) -> list[KafkaMessage]:
         """Add queued messages to `raw`, without waiting, up to batch_max_reads messages or
         batch_max_bytes of values (batched messages hold many reads each)."""
-        size = sum(len(m) for m in raw)
+        size = sum(map(len, raw))
         s = self.settings
         chunk = 8  # messages per consume call: grown or shrunk to what fits, by the sizes seen so far
         while len(raw) < s.batch_max_reads and size < s.batch_max_bytes:
@@ -83,7 +89,7 @@ class KafkaReadSource:
             if not got:
                 break
             raw.extend(got)
-            size += sum(len(m) for m in got)
+            size += sum(map(len, got))
             chunk = max(1, min(1000, (s.batch_max_bytes - size) * len(raw) // max(1, size)))
         return raw
 
