@@ -30,6 +30,7 @@ MAX_LOAD = 0.6
 MAX_STARS = 2
 MIN_LITERALS = 3  # a pattern must name this many characters, or it would alert on a large share of traffic
 MAX_ANCHOR = 3
+COMPACT_AFTER = 100_000  # deleted deletion-variant records kept before the variants are indexed afresh
 
 
 class IndexCorrupted(RuntimeError):
@@ -293,7 +294,7 @@ class PlateIndex:
         self._dead_records += count
         self._rec_count[slot] = 0
         self._slots_by_diff[self._max_diff[slot]] -= 1
-        if self._dead_records > max(100_000, self._rec_slot.shape[0] // 2):
+        if self._dead_records > max(COMPACT_AFTER, self._rec_slot.shape[0] // 2):
             self._rebuild_variants()
 
     def probe(self, plates: NormalizedPlates) -> Hits:

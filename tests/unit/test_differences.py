@@ -99,3 +99,27 @@ def test_budgets_out_of_range_are_clear_errors() -> None:
         MatchPolicy(max_differences=3)
     with pytest.raises(ValidationError, match=r"budgets must be 0\.\.2"):
         MatchPolicy(length_max_differences={7: 5})
+
+
+def test_deletes_compact_the_variant_records(monkeypatch: pytest.MonkeyPatch) -> None:
+    """After many deletes the variants are indexed afresh; matching is unchanged by it."""
+    import anpr_engine.index as index_module
+
+    monkeypatch.setattr(index_module, "COMPACT_AFTER", 5)
+    rebuilds = []
+    rebuild = index_module.PlateIndex._rebuild_variants
+    monkeypatch.setattr(index_module.PlateIndex, "_rebuild_variants", lambda self: rebuilds.append(1) or rebuild(self))
+    plates = [f"{a}{b}-XY-{n}" for a in "1234" for b in "ABCD" for n in range(3)]
+    wl = Watchlist(MatchPolicy(mode="exact", max_differences=1))
+    wl.upsert([entry(i, p) for i, p in enumerate(plates)])
+    kept = {f"e{i}" for i in range(0, len(plates), 3)}
+    for i in range(len(plates)):
+        if f"e{i}" not in kept:
+            wl.delete(f"e{i}")
+    assert rebuilds  # compacted at least once
+    reads = [p.replace("-", "")[:-1] for p in plates]  # every plate with its last character missing
+    hits = wl.match(normalize_plates(reads), pa.nulls(len(reads), pa.string()), np.zeros(len(reads), np.int64))
+    got = {(reads[int(r)], wl.entry(int(s)).entry_id) for r, s in zip(hits.read, hits.slot, strict=True)}
+    want = {(reads[r], e) for r in range(len(plates)) for e in kept if ref_indel_distance(
+        normalize_one(reads[r]), normalize_one(plates[int(e[1:])])) <= 1}  # fmt: skip
+    assert got == want and len(want) >= len(kept)
