@@ -2,8 +2,9 @@
 
 Building a pydantic model per hit costs tens of microseconds; at a 2 % hit rate that was most of
 the engine's time. The read rows and the entries were validated on the way in, so the alert JSON
-is assembled from them directly, column lists to text (entries' JSON cached per entry). `Alert` remains the schema: a
-test holds this encoding to `Alert.model_validate_json` and to the model's own serialization.
+is assembled from them directly, column lists to text (entries' JSON prepared once per entry).
+`Alert` remains the schema: a test holds this encoding to `Alert.model_validate_json` and to the
+model's own serialization.
 """
 
 from __future__ import annotations

@@ -87,6 +87,9 @@ class Hits:
         return self.read, self.slot, self.equivalences, self.differences
 
 
+_NO_CODES = np.zeros((1, 0), dtype=np.uint8)  # item codes for lookups that verify none
+
+
 class KeyChains:
     """int64 keys → chains of numbered items (kernels/hashindex.py); the table and the per-item arrays
     grow as items are inserted, keeping the table at most MAX_LOAD full."""
@@ -145,6 +148,17 @@ class KeyChains:
             if n <= cap:
                 return out_row[:n], out_item[:n], out_cost[:n]
             cap = n
+
+    def lookup(
+        self, keys: np.ndarray, item_budget: np.ndarray, cost: np.ndarray | None = None
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """(key row, item, cost) for every item under each key whose budget covers the key's cost
+        (default 0): exact keys, so no characters to verify."""
+        n = keys.shape[0]
+        return self.probe(
+            keys, np.zeros(n, dtype=np.int8) if cost is None else cost, np.zeros((n, 0), dtype=np.uint8),
+            _NO_CODES, item_budget,
+        )  # fmt: skip
 
     def _reserve_table(self, extra: int) -> None:
         """Count every insert as a new table slot (an upper bound); rebuild larger when it would pass MAX_LOAD."""
@@ -300,11 +314,11 @@ class PlateIndex:
     def probe(self, plates: NormalizedPlates) -> Hits:
         """All (read, slot) pairs whose folded plates are equal within the slot's equivalence budget."""
         keys = plates.folded_keys(self.fold)
-        # without OCR classes a key is the plate itself: nothing to verify (zero-width codes)
-        codes = plates.codes if self._folds else np.zeros((len(plates), 0), dtype=np.uint8)
-        read, slot, cost = self._chains.probe(
-            keys, np.zeros(len(plates), dtype=np.int8), codes, self._codes, self._max_equiv
-        )
+        if self._folds:
+            no_cost = np.zeros(len(plates), dtype=np.int8)
+            read, slot, cost = self._chains.probe(keys, no_cost, plates.codes, self._codes, self._max_equiv)
+        else:  # without OCR classes a key is the plate itself: nothing to verify
+            read, slot, cost = self._chains.lookup(keys, self._max_equiv)
         return Hits.of(read, slot, cost)
 
     def probe_keys(self, keys: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -312,9 +326,7 @@ class PlateIndex:
         pairs whose cost is within the slot's budget."""
         if keys.shape != cost.shape:
             raise ValueError("one cost per candidate key")
-        read, slot, _ = self._chains.probe(
-            keys, cost, np.zeros((keys.shape[0], 0), dtype=np.uint8), self._codes, self._max_equiv
-        )
+        read, slot, _ = self._chains.lookup(keys, self._max_equiv, cost)
         return read, slot
 
     def probe_differences(self, plates: NormalizedPlates, skip: np.ndarray | None = None) -> Hits:
@@ -328,8 +340,7 @@ class PlateIndex:
             wanted &= ~skip
         rows = np.flatnonzero(wanted)
         v_row, v_key, v_dels = _variants_of(plates.codes, plates.lengths, rows, np.full(len(plates), budget, np.int8))
-        no_codes = np.zeros((v_key.shape[0], 0), dtype=np.uint8)
-        cand, rec, read_dels = self._variants.probe(v_key, v_dels, no_codes, self._codes, self._rec_budget)
+        cand, rec, read_dels = self._variants.lookup(v_key, self._rec_budget, v_dels)
         diff = read_dels + self._rec_dels[rec]
         hits = Hits(v_row[cand], self._rec_slot[rec], np.zeros(cand.shape[0], np.int8), diff).one_per_pair()
         return hits.take(hits.differences > 0)
@@ -342,10 +353,7 @@ class PlateIndex:
             if not self._anchors[g]:
                 continue
             g_row, g_key = _grams_of(plates, rows, g)
-            cand, slot, _ = self._wild.probe(
-                g_key, np.zeros(g_key.shape[0], np.int8), np.zeros((g_key.shape[0], 0), np.uint8), self._codes,
-                self._max_equiv,
-            )  # fmt: skip
+            cand, slot, _ = self._wild.lookup(g_key, self._max_equiv)
             found.append((g_row[cand], slot))
         if not found:
             return Hits.none()

@@ -35,8 +35,10 @@ def match_table(reads: pa.Table, watchlist: Watchlist) -> ReadHits:
     """Hits of a table with plate_text, candidates, plate_country and ts_ms columns."""
     texts, owner, rank = _readings(reads)
     plates = normalize_plates(texts, watchlist.index.fold)
-    countries = reads["plate_country"].combine_chunks().take(pa.array(owner))
-    hits = watchlist.match(plates, countries, reads["ts_ms"].to_numpy()[owner])
+    countries, ts = reads["plate_country"].combine_chunks(), reads["ts_ms"].to_numpy()
+    if len(owner) > reads.num_rows:  # candidates too: each reading takes its read's country and time
+        countries, ts = countries.take(pa.array(owner)), ts[owner]
+    hits = watchlist.match(plates, countries, ts)
     reading = hits.read
     by_read = Hits(owner[reading], hits.slot, hits.equivalences, hits.differences)
     best = by_read.best_per_pair(rank[reading])

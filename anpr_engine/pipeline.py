@@ -114,7 +114,7 @@ def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats
         stats.rejected_plates.update(found.rejected)
     if len(found.slot) == 0:
         return []
-    hit_reads = HitReads(reads.combine_chunks().take(pa.array(found.read)))
+    hit_reads = HitReads(reads.take(pa.array(found.read)))
     columns = (found.reading, found.slot, found.equivalences, found.differences, found.rank)
     return [
         encode_alert(hit_reads, i, watchlist.listed(slot), eq, diff, rank, found.plates.text(r), now_ms)

@@ -57,6 +57,7 @@ class DecodedBatch:
 
 
 def _one_array(col: pa.ChunkedArray) -> pa.Array:
+    """The column as one array; a single chunk as it is (ChunkedArray.combine_chunks copies even that)."""
     return col.chunk(0) if col.num_chunks == 1 else pa.concat_arrays(col.chunks)
 
 

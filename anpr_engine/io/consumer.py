@@ -61,8 +61,7 @@ class KafkaReadSource:
         errors = list(map(KafkaMessage.error, raw))
         good = raw if errors.count(None) == len(raw) else [m for m, e in zip(raw, errors, strict=True) if e is None]
         if len(good) != len(raw):
-            for m in raw:
-                err = m.error()
+            for err in errors:
                 if err is not None and err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
                     raise KafkaException(err)
         values = list(map(KafkaMessage.value, good))
