@@ -6,7 +6,7 @@ import uuid
 import pyarrow as pa
 import pytest
 
-from anpr_engine.models import ALERT_NAMESPACE, Alert, PlateRead
+from anpr_engine.models import ALERT_NAMESPACE, Alert, PlateRead, WatchlistEntry
 from anpr_engine.normalize import normalize_one
 from anpr_engine.pipeline import Batch, Engine, Message, batch_of
 from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, encode_read, reads_to_table
@@ -55,6 +55,14 @@ def _messages(n: int, seed: int = 3) -> tuple[list[Message], Watchlist, list]:  
     wl.upsert(entries)
     msgs = [Message(encode_read(s.read), s.read.camera_id.encode(), "reads", 0, i) for i, s in enumerate(sims)]
     return msgs, wl, [(s, entries) for s in sims]
+
+
+def _listed(n: int, seed: int) -> tuple[list[WatchlistEntry], Watchlist, PlateRead]:
+    """n sample entries per country, a default Watchlist holding them, and one unlisted read to vary."""
+    entries = make_watchlists(n, seed)
+    wl = Watchlist()
+    wl.upsert(entries)
+    return entries, wl, Traffic(entries, seed=seed, listed_share=0.0).take(1)[0].read
 
 
 def test_alerts_equal_reference_and_bad_messages_go_to_dead_letters() -> None:
@@ -178,11 +186,8 @@ def test_arrow_stream_messages_match_and_bad_rows_or_streams_are_dead_letters() 
 
 
 def test_repeats_of_one_pass_are_suppressed_per_entry_and_site() -> None:
-    entries = make_watchlists(5, 12)
-    wl = Watchlist()
-    wl.upsert(entries)
+    entries, wl, base = _listed(5, 12)
     e = entries[0]
-    base = Traffic(entries, seed=12, listed_share=0.0).take(1)[0].read
 
     def read(i: int, ts: int, site: str) -> Message:
         r = base.model_copy(update={"read_id": f"p{i}", "plate_text": e.plate, "ts_ms": ts, "site": site,
@@ -201,11 +206,8 @@ def test_repeats_of_one_pass_are_suppressed_per_entry_and_site() -> None:
 
 
 def test_candidate_readings_match_and_the_best_ranked_gives_the_alert() -> None:
-    entries = make_watchlists(5, 13)
-    wl = Watchlist()
-    wl.upsert(entries)
+    entries, wl, base = _listed(5, 13)
     e = entries[0]
-    base = Traffic(entries, seed=13, listed_share=0.0).take(1)[0].read
     reads = [
         # best reading wrong (no look-alike of the listed plate), second candidate right
         base.model_copy(update={"read_id": "c1", "plate_text": "QQQQQQ", "candidates": ["WWWWWW", e.plate]}),
@@ -225,10 +227,7 @@ def test_candidate_readings_match_and_the_best_ranked_gives_the_alert() -> None:
 
 
 def test_alert_json_escapes_every_read_field() -> None:
-    entries = make_watchlists(3, 15)
-    wl = Watchlist()
-    wl.upsert(entries)
-    base = Traffic(entries, seed=15, listed_share=0.0).take(1)[0].read
+    entries, wl, base = _listed(3, 15)
     odd = base.model_copy(update={
         "read_id": 'r"1\\', "camera_id": "cam\u00e9\t", "site": 'Sint-"Pieter" \u00d6\n\x01', "plate_country": None,
         "plate_text": entries[0].plate, "confidence": 1.0, "candidates": ['A"B', "\u0410\u0412"],

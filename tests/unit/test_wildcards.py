@@ -12,9 +12,8 @@ from anpr_engine.normalize import normalize_one, normalize_plates
 from anpr_engine.pipeline import Engine, Message
 from anpr_engine.reads import encode_read
 from anpr_engine.watchlist import Watchlist
-from simulators.traffic import Traffic, make_watchlists
 from tests.unit.test_index import entry
-from tests.unit.test_pipeline import ListSink, ListSource, _alerts
+from tests.unit.test_pipeline import ListSink, ListSource, _alerts, _listed
 
 chars = st.text(alphabet="AB12", max_size=5)
 
@@ -60,13 +59,12 @@ def test_glob_kernel_equals_regex(text: str, pattern: str) -> None:
 
 
 def test_wildcard_alerts_and_refusals() -> None:
-    entries = make_watchlists(3, 14)
+    _, _, base = _listed(3, 14)
     wl = Watchlist()
     refused = wl.upsert([
         entry(1, "12-AB*"), entry(2, "*"), entry(3, "1*2*3*4"), entry(4, "A\x00*BC"), entry(5, "*XYZ*"),
     ])  # fmt: skip
     assert [r.entry_id for r in refused] == ["e2", "e3", "e4"] and all(r.reason for r in refused)
-    base = Traffic(entries, seed=14, listed_share=0.0).take(1)[0].read
     reads = [base.model_copy(update={"read_id": f"w{i}", "plate_text": t, "plate_country": None})
              for i, t in enumerate(["12-ABC-3", "99-XYZ-1", "13-ABC-3"])]  # fmt: skip
     sink = ListSink()
