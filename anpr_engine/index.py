@@ -15,8 +15,9 @@ from dataclasses import dataclass
 import numpy as np
 
 from anpr_engine.kernels import hashindex as hx
+from anpr_engine.kernels.normalize import BASE
 from anpr_engine.kernels.variants import MAX_DELETIONS, deletion_variants
-from anpr_engine.kernels.wildcards import BASE, WILDCARD, glob_pairs, grams
+from anpr_engine.kernels.wildcards import WILDCARD, glob_pairs, grams
 from anpr_engine.normalize import (
     DEFAULT_OCR_CLASSES,
     MAX_LEN,

@@ -177,7 +177,7 @@ class Watchlist:
             c_key = np.empty(cap, dtype=np.int64)
             c_cost = np.empty(cap, dtype=np.int8)
             total = format_candidates(
-                plates.codes, plates.lengths, plates.breaks, rc.astype(np.int64), f.mask,
+                plates.codes, plates.keys, plates.lengths, plates.breaks, rc.astype(np.int64), f.mask,
                 f.breaks, f.group_start, f.class_members, self._max_budget, c_read, c_key, c_cost, fits,
             )  # fmt: skip
             if total <= cap:

@@ -19,6 +19,8 @@ Never raises; returns counts.
 import numpy as np
 from numba import njit
 
+from anpr_engine.kernels.normalize import BASE
+
 MAX_OPTIONS = 4
 MAX_CANDIDATES_PER_PATTERN = 8
 
@@ -26,6 +28,7 @@ MAX_CANDIDATES_PER_PATTERN = 8
 @njit(cache=True, nogil=True)
 def format_candidates(
     codes: np.ndarray,
+    keys: np.ndarray,
     lengths: np.ndarray,
     breaks: np.ndarray,
     read_country: np.ndarray,
@@ -39,7 +42,8 @@ def format_candidates(
     out_cost: np.ndarray,
     out_fits: np.ndarray,
 ) -> int:
-    """Candidate exact keys per read, with their cost (characters corrected).
+    """Candidate exact keys per read, with their cost (characters corrected); `keys` are the reads'
+    own exact keys (kernels/normalize.py), which candidates are packed like.
 
     The formats considered are those of the read's country (read_country -1: any country; -2: none
     known) and length, narrowed to the read's layout if it has separators and some format shares it.
@@ -60,9 +64,7 @@ def format_candidates(
         out_fits[i] = False
         if length == 0:
             continue
-        key = np.int64(0)
-        for k in range(length):
-            key = key * 37 + codes[i, k]
+        key = keys[i]
         rc = read_country[i]
         brk = breaks[i]
         lo = hi = 0
@@ -127,7 +129,7 @@ def format_candidates(
                 cand = np.int64(0)
                 for k in range(length):
                     nk = n_options[k]
-                    cand = cand * 37 + options[k, rest % nk]
+                    cand = cand * BASE + options[k, rest % nk]
                     rest //= nk
                 dup = False
                 for q in range(first, min(n_out, cap)):

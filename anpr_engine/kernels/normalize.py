@@ -4,7 +4,8 @@ A plate is coded as up to MAX_LEN characters in 1..36 ('0'-'9' → 1..10, 'A'-'Z
 The key packs those codes in base 37 (Horner), so two plates have the same key exactly when
 they have the same codes; 37**12 < 2**63, so every key fits an int64 and 0 means "no plate".
 
-These kernels import nothing from the package, never raise, and report bad input as a status code.
+These kernels import nothing from the package (the other kernels take BASE from here), never raise,
+and report bad input as a status code.
 """
 
 import numpy as np

@@ -16,7 +16,8 @@ Never raises; returns counts.
 import numpy as np
 from numba import njit
 
-BASE = 37
+from anpr_engine.kernels.normalize import BASE
+
 MAX_DELETIONS = 2
 
 

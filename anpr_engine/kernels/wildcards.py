@@ -10,8 +10,9 @@ found are checked in full (glob_pairs). Never raises; returns counts or writes f
 import numpy as np
 from numba import njit
 
-BASE = 37
-WILDCARD = 37
+from anpr_engine.kernels.normalize import BASE
+
+WILDCARD = BASE  # one past the last character code
 
 
 @njit(cache=True, nogil=True)

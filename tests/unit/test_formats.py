@@ -24,7 +24,7 @@ def kernel_candidates(
     r, k, c = np.empty(cap, np.int32), np.empty(cap, np.int64), np.empty(cap, np.int8)
     fits = np.empty(len(texts), bool)
     n = format_candidates(
-        plates.codes, plates.lengths, plates.breaks, rc, f.mask, f.breaks,
+        plates.codes, plates.keys, plates.lengths, plates.breaks, rc, f.mask, f.breaks,
         f.group_start, f.class_members, budget, r, k, c, fits,
     )  # fmt: skip
     assert n <= cap
