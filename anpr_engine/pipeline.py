@@ -10,6 +10,7 @@ committed) after the next batch is matched, or when no next batch comes.
 
 from __future__ import annotations
 
+import gc
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -22,6 +23,14 @@ from anpr_engine.alerts import HitReads, OutgoingAlert, Suppressor, encode_alert
 from anpr_engine.matching import match_table
 from anpr_engine.reads import decode_messages
 from anpr_engine.watchlist import Watchlist
+
+
+def freeze_heap() -> None:
+    """Put every object alive now (the loaded watchlist above all) out of the garbage collector's
+    reach. Its collections otherwise traverse them again and again: with 100 000 entries loaded,
+    one read per message ran at 250-300k reads/s, and at 400-490k with the heap frozen."""
+    gc.collect()
+    gc.freeze()
 
 
 @dataclass

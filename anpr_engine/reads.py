@@ -1,7 +1,7 @@
 """Decoding a batch of Kafka message values into one Arrow table of valid plate reads.
 
-The fast path joins the values into one JSON-lines buffer, parses it with pyarrow's JSON reader and
-checks the model's constraints with vectorized compute, so no Python object is built per read.
+The fast path joins the values into one buffer, parses it with the numba JSON parser (read_json.py)
+and checks the model's constraints with vectorized compute, so no Python object is built per read.
 Any message the fast path cannot vouch for is decided by the PlateRead model itself, one by one:
 its verdict is the rule, the vectorized checks are only allowed to be stricter (a test holds them
 to that). Invalid messages come back with the model's reason, for the dead-letter topic.
@@ -9,19 +9,19 @@ to that). Invalid messages come back with the model's reason, for the dead-lette
 
 from __future__ import annotations
 
-import io
 import json
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
+from typing import cast
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.json as pj
 from pydantic import ValidationError
 
 from anpr_engine.kernels.validate import one_of, two_capitals
 from anpr_engine.models import MAX_CANDIDATES, Direction, PlateRead
+from anpr_engine.read_json import FlatSchema, parse_units
 
 READ_SCHEMA = pa.schema(
     [
@@ -44,8 +44,7 @@ _DIRECTION_BYTES = np.frombuffer("".join(d.value for d in Direction).encode(), d
 _DIRECTION_OFFSETS = np.cumsum([0, *(len(d.value) for d in Direction)])
 NDJSON = "application/x-ndjson"  # content-type of a batched message: one JSON read per line
 ARROW_STREAM = "application/vnd.apache.arrow.stream"  # content-type of a batched message: Arrow IPC stream
-_READ_OPTIONS = pj.ReadOptions(block_size=1 << 20)
-_PARSE_OPTIONS = pj.ParseOptions(explicit_schema=READ_SCHEMA, unexpected_field_behavior="ignore")
+_FLAT = FlatSchema(READ_SCHEMA, MAX_CANDIDATES)
 
 
 @dataclass(frozen=True)
@@ -213,14 +212,6 @@ def as_read_schema(table: pa.Table) -> pa.Table:
         raise ValueError(f"columns of the wrong type: {e}") from e
 
 
-def _parse_lines(buf: bytes) -> pa.Table | None:
-    try:
-        # 1 MiB blocks are parsed on all cores; a single read never comes near that size
-        return pj.read_json(io.BytesIO(buf), parse_options=_PARSE_OPTIONS, read_options=_READ_OPTIONS)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
-        return None
-
-
 _NO_READS = READ_SCHEMA.empty_table().append_column(MESSAGE_INDEX, pa.array([], pa.int32()))
 
 
@@ -228,15 +219,36 @@ def _empty() -> DecodedBatch:
     return DecodedBatch(_NO_READS, [])
 
 
+def _decode_units(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, item: Callable[[int], Item]) -> DecodedBatch:
+    """Decode units buf[starts[i]:ends[i]] (one JSON read each; `item(i)` gives unit i as the model
+    should judge it) into valid reads and rejects, in unit order."""
+    table, parsed = parse_units(buf, starts, ends, _FLAT)
+    if parsed.all():
+        return _split(table, item)
+    fast_pos = np.flatnonzero(parsed)
+    fast = _split(table.filter(pa.array(parsed)), lambda i: item(int(fast_pos[i])))
+    slow = _slow_rows(item, np.flatnonzero(~parsed).tolist())
+    at = fast.reads.column_names.index(MESSAGE_INDEX)
+    units = pa.array(fast_pos[fast.reads[MESSAGE_INDEX].to_numpy()].astype(np.int32))
+    rejects = sorted([(int(fast_pos[p]), why) for p, why in fast.rejects] + slow.rejects)
+    return DecodedBatch(
+        pa.concat_tables([fast.reads.set_column(at, MESSAGE_INDEX, units), slow.reads]).sort_by(MESSAGE_INDEX), rejects
+    )
+
+
+def _joined(parts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts joined by newlines as one buffer, with each part's start and end in it."""
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    ends = np.cumsum(lengths + 1) - 1
+    return np.frombuffer(b"\n".join(parts), dtype=np.uint8), ends - lengths, ends
+
+
 def decode_reads(values: Sequence[bytes | None]) -> DecodedBatch:
     """Decode message values (one JSON read each) into valid reads and rejects, keeping message order."""
-    n = len(values)
-    if n == 0:
+    if not values:
         return _empty()
-    table = _parse_lines(b"\n".join(values)) if all(values) else None  # type: ignore[arg-type]
-    if table is None or table.num_rows != n:  # a value held several lines or objects: judge each message
-        return _slow_rows(values.__getitem__, range(n))
-    return _split(table, values.__getitem__)
+    parts = cast(Sequence[bytes], [v or b"" for v in values] if None in values else values)
+    return _decode_units(*_joined(parts), values.__getitem__)
 
 
 @dataclass(frozen=True)
@@ -343,11 +355,18 @@ def _decode_batched_whole(
         else:
             rows.append(1)
         parts.append(v)
-    table = _parse_lines(b"\n".join(parts))
+    buf, starts, ends = _joined(parts)
     counts = np.array(rows, dtype=np.int64)
-    if table is None or table.num_rows != int(counts.sum()):
-        return None
     message, row = _row_owners(counts, np.arange(len(parts)))
+    unit_starts, unit_ends = [], []
+    for m, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
+        if batched[m]:
+            breaks = s + np.flatnonzero(buf[s:e] == 10)
+            unit_starts += [s, *(breaks + 1).tolist()]
+            unit_ends += [*breaks.tolist(), e]
+        else:
+            unit_starts.append(s)
+            unit_ends.append(e)
     lines: dict[int, list[bytes]] = {}
 
     def raw(i: int) -> bytes:
@@ -356,7 +375,7 @@ def _decode_batched_whole(
             return parts[m]
         return lines.setdefault(m, parts[m].split(b"\n"))[row[i]]
 
-    d = _split(table, raw)
+    d = _decode_units(buf, np.array(unit_starts, dtype=np.int64), np.array(unit_ends, dtype=np.int64), raw)
     rejects = [
         Reject(int(message[p]), int(row[p]) if batched[int(message[p])] else None, raw(p), why) for p, why in d.rejects
     ]

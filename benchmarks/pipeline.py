@@ -20,7 +20,7 @@ from anpr_engine.io.admin import ensure_topics
 from anpr_engine.io.consumer import FETCH_TUNING, KafkaReadSource
 from anpr_engine.io.producer import AckedProducer, alert_sinks, new_producer
 from anpr_engine.models import PlateRead
-from anpr_engine.pipeline import Engine
+from anpr_engine.pipeline import Engine, freeze_heap
 from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, decode_reads
 from anpr_engine.watchlist import Watchlist
 from benchmarks.baseline import py_normalize
@@ -181,6 +181,7 @@ def bench_pipeline(n: int, naive_n: int, watchlist_size: int, workers: tuple[int
     fill_s = fill(s, s.topics.reads, values, keys)
     fill(s, batched_topic, values, keys, batch=1000)
     fill(s, arrow_topic, values, keys, batch=1000, fmt=ARROW_STREAM)
+    freeze_heap()  # as the engine's command does after loading: every consumer below runs on the same heap
     raw = raw_consume(s, s.topics.reads, n)
     naive, naive_hits = naive_engine(s, s.topics.reads, naive_n, listed)
     eng, eng_alerts = engine_in_process(s, s.topics.reads, n, wl)

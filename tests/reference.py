@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import json
 import math
 from dataclasses import dataclass
 
@@ -170,3 +171,32 @@ def ref_alerts(reads: list[PlateRead], entries: list[WatchlistEntry]) -> set[tup
     ]
     hits = ref_match([(t, c, ts) for _, t, c, ts in readings], entries)
     return {(readings[h.read][0], h.entry_id) for h in hits}
+
+
+def ref_flat_object(unit: bytes, fields: dict[str, str]) -> dict[str, object] | None:
+    """json's reading of one unit as an object of `fields` (name -> "str", "int", "float" or "strs"),
+    None for each field absent or null; None in place of the whole if the unit is not such an object
+    (not JSON, not an object, a field given twice, a field's value of another type)."""
+    try:
+        if not isinstance(json.loads(unit), dict):
+            return None
+        pairs = json.loads(unit, object_pairs_hook=lambda p: p)
+    except (ValueError, UnicodeDecodeError, RecursionError):
+        return None
+    keys = [k for k, _ in pairs if k in fields]
+    if len(set(keys)) != len(keys):
+        return None
+    got = dict(pairs)
+    wants = {
+        "str": lambda v: isinstance(v, str),
+        "int": lambda v: isinstance(v, int) and not isinstance(v, bool),
+        "float": lambda v: isinstance(v, int | float) and not isinstance(v, bool),
+        "strs": lambda v: isinstance(v, list) and all(isinstance(x, str) for x in v),
+    }
+    out: dict[str, object] = {}
+    for name, kind in fields.items():
+        v = got.get(name)
+        if v is not None and not wants[kind](v):
+            return None
+        out[name] = float(v) if kind == "float" and v is not None else v
+    return out

@@ -26,7 +26,7 @@ from anpr_engine.cli.common import (
 )
 from anpr_engine.config import MatchPolicy, Settings
 from anpr_engine.models import MODELS, WatchlistEntry
-from anpr_engine.pipeline import Engine, Stats, match_reads
+from anpr_engine.pipeline import Engine, Stats, freeze_heap, match_reads
 from anpr_engine.read_files import read_reads_file
 from anpr_engine.watchlist import Watchlist
 from anpr_engine.watchlist_files import load_entries
@@ -115,6 +115,7 @@ def run(
         f"from {settings.topics.watchlist}; consuming {settings.topics.reads} as group {settings.group_id}",
         err=True,
     )
+    freeze_heap()
     source = KafkaReadSource(settings)
     _, alerts, dead = alert_sinks(settings)
     engine = Engine(watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000))
