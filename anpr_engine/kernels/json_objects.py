@@ -56,7 +56,7 @@ def _hex(c: int) -> int:
 @njit(**_FLAGS)
 def _code_unit(buf: np.ndarray, i: int, end: int) -> int:
     """The UTF-16 code unit of the \\uXXXX escape starting at i (at the backslash), or -1."""
-    if i + 6 > end or buf[i + 1] != 117:
+    if i + 6 > end or buf[i] != 92 or buf[i + 1] != 117:
         return -1
     value = 0
     for k in range(i + 2, i + 6):
