@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import gc
 import time
+import tracemalloc
 from collections.abc import Callable
 from functools import partial
 from typing import Any
@@ -24,6 +26,22 @@ MODES = {  # mode: (budget of equivalences, budget of differences)
     "format": (DEFAULT.max_equivalences, 0),
     "differences": (0, 1),
 }
+
+
+def watchlist_bytes_per_entry(size: int) -> float:
+    """Bytes a default Watchlist holds per entry it owns (index, entries, ids), by tracemalloc: what
+    sizing a deployment needs, where the index's own arrays are only part of it."""
+    listed = listed_plates(size, seed=size)
+    gc.collect()
+    tracemalloc.start()
+    try:
+        wl = Watchlist(DEFAULT)
+        wl.upsert(listed.entries())
+        gc.collect()
+        held = tracemalloc.get_traced_memory()[0]
+    finally:
+        tracemalloc.stop()
+    return held / len(wl)
 
 
 def _best_rate(fn: Any, n: int, repeats: int) -> float:
