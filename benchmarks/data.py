@@ -32,12 +32,13 @@ class Listed:
     countries: list[str]
     normalized: set[str]
 
-    def entries(self) -> list[WatchlistEntry]:
-        """As watchlist entries (NL and BE agencies alternating), validated in one call."""
+    def entries(self, start: int = 0, stop: int | None = None) -> list[WatchlistEntry]:
+        """Plates start..stop as watchlist entries (NL and BE agencies alternating), validated in one call."""
+        stop = len(self.plates) if stop is None else min(stop, len(self.plates))
         rows = [
             {"entry_id": str(i), "plate": p, "plate_country": c, "agency_country": "NL" if i % 2 else "BE",
              "list_name": "bench", "agency": "bench", "category": "stolen_vehicle", "priority": 50}
-            for i, (p, c) in enumerate(zip(self.plates, self.countries, strict=True))
+            for i, p, c in zip(range(start, stop), self.plates[start:stop], self.countries[start:stop], strict=True)
         ]  # fmt: skip
         return _ENTRIES.validate_python(rows)
 
