@@ -10,6 +10,7 @@ to that). Invalid messages come back with the model's reason, for the dead-lette
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
@@ -45,6 +46,7 @@ _DIRECTION_OFFSETS = np.cumsum([0, *(len(d.value) for d in Direction)])
 NDJSON = "application/x-ndjson"  # content-type of a batched message: one JSON read per line
 ARROW_STREAM = "application/vnd.apache.arrow.stream"  # content-type of a batched message: Arrow IPC stream
 _FLAT = FlatSchema(READ_SCHEMA, MAX_CANDIDATES)
+_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*(?:\n|$)")  # skipped in a batched message, not a read
 
 
 @dataclass(frozen=True)
@@ -349,7 +351,7 @@ def _decode_batched_whole(
             return None
         if b:
             v = v.rstrip(b"\n")
-            if not v or b"\n\n" in v:
+            if _BLANK_LINE.search(v):
                 return None
             rows.append(v.count(b"\n") + 1)
         else:

@@ -144,6 +144,17 @@ def test_batched_message_with_an_invalid_row_sends_only_that_row() -> None:
     assert stats.reads == 100 and stats.dlq == 1
 
 
+def test_batched_message_with_crlf_and_blank_lines_keeps_every_read() -> None:
+    msgs, wl, _ = _messages(100, seed=11)
+    lines = [m.value or b"" for m in msgs]
+    for value in (b"\r\n".join(lines) + b"\r\n", b"\n".join([*lines[:50], b" \t", *lines[50:]])):
+        dead = ListSink()
+        stats = Engine(wl, ListSource([[Message(value, b"gw", "reads", 0, 0, NDJSON)]]), ListSink(), dead).run(
+            max_idle_s=0
+        )
+        assert stats.reads == 100 and dead.sent == []  # type: ignore[attr-defined]
+
+
 def test_fast_alert_json_is_the_alert_model() -> None:
     msgs, wl, _ = _messages(300, seed=10)
     sink = ListSink()
