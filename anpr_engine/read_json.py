@@ -47,8 +47,9 @@ def _strings(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, take: np.ndarray) 
 
 
 def parse_units(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, flat: FlatSchema) -> tuple[pa.Table, np.ndarray]:
-    """One row per unit buf[starts[u]:ends[u]] (a JSON object each), and which units were parsed.
-    Rows of units not parsed are all null; a full JSON parser must decide those units."""
+    """One row per unit buf[starts[u]:ends[u]] (a JSON object each), and each unit's status (OK,
+    FALLBACK or BLANK, see kernels/json_objects.py). Rows of units not OK are all null; a full JSON
+    parser must decide the FALLBACK units."""
     if not (buf.dtype == np.uint8 and starts.shape == ends.shape):
         raise ValueError("buf must be uint8 and starts, ends of one length")
     if starts.size and (starts.min() < 0 or ends.max() > buf.shape[0] or (ends < starts).any()):
@@ -88,4 +89,4 @@ def parse_units(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, flat: Fla
             columns.append(
                 pa.Array.from_buffers(field.type, n, [validity, pa.py_buffer(offsets)], nulls, children=[child])
             )
-    return pa.Table.from_arrays(columns, schema=flat.schema), parsed
+    return pa.Table.from_arrays(columns, schema=flat.schema), status

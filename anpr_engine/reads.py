@@ -10,7 +10,6 @@ to that). Invalid messages come back with the model's reason, for the dead-lette
 from __future__ import annotations
 
 import json
-import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import cast
@@ -20,6 +19,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
+from anpr_engine.kernels.json_objects import BLANK, OK
 from anpr_engine.kernels.validate import one_of, two_capitals
 from anpr_engine.models import MAX_CANDIDATES, Direction, PlateRead
 from anpr_engine.read_json import FlatSchema, parse_units
@@ -46,7 +46,6 @@ _DIRECTION_OFFSETS = np.cumsum([0, *(len(d.value) for d in Direction)])
 NDJSON = "application/x-ndjson"  # content-type of a batched message: one JSON read per line
 ARROW_STREAM = "application/vnd.apache.arrow.stream"  # content-type of a batched message: Arrow IPC stream
 _FLAT = FlatSchema(READ_SCHEMA, MAX_CANDIDATES)
-_BLANK_LINE = re.compile(rb"(?:^|\n)[ \t\r]*(?:\n|$)")  # skipped in a batched message, not a read
 
 
 @dataclass(frozen=True)
@@ -221,15 +220,24 @@ def _empty() -> DecodedBatch:
     return DecodedBatch(_NO_READS, [])
 
 
-def _decode_units(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, item: Callable[[int], Item]) -> DecodedBatch:
+def _decode_units(
+    buf: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    item: Callable[[int], Item],
+    skip_blank: np.ndarray | None = None,
+) -> DecodedBatch:
     """Decode units buf[starts[i]:ends[i]] (one JSON read each; `item(i)` gives unit i as the model
-    should judge it) into valid reads and rejects, in unit order."""
-    table, parsed = parse_units(buf, starts, ends, _FLAT)
+    should judge it) into valid reads and rejects, in unit order. Blank units where skip_blank is
+    set are neither (an empty line of a batched message)."""
+    table, status = parse_units(buf, starts, ends, _FLAT)
+    parsed = status == OK
     if parsed.all():
         return _split(table, item)
+    slow_units = ~parsed if skip_blank is None else ~parsed & ~(skip_blank & (status == BLANK))
     fast_pos = np.flatnonzero(parsed)
     fast = _split(table.filter(pa.array(parsed)), lambda i: item(int(fast_pos[i])))
-    slow = _slow_rows(item, np.flatnonzero(~parsed).tolist())
+    slow = _slow_rows(item, np.flatnonzero(slow_units).tolist())
     at = fast.reads.column_names.index(MESSAGE_INDEX)
     units = pa.array(fast_pos[fast.reads[MESSAGE_INDEX].to_numpy()].astype(np.int32))
     rejects = sorted([(int(fast_pos[p]), why) for p, why in fast.rejects] + slow.rejects)
@@ -351,7 +359,7 @@ def _decode_batched_whole(
             return None
         if b:
             v = v.rstrip(b"\n")
-            if _BLANK_LINE.search(v):
+            if not v:
                 return None
             rows.append(v.count(b"\n") + 1)
         else:
@@ -377,7 +385,8 @@ def _decode_batched_whole(
             return parts[m]
         return lines.setdefault(m, parts[m].split(b"\n"))[row[i]]
 
-    d = _decode_units(buf, np.array(unit_starts, dtype=np.int64), np.array(unit_ends, dtype=np.int64), raw)
+    unit_bounds = np.array(unit_starts, dtype=np.int64), np.array(unit_ends, dtype=np.int64)
+    d = _decode_units(buf, *unit_bounds, raw, skip_blank=np.asarray(batched, dtype=bool)[message])
     rejects = [
         Reject(int(message[p]), int(row[p]) if batched[int(message[p])] else None, raw(p), why) for p, why in d.rejects
     ]

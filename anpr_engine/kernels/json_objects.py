@@ -18,7 +18,7 @@ from numba import njit
 
 _FLAGS: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False}  # _nrt is not in numba's type stubs
 STRING, INT, FLOAT, STRINGS = 0, 1, 2, 3  # field kinds
-OK, FALLBACK = 0, 1  # unit statuses
+OK, FALLBACK, BLANK = 0, 1, 2  # unit statuses (BLANK: whitespace only)
 MAX_INT_DIGITS = 18  # below 2**63 without overflow checks
 MAX_FLOAT_DIGITS = 15  # below 2**53: the decimal divided by a power of ten is correctly rounded
 _POW10 = np.array([10.0**k for k in range(23)])  # exactly representable powers of ten
@@ -218,11 +218,13 @@ def _unit(
     seen: np.ndarray,
     num: np.ndarray,
 ) -> int:
-    """Parse unit u (buf[i:end]) into row u of the outputs; OK or FALLBACK."""
+    """Parse unit u (buf[i:end]) into row u of the outputs; OK, FALLBACK or BLANK."""
     for f in range(seen.shape[0]):
         seen[f] = False
     i = _ws(buf, i, end)
-    if i >= end or buf[i] != 123:
+    if i >= end:
+        return BLANK
+    if buf[i] != 123:
         return FALLBACK
     i = _ws(buf, i + 1, end)
     if i < end and buf[i] == 125:

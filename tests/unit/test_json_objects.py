@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anpr_engine.kernels.json_objects import BLANK, OK
 from anpr_engine.read_json import FlatSchema, parse_units
 from tests.reference import ref_flat_object
 
@@ -23,8 +24,9 @@ FLAT = FlatSchema(SCHEMA, max_items=4)
 def parse(units: list[bytes]) -> tuple[list[dict[str, object]], np.ndarray]:
     lengths = np.array([len(u) for u in units], dtype=np.int64)
     ends = np.cumsum(lengths + 1) - 1
-    table, parsed = parse_units(np.frombuffer(b"\n".join(units), dtype=np.uint8), ends - lengths, ends, FLAT)
-    return table.to_pylist(), parsed
+    table, status = parse_units(np.frombuffer(b"\n".join(units), dtype=np.uint8), ends - lengths, ends, FLAT)
+    assert ((status == BLANK) == [not u.strip(b" \t\r\n") for u in units]).all()  # JSON whitespace only
+    return table.to_pylist(), status == OK
 
 
 def check_sound(units: list[bytes]) -> np.ndarray:
