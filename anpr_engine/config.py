@@ -114,6 +114,12 @@ class Settings(BaseSettings):
         default=60.0, ge=0, description="one alert per (entry, site) within this many seconds of read time; 0: off"
     )
     session_timeout_ms: int = Field(default=10_000, ge=1000, description="group session timeout")
+    commit_interval_ms: int = Field(
+        default=200,
+        ge=0,
+        description="least time between two commits of the consumer's positions (0: after every batch); "
+        "positions still uncommitted are committed when the engine goes idle and on close",
+    )
     instance_id: str | None = Field(
         default=None, description="static group membership: a restarted instance takes its partitions straight back"
     )

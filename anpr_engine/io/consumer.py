@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 import uuid
 from collections.abc import Iterator
 
@@ -31,6 +32,8 @@ class KafkaReadSource:
         self.settings = settings
         self._commit_error: KafkaError | None = None
         self._last_offsets: list[TopicPartition] = []
+        self._pending: list[TopicPartition] | None = None  # positions of settled batches, not yet committed
+        self._committed_at = 0.0  # time.monotonic() of the last commit sent
         self.consumer = Consumer(
             {
                 **settings.kafka_common(),
@@ -55,6 +58,7 @@ class KafkaReadSource:
         if not raw:
             first = self.consumer.poll(self.settings.batch_timeout_s)
             if first is None:
+                self._commit_pending()  # idle: no batch will carry these positions soon
                 return Batch([], [], lambda i: Message(None))
             raw = self._take([first])
         # map over the C methods: a per-message Python expression costs more than the engine's match
@@ -97,7 +101,10 @@ class KafkaReadSource:
 
     def commit(self, batch: Batch) -> None:
         """Commit the positions the consumer had when it handed out `batch`, without waiting for the
-        broker's answer (the next batch's work overlaps it; close() waits for the last one). A failed
+        broker's answer (the next batch's work overlaps it; close() waits for the last one), and at
+        most once every commit_interval_ms: a commit per small batch flooded the group coordinator,
+        whose answers then held back the heartbeats until the session timed out. Positions left
+        uncommitted are committed at the next commit, when no message comes, or on close. A failed
         commit raises here, at the next commit."""
         if self._commit_error is not None:
             err, self._commit_error = self._commit_error, None
@@ -105,8 +112,15 @@ class KafkaReadSource:
         positions: list[TopicPartition] = batch.position  # type: ignore[assignment]
         offsets = [tp for tp in positions if tp.offset >= 0]
         if offsets:
-            self._last_offsets = offsets
-            self.consumer.commit(offsets=offsets, asynchronous=True)
+            self._last_offsets = self._pending = offsets
+            if time.monotonic() - self._committed_at >= self.settings.commit_interval_ms / 1000:
+                self._commit_pending()
+
+    def _commit_pending(self) -> None:
+        if self._pending:
+            self.consumer.commit(offsets=self._pending, asynchronous=True)
+            self._pending = None
+            self._committed_at = time.monotonic()
 
     def _on_commit(self, err: KafkaError | None, _partitions: list[TopicPartition]) -> None:
         if err is None:
