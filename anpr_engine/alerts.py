@@ -56,9 +56,10 @@ class ListedEntry(NamedTuple):
     named: int  # characters a wildcard pattern names; -1 for a plate
 
 
-def listed_entry(entry: WatchlistEntry, plate: str) -> ListedEntry:
+def listed_entry(entry: WatchlistEntry, entry_json: str, plate: str) -> ListedEntry:
+    """What an alert needs of `entry`, whose JSON (`entry.model_dump_json()`) the caller holds."""
     named = len(plate) - plate.count("*") if "*" in plate else -1
-    return ListedEntry(entry.entry_id, entry.agency_country, entry.list_name, entry.model_dump_json(), plate, named)
+    return ListedEntry(entry.entry_id, entry.agency_country, entry.list_name, entry_json, plate, named)
 
 
 def kind_and_score(

