@@ -51,6 +51,7 @@ class ListedEntry(NamedTuple):
     entry_id: str
     agency_country: str
     list_name: str
+    plate_country: str | None
     json: str
     plate: str  # normalized as listed (a wildcard pattern with its '*')
     named: int  # characters a wildcard pattern names; -1 for a plate
@@ -59,15 +60,21 @@ class ListedEntry(NamedTuple):
 def listed_entry(entry: WatchlistEntry, entry_json: str, plate: str) -> ListedEntry:
     """What an alert needs of `entry`, whose JSON (`entry.model_dump_json()`) the caller holds."""
     named = len(plate) - plate.count("*") if "*" in plate else -1
-    return ListedEntry(entry.entry_id, entry.agency_country, entry.list_name, entry_json, plate, named)
+    return ListedEntry(
+        entry.entry_id, entry.agency_country, entry.list_name, entry.plate_country, entry_json, plate, named
+    )
+
+
+COUNTRY_MISMATCH_PENALTY = 0.1
 
 
 def kind_and_score(
-    equivalences: int, differences: int, candidate: int, plate_read: str, e: ListedEntry
+    equivalences: int, differences: int, candidate: int, plate_read: str, e: ListedEntry, country_mismatch: bool
 ) -> tuple[str, float]:
     """The match kind, and a score: 1.0 for an exact match of the best reading, less for every
-    character equated or differing and for each rank down the camera's candidates. A wildcard hit
-    scores the share of the read's characters its pattern names."""
+    character equated or differing, for each rank down the camera's candidates and for a plate
+    country other than the listed one. A wildcard hit scores the share of the read's characters its
+    pattern names."""
     if e.named >= 0:
         kind = MatchKind.WILDCARD.value
         cost = 1.0 - e.named / max(1, len(plate_read))
@@ -77,7 +84,8 @@ def kind_and_score(
             else MatchKind.OCR_EQUIVALENT.value if equivalences else MatchKind.EXACT.value
         )  # fmt: skip
         cost = (equivalences + differences) / max(1, len(e.plate))
-    return kind, round(max(0.0, 1.0 - cost - 0.05 * candidate), 4)
+    penalty = 0.05 * candidate + (COUNTRY_MISMATCH_PENALTY if country_mismatch else 0.0)
+    return kind, round(max(0.0, 1.0 - cost - penalty), 4)
 
 
 class HitReads:
@@ -108,11 +116,14 @@ def encode_alert(
     read_id, camera_id, site, ts_ms = c["read_id"][i], c["camera_id"][i], c["site"][i], c["ts_ms"][i]
     aid = alert_id(read_id, e.entry_id)
     cross = c["camera_country"][i] != e.agency_country
-    kind, score = kind_and_score(equivalences, differences, candidate, plate_read, e)
+    read_country = c["plate_country"][i]
+    mismatch = read_country is not None and e.plate_country is not None and read_country != e.plate_country
+    kind, score = kind_and_score(equivalences, differences, candidate, plate_read, e, mismatch)
     value = (
         f'{{"schema_version":1,"alert_id":"{aid}","read":{reads.json(i)},"entry":{e.json},'
         f'"match":{{"kind":"{kind}","equivalences":{equivalences},"differences":{differences},"score":{score},'
-        f'"candidate":{candidate},"plate_read":"{plate_read}","plate_listed":"{e.plate}"}},'
+        f'"candidate":{candidate},"plate_read":"{plate_read}","plate_listed":"{e.plate}",'
+        f'"country_mismatch":{"true" if mismatch else "false"}}},'
         f'"produced_at_ms":{now_ms},"cross_border":{"true" if cross else "false"}}}'
     )
     return OutgoingAlert(

@@ -30,18 +30,29 @@ class MatchPolicy(BaseModel):
     """How tolerant matching is.
 
     mode `format` (default): a read that fits no national plate format of its country is corrected,
-    position by position, to the OCR look-alikes the format allows, and looked up exactly; a read
-    that fits a format is trusted as read. `ocr_equivalent`: any look-alike counts as equal, wherever
+    position by position, to the OCR look-alikes the format allows, and its nearest corrections (the
+    fewest characters changed) are looked up exactly; a read that fits a format is trusted as read. `ocr_equivalent`: any look-alike counts as equal, wherever
     it stands (more recall on unknown formats, many more false alerts on large lists). `exact`: none.
     max_equivalences bounds the characters a hit may correct or treat as equal. In every mode,
     max_differences (default 0) lets a hit have characters inserted or missing instead; one hit
     uses equivalences or differences, not both. In `format` mode only reads that fit no format of
-    their country are matched with differences.
+    their country are matched with differences. In every mode a read's exact hits are among its hits.
     """
 
     model_config = ConfigDict(frozen=True)
 
     mode: Literal["exact", "format", "ocr_equivalent"] = "format"
+    ambiguous: Literal["skip", "look_up"] = Field(
+        default="skip",
+        description="format mode, a read that fits no format and has several nearest corrections: `skip` "
+        "looks up none of them (only the read as read), `look_up` every one",
+    )
+    country: Literal["strict", "lenient"] = Field(
+        default="lenient",
+        description="an entry with a plate country and a read with another OCR'd country: `strict` never "
+        "match, `lenient` match with a lower score and match.country_mismatch (the country band is the "
+        "least reliable field of a read)",
+    )
     ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES
     max_equivalences: int = Field(default=2, ge=0, le=2)
     list_max_equivalences: dict[str, int] = Field(

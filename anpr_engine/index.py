@@ -413,6 +413,12 @@ class PlateIndex:
         self._is_wild = _grown(self._is_wild, cap, False)
 
 
+def pattern_problem(pattern: str) -> str | None:
+    """Why a wildcard pattern cannot be indexed, or None if it can."""
+    got = _code_pattern(pattern)
+    return got if isinstance(got, str) else None
+
+
 def _code_pattern(pattern: str) -> tuple[np.ndarray, int, int] | str:
     """A wildcard pattern's codes (WILDCARD for `*`) and its anchor (key, length), or why it is refused."""
     parts = pattern.split("*")

@@ -14,7 +14,7 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["NL", "BE", "DE"])]
-EpochMs = Annotated[int, Field(ge=0, description="UTC milliseconds since 1970-01-01")]
+EpochMs = Annotated[int, Field(ge=0, le=2**63 - 1, description="UTC milliseconds since 1970-01-01")]
 MAX_CANDIDATES = 4
 ALERT_NAMESPACE = uuid.UUID("6f1c3c1e-8e0a-4f54-9a55-6a2d0f3c0b1d")
 
@@ -116,6 +116,10 @@ class MatchInfo(BaseModel):
     )
     plate_read: str = Field(description="normalized plate as read (the reading that matched)")
     plate_listed: str = Field(description="normalized plate as listed")
+    country_mismatch: bool = Field(
+        default=False,
+        description="the read's OCR'd plate country differs from the listed one (country policy `lenient`)",
+    )
 
 
 class Alert(BaseModel):

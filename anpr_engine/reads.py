@@ -49,6 +49,23 @@ _FLAT = FlatSchema(READ_SCHEMA, MAX_CANDIDATES)
 
 
 @dataclass(frozen=True)
+class TimeWindow:
+    """Read times accepted, in UTC ms (inclusive): a read outside is a dead letter. Catches camera
+    clocks gone wrong and seconds or nanoseconds sent as milliseconds."""
+
+    lo: int = 0
+    hi: int = 2**63 - 1
+
+    def problem(self, ts_ms: int) -> str | None:
+        if self.lo <= ts_ms <= self.hi:
+            return None
+        return f"ts_ms: {ts_ms} is outside the accepted window {self.lo}..{self.hi} (camera clock or unit error)"
+
+
+ANY_TIME = TimeWindow()
+
+
+@dataclass(frozen=True)
 class DecodedBatch:
     """Valid reads (READ_SCHEMA plus MESSAGE_INDEX) and the rejected messages with their reasons."""
 
@@ -103,7 +120,7 @@ def _between(col: pa.ChunkedArray, lo: float, hi: float) -> np.ndarray:
     return _valid(arr) & (values >= lo) & (values <= hi)
 
 
-def _valid_mask(t: pa.Table) -> np.ndarray:
+def _valid_mask(t: pa.Table, window: TimeWindow) -> np.ndarray:
     """Rows that certainly satisfy every PlateRead constraint (nulls count as failures), from the
     columns' buffers with numpy: no Python object per read, one pass per check."""
     if t.num_rows == 0:
@@ -115,7 +132,7 @@ def _valid_mask(t: pa.Table) -> np.ndarray:
         & _str_ok(t["site"], 1, 128)
         & _between(t["lane"], 0, 64)
         & _direction_ok(t["direction"])
-        & _between(t["ts_ms"], 0, np.iinfo(np.int64).max)
+        & _between(t["ts_ms"], max(0, window.lo), window.hi)
         & _str_ok(t["plate_text"], 0, 256)
         & _country_ok(t["plate_country"], null_ok=True)
         & _between(t["confidence"], 0.0, 1.0)
@@ -137,29 +154,29 @@ def _candidates_ok(cand: pa.ListArray) -> np.ndarray:
     return np.asarray(ok, dtype=bool)
 
 
-def validate_one(value: bytes | dict[str, object] | None) -> PlateRead | str:
-    """The model's verdict on one message value (or row): a PlateRead, or the reason it is not one."""
+def validate_one(value: bytes | dict[str, object] | None, window: TimeWindow = ANY_TIME) -> PlateRead | str:
+    """The model's verdict on one message value (or row), and the time window's: a PlateRead, or
+    the reason it is not one."""
     if value is None:
         return "empty message (null value)"
     try:
-        if isinstance(value, dict):
-            return PlateRead.model_validate(value)
-        return PlateRead.model_validate_json(value)
+        read = PlateRead.model_validate(value) if isinstance(value, dict) else PlateRead.model_validate_json(value)
     except ValidationError as e:
         first = e.errors()[0]
         loc = ".".join(str(p) for p in first["loc"]) or "message"
         return f"invalid read: {loc}: {first['msg']}"
+    return window.problem(read.ts_ms) or read
 
 
 Item = bytes | dict[str, object] | None
 
 
-def _slow_rows(item: Callable[[int], Item], positions: Iterable[int]) -> DecodedBatch:
+def _slow_rows(item: Callable[[int], Item], positions: Iterable[int], window: TimeWindow) -> DecodedBatch:
     rows: list[dict[str, object]] = []
     kept: list[int] = []
     rejects: list[tuple[int, str]] = []
     for i in positions:
-        verdict = validate_one(item(i))
+        verdict = validate_one(item(i), window)
         if isinstance(verdict, str):
             rejects.append((i, verdict))
         else:
@@ -169,9 +186,9 @@ def _slow_rows(item: Callable[[int], Item], positions: Iterable[int]) -> Decoded
     return DecodedBatch(table.append_column(MESSAGE_INDEX, pa.array(kept, type=pa.int32())), rejects)
 
 
-def _split(table: pa.Table, item: Callable[[int], Item] | None) -> DecodedBatch:
+def _split(table: pa.Table, item: Callable[[int], Item] | None, window: TimeWindow) -> DecodedBatch:
     """Keep rows the vectorized checks vouch for; the model judges the rest (from `item(row)`, or the rows)."""
-    ok = _valid_mask(table)
+    ok = _valid_mask(table, window)
     if ok.all():
         return DecodedBatch(table.append_column(MESSAGE_INDEX, pa.array(np.arange(len(ok), dtype=np.int32))), [])
     fast = table.filter(pa.array(ok)).append_column(MESSAGE_INDEX, pa.array(np.flatnonzero(ok).astype(np.int32)))
@@ -182,13 +199,28 @@ def _split(table: pa.Table, item: Callable[[int], Item] | None) -> DecodedBatch:
         def item(i: int) -> Item:
             return {k: v for k, v in rows[i].items() if v is not None}
 
-    slow = _slow_rows(item, bad.tolist())
+    slow = _slow_rows(item, bad.tolist(), window)
     return DecodedBatch(pa.concat_tables([fast, slow.reads]).sort_by(MESSAGE_INDEX), slow.rejects)
 
 
-def validate_table(table: pa.Table) -> DecodedBatch:
-    """Split a table with READ_SCHEMA columns (from a file) into valid reads and (row, reason) rejects."""
-    return _split(as_read_schema(table), None)
+def validate_table(table: pa.Table, window: TimeWindow = ANY_TIME) -> DecodedBatch:
+    """Split a table of reads (from a file or a stream) into valid reads and (row, reason) rejects.
+    Columns that cast to READ_SCHEMA are checked in bulk; otherwise the model judges every row, so
+    one column of the wrong type costs speed, not the rows that are valid. Raises ValueError only
+    for a table without the columns a read needs."""
+    try:
+        return _split(as_read_schema(table), None, window)
+    except ValueError:
+        if missing_columns(table):
+            raise
+    rows = table.select([n for n in READ_SCHEMA.names if n in table.column_names]).to_pylist()
+    return _slow_rows(lambda i: {k: v for k, v in rows[i].items() if v is not None}, range(len(rows)), window)
+
+
+def missing_columns(table: pa.Table) -> list[str]:
+    """The READ_SCHEMA columns a table of reads lacks and may not leave out."""
+    names = set(table.column_names)
+    return [n for n in READ_SCHEMA.names if n not in names and n not in _OPTIONAL]
 
 
 def as_read_schema(table: pa.Table) -> pa.Table:
@@ -198,7 +230,7 @@ def as_read_schema(table: pa.Table) -> pa.Table:
     if table.schema.equals(READ_SCHEMA):
         return table
     names = set(table.column_names)
-    missing = [n for n in READ_SCHEMA.names if n not in names and n not in _OPTIONAL]
+    missing = missing_columns(table)
     if missing:
         raise ValueError(f"missing columns {missing}")
     for name in _OPTIONAL:
@@ -209,7 +241,7 @@ def as_read_schema(table: pa.Table) -> pa.Table:
         return table
     try:
         return table.cast(READ_SCHEMA)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError) as e:
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
         raise ValueError(f"columns of the wrong type: {e}") from e
 
 
@@ -225,6 +257,7 @@ def _decode_units(
     starts: np.ndarray,
     ends: np.ndarray,
     item: Callable[[int], Item],
+    window: TimeWindow,
     skip_blank: np.ndarray | None = None,
 ) -> DecodedBatch:
     """Decode units buf[starts[i]:ends[i]] (one JSON read each; `item(i)` gives unit i as the model
@@ -233,11 +266,11 @@ def _decode_units(
     table, status = parse_units(buf, starts, ends, _FLAT)
     parsed = status == OK
     if parsed.all():
-        return _split(table, item)
+        return _split(table, item, window)
     slow_units = ~parsed if skip_blank is None else ~parsed & ~(skip_blank & (status == BLANK))
     fast_pos = np.flatnonzero(parsed)
-    fast = _split(table.filter(pa.array(parsed)), lambda i: item(int(fast_pos[i])))
-    slow = _slow_rows(item, np.flatnonzero(slow_units).tolist())
+    fast = _split(table.filter(pa.array(parsed)), lambda i: item(int(fast_pos[i])), window)
+    slow = _slow_rows(item, np.flatnonzero(slow_units).tolist(), window)
     at = fast.reads.column_names.index(MESSAGE_INDEX)
     units = pa.array(fast_pos[fast.reads[MESSAGE_INDEX].to_numpy()].astype(np.int32))
     rejects = sorted([(int(fast_pos[p]), why) for p, why in fast.rejects] + slow.rejects)
@@ -253,12 +286,12 @@ def _joined(parts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]
     return np.frombuffer(b"\n".join(parts), dtype=np.uint8), ends - lengths, ends
 
 
-def decode_reads(values: Sequence[bytes | None]) -> DecodedBatch:
+def decode_reads(values: Sequence[bytes | None], window: TimeWindow = ANY_TIME) -> DecodedBatch:
     """Decode message values (one JSON read each) into valid reads and rejects, keeping message order."""
     if not values:
         return _empty()
     parts = cast(Sequence[bytes], [v or b"" for v in values] if None in values else values)
-    return _decode_units(*_joined(parts), values.__getitem__)
+    return _decode_units(*_joined(parts), values.__getitem__, window)
 
 
 @dataclass(frozen=True)
@@ -272,37 +305,53 @@ class Reject:
 
 
 def decode_messages(
-    values: Sequence[bytes | None], content_types: Sequence[str | None]
+    values: Sequence[bytes | None], content_types: Sequence[str | None], window: TimeWindow = ANY_TIME
 ) -> tuple[pa.Table, list[Reject]]:
-    """Decode single-read, JSON-lines and Arrow-stream messages together; MESSAGE_INDEX numbers the reads."""
+    """Decode single-read, JSON-lines and Arrow-stream messages together; MESSAGE_INDEX numbers the reads.
+    Never raises on a message's content: what the model or `window` refuses comes back as a Reject."""
     arrow = [i for i, ct in enumerate(content_types) if ct == ARROW_STREAM]
     if not arrow:
-        return _decode_json(values, [ct == NDJSON for ct in content_types])
+        return _decode_json(values, [ct == NDJSON for ct in content_types], window)
     others = [i for i, ct in enumerate(content_types) if ct != ARROW_STREAM]
-    table, json_rejects = _decode_json([values[i] for i in others], [content_types[i] == NDJSON for i in others])
+    table, json_rejects = _decode_json(
+        [values[i] for i in others], [content_types[i] == NDJSON for i in others], window
+    )
     rejects = [replace(r, message=others[r.message]) for r in json_rejects]
+    tables = [table]
     streams: list[pa.Table] = []
     owner: list[int] = []
     for i in arrow:
         got = _arrow_table(values[i])
         if isinstance(got, str):
             rejects.append(Reject(i, None, values[i], got))
-        else:
+        elif got.schema.equals(READ_SCHEMA):
             streams.append(got)
             owner.append(i)
-    if not streams:
-        return table, rejects
-    # validate every stream's rows in one pass, then map rejected rows back to their message
-    whole = pa.concat_tables(streams).combine_chunks()  # one chunk per column: cheaper for every step after
-    d = validate_table(whole)
-    if d.rejects:
-        message, row = _row_owners(np.array([t.num_rows for t in streams], dtype=np.int64), np.array(owner))
-    for r, why in d.rejects:
-        as_json = json.dumps(whole.slice(r, 1).to_pylist()[0], default=str).encode()
-        rejects.append(Reject(int(message[r]), int(row[r]), as_json, why))
-    shifted = pc.add(d.reads[MESSAGE_INDEX], pa.scalar(table.num_rows, pa.int32()))
-    arrow_reads = d.reads.set_column(d.reads.column_names.index(MESSAGE_INDEX), MESSAGE_INDEX, shifted)
-    return pa.concat_tables([table, arrow_reads]), sorted(rejects, key=lambda r: r.message)
+        else:  # columns of other types than a read's: the model judges each row
+            d = validate_table(got, window)
+            rejects += [Reject(i, r, _row_json(got, r), why) for r, why in d.rejects]
+            tables.append(_renumbered(d.reads, sum(t.num_rows for t in tables)))
+    if streams:
+        # validate the streams' rows in one pass, then map rejected rows back to their message
+        whole = pa.concat_tables(streams).combine_chunks()  # one chunk per column: cheaper for every step after
+        d = validate_table(whole, window)
+        if d.rejects:
+            message, row = _row_owners(np.array([t.num_rows for t in streams], dtype=np.int64), np.array(owner))
+        for r, why in d.rejects:
+            rejects.append(Reject(int(message[r]), int(row[r]), _row_json(whole, r), why))
+        tables.append(_renumbered(d.reads, sum(t.num_rows for t in tables)))
+    return pa.concat_tables(tables), sorted(rejects, key=lambda r: r.message)
+
+
+def _renumbered(reads: pa.Table, first: int) -> pa.Table:
+    """`reads` with MESSAGE_INDEX shifted to start after `first` reads."""
+    shifted = pc.add(reads[MESSAGE_INDEX], pa.scalar(first, pa.int32()))
+    return reads.set_column(reads.column_names.index(MESSAGE_INDEX), MESSAGE_INDEX, shifted)
+
+
+def _row_json(table: pa.Table, row: int) -> bytes:
+    """One row of a table as JSON, for the dead-letter topic."""
+    return json.dumps(table.slice(row, 1).to_pylist()[0], default=str).encode()
 
 
 def _row_owners(counts: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -311,26 +360,32 @@ def _row_owners(counts: np.ndarray, owners: np.ndarray) -> tuple[np.ndarray, np.
 
 
 def _arrow_table(value: bytes | None) -> pa.Table | str:
-    """The reads of one Arrow IPC stream message as a READ_SCHEMA table, or why it is not one."""
+    """The reads of one Arrow IPC stream message: a READ_SCHEMA table when its columns cast, else
+    the table as sent (every read column present); or why it holds no reads."""
     if not value:
         return "empty Arrow stream message"
     try:
         with pa.ipc.open_stream(pa.py_buffer(value)) as stream:
             table = stream.read_all()
-    except (pa.ArrowInvalid, OSError) as e:
+    except (pa.ArrowException, OSError, ValueError) as e:
         return f"not an Arrow IPC stream: {e}"
+    missing = missing_columns(table)
+    if missing:
+        return f"Arrow stream: missing columns {missing}"
     try:
         return as_read_schema(table)
-    except ValueError as e:
-        return f"Arrow stream: {e}"
+    except ValueError:
+        return table
 
 
-def _decode_json(values: Sequence[bytes | None], batched: Sequence[bool]) -> tuple[pa.Table, list[Reject]]:
+def _decode_json(
+    values: Sequence[bytes | None], batched: Sequence[bool], window: TimeWindow
+) -> tuple[pa.Table, list[Reject]]:
     """Single-read and JSON-lines messages, parsed together in one buffer (no Python object per read):
     a single-read message is one unit, each line of a JSON-lines message another. Blank lines are
     skipped; a null value is judged as one unit either way."""
     if not any(batched):
-        d = decode_reads(values)
+        d = decode_reads(values, window)
         return d.reads, [Reject(pos, None, values[pos], why) for pos, why in d.rejects]
     lined = [b and v is not None for v, b in zip(values, batched, strict=True)]
     parts = [(v or b"").rstrip(b"\n") if b else v or b"" for v, b in zip(values, lined, strict=True)]
@@ -357,7 +412,7 @@ def _decode_json(values: Sequence[bytes | None], batched: Sequence[bool]) -> tup
         return lines.setdefault(m, parts[m].split(b"\n"))[row[i]]
 
     unit_bounds = np.array(unit_starts, dtype=np.int64), np.array(unit_ends, dtype=np.int64)
-    d = _decode_units(buf, *unit_bounds, raw, skip_blank=np.asarray(lined, dtype=bool)[message])
+    d = _decode_units(buf, *unit_bounds, raw, window, skip_blank=np.asarray(lined, dtype=bool)[message])
     rejects = [
         Reject(int(message[p]), int(row[p]) if lined[int(message[p])] else None, raw(p), why) for p, why in d.rejects
     ]

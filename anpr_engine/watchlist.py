@@ -17,10 +17,10 @@ import pyarrow.compute as pc
 from anpr_engine.alerts import ListedEntry, listed_entry
 from anpr_engine.config import MatchPolicy
 from anpr_engine.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
-from anpr_engine.index import Hits, PlateIndex
+from anpr_engine.index import Hits, PlateIndex, pattern_problem
 from anpr_engine.kernels.formats import format_candidates
 from anpr_engine.models import WatchlistEntry
-from anpr_engine.normalize import NormalizedPlates, normalize_plates
+from anpr_engine.normalize import STATUS_NAMES, NormalizedPlates, normalize_plates
 
 NEVER = np.iinfo(np.int64).max
 _COUNTRY_SET = pa.array(COUNTRIES)
@@ -76,30 +76,45 @@ class Watchlist:
         return e
 
     def upsert(self, entries: Iterable[WatchlistEntry]) -> list[Rejected]:
-        """Add entries, replacing any with the same id. Entries whose plate is not plate text are rejected."""
+        """Add entries, replacing any with the same id; the last of one id in `entries` wins. An entry
+        whose plate is neither plate text nor a wildcard pattern is rejected, and an entry listed
+        under its id before stays as it was: a bad update never unlists a vehicle."""
         batch: dict[str, WatchlistEntry] = {}
         for e in entries:
             batch[e.entry_id] = e
+        rejected = self.judge(list(batch.values()))
+        for r in rejected:
+            del batch[r.entry_id]
         for entry_id in batch.keys() & self._slot_of.keys():
             self.delete(entry_id)
         items = list(batch.values())
-        if not items:
-            return []
-        wild = ["*" in e.plate for e in items]
-        plain = [e for e, w in zip(items, wild, strict=True) if not w]
-        patterns = [e for e, w in zip(items, wild, strict=True) if w]
-        rejected = self._add_plain(plain)
-        slots, reasons = self.index.add_wildcards([e.plate for e in patterns])
-        self._keep(patterns, slots)
-        why = iter(reasons)
-        rejected += [
-            Rejected(e.entry_id, next(why)) for e, slot in zip(patterns, slots.tolist(), strict=True) if slot < 0
-        ]
+        plain = [e for e in items if "*" not in e.plate]
+        patterns = [e for e in items if "*" in e.plate]
+        slots = self.index.add(*self._plain_plates(plain))
+        slots_w, _ = self.index.add_wildcards([e.plate for e in patterns])
+        if (slots < 0).any() or (slots_w < 0).any():
+            raise RuntimeError("an entry judged valid was refused by the index")  # a bug, not bad input
+        self._keep(plain, slots)
+        self._keep(patterns, slots_w)
         return rejected
 
-    def _add_plain(self, items: list[WatchlistEntry]) -> list[Rejected]:
-        if not items:
-            return []
+    def judge(self, entries: list[WatchlistEntry]) -> list[Rejected]:
+        """The entries whose plate this watchlist cannot list, with the reason: the one place that
+        judges a plate (files, the topic and offline matching all come through here)."""
+        plain = [e for e in entries if "*" not in e.plate]
+        status = normalize_plates([e.plate for e in plain]).status.tolist() if plain else []
+        rejected = [
+            Rejected(e.entry_id, f"plate {e.plate!r} is not plate text ({STATUS_NAMES[st]})")
+            for e, st in zip(plain, status, strict=True)
+            if st != 0
+        ]
+        for e in entries:
+            if "*" in e.plate and (why := pattern_problem(e.plate)) is not None:
+                rejected.append(Rejected(e.entry_id, why))
+        return rejected
+
+    def _plain_plates(self, items: list[WatchlistEntry]) -> tuple[NormalizedPlates, np.ndarray, np.ndarray]:
+        """The normalized plates of `items` and their budgets of equivalences and of differences."""
         plates = normalize_plates([e.plate for e in items], self.index.fold)
         lengths = plates.lengths.tolist()
         policy = self.policy
@@ -108,13 +123,8 @@ class Watchlist:
             for key in {(e.list_name, n) for e, n in zip(items, lengths, strict=True)}
         }
         per_entry = np.array([budgets[e.list_name, n] for e, n in zip(items, lengths, strict=True)], dtype=np.int8)
-        slots = self.index.add(plates, per_entry[:, 0].copy(), per_entry[:, 1].copy())
-        self._keep(items, slots)
-        return [
-            Rejected(e.entry_id, f"plate {e.plate!r} is not plate text (status {st})")
-            for e, slot, st in zip(items, slots.tolist(), plates.status.tolist(), strict=True)
-            if slot < 0
-        ]
+        per_entry = per_entry.reshape(len(items), 2)
+        return plates, per_entry[:, 0].copy(), per_entry[:, 1].copy()
 
     def _keep(self, items: list[WatchlistEntry], slots: np.ndarray) -> None:
         """Record the entries given a slot (slot -1: rejected)."""
@@ -140,9 +150,8 @@ class Watchlist:
         return True
 
     def match(self, plates: NormalizedPlates, read_country: pa.Array, ts_ms: np.ndarray) -> Hits:
-        """Hits of a normalized batch, keeping those whose country and validity window agree with the read.
-
-        An entry with a plate country matches a read whose OCR'd country is the same or unknown.
+        """Hits of a normalized batch, keeping those whose validity window holds the read's time and,
+        under the `strict` country policy, whose plate country is the read's OCR'd one or either is unknown.
         """
         trusted = None  # reads that fit a national format of their country: never read with differences
         if self.policy.mode == "format":
@@ -155,15 +164,13 @@ class Watchlist:
             hits = Hits.merged(hits, self.index.probe_wildcards(plates))
         if len(hits) == 0:
             return hits
-        rc = read_country.take(pa.array(hits.read)).to_pylist()
-        read_cc = np.fromiter((country_code(c) for c in rc), dtype=np.uint16, count=len(rc))
-        entry_cc = self._plate_country[hits.slot]
         ts = ts_ms[hits.read]
-        keep = (
-            ((entry_cc == 0) | (read_cc == 0) | (entry_cc == read_cc))
-            & (self._valid_from[hits.slot] <= ts)
-            & (ts <= self._valid_until[hits.slot])
-        )
+        keep = (self._valid_from[hits.slot] <= ts) & (ts <= self._valid_until[hits.slot])
+        if self.policy.country == "strict":
+            rc = read_country.take(pa.array(hits.read)).to_pylist()
+            read_cc = np.fromiter((country_code(c) for c in rc), dtype=np.uint16, count=len(rc))
+            entry_cc = self._plate_country[hits.slot]
+            keep &= (entry_cc == 0) | (read_cc == 0) | (entry_cc == read_cc)
         return hits.take(keep)
 
     def _format_hits(self, plates: NormalizedPlates, read_country: pa.Array) -> tuple[Hits, np.ndarray]:
@@ -183,7 +190,8 @@ class Watchlist:
             c_cost = np.empty(cap, dtype=np.int8)
             total = format_candidates(
                 plates.codes, plates.keys, plates.lengths, plates.breaks, rc.astype(np.int64), f.mask,
-                f.breaks, f.group_start, f.class_members, self._max_budget, c_read, c_key, c_cost, fits,
+                f.breaks, f.group_start, f.class_members, self._max_budget,
+                self.policy.ambiguous == "skip", c_read, c_key, c_cost, fits,
             )  # fmt: skip
             if total <= cap:
                 break

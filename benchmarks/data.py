@@ -9,7 +9,7 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from anpr_engine.models import WatchlistEntry
-from simulators.noise import NoiseModel, apply_noise
+from simulators.noise import NoiseModel, apply_noise, read_country
 from simulators.plates import random_plate
 from simulators.traffic import TRAFFIC_MIX
 
@@ -69,6 +69,7 @@ class TrafficSample:
     truth: np.ndarray  # index of the listed plate shown, -1 for an unlisted vehicle
     confusions: np.ndarray
     dropped: np.ndarray
+    wrong_country: np.ndarray  # the OCR'd plate country is another country's
 
 
 def traffic(n: int, listed: Listed, listed_share: float, seed: int, noise: NoiseModel | None = None) -> TrafficSample:
@@ -81,6 +82,7 @@ def traffic(n: int, listed: Listed, listed_share: float, seed: int, noise: Noise
     truth = np.full(n, -1, dtype=np.int64)
     conf = np.zeros(n, dtype=np.int8)
     dropped = np.zeros(n, dtype=np.int8)
+    wrong = np.zeros(n, dtype=bool)
     i = 0
     while i < n:
         if listed.plates and rng.random() < listed_share:
@@ -95,7 +97,8 @@ def traffic(n: int, listed: Listed, listed_share: float, seed: int, noise: Noise
         r = apply_noise(plate, rng, noise)
         texts.append(r.text)
         candidates.append(list(r.candidates) or None)
-        countries.append(country if rng.random() < 0.8 else None)
+        countries.append(read_country(country, rng, noise))
+        wrong[i] = countries[-1] not in (None, country)
         conf[i], dropped[i] = r.confusions, r.dropped
         i += 1
-    return TrafficSample(texts, candidates, countries, truth, conf, dropped)
+    return TrafficSample(texts, candidates, countries, truth, conf, dropped, wrong)

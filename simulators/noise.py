@@ -2,7 +2,8 @@
 
 Each read draws independent effects: case, separators (kept, dropped, replaced), stray spaces,
 look-alike characters swapped (the default OCR classes), a dropped character, Unicode look-alikes
-(full-width or Cyrillic letters) and a confidence that falls with the damage. Some cameras also send
+(full-width or Cyrillic letters) and a confidence that falls with the damage. The plate country
+(`read_country`) is missing or a neighbour's for a share of reads. Some cameras also send
 their next-best readings (top-N candidates): each differs from the best reading at one look-alike
 character, and undoes a confusion as often as not. The result records how many confusions and drops
 it applied, so a quality harness knows what a matcher should find.
@@ -31,10 +32,26 @@ class NoiseModel:
     dropped_char: float = 0.004
     unicode_lookalike: float = 0.005
     candidates: float = 0.2  # share of reads that come with 1-3 next-best readings
+    wrong_country: float = 0.03  # plate country read as a neighbour's (small, dirty or similar bands)
+    missing_country: float = 0.05  # no plate country read
 
     @classmethod
     def none(cls) -> NoiseModel:
-        return cls(0, 0, 0, 0, 0, 0, 0, 0, 0)
+        return cls(**{f: 0.0 for f in cls.__dataclass_fields__})
+
+
+NEIGHBOURS = {"NL": ("BE", "DE"), "BE": ("NL", "FR", "LU", "DE"), "DE": ("NL", "BE", "LU", "FR"),
+              "FR": ("BE", "LU", "DE"), "LU": ("BE", "FR", "DE")}  # fmt: skip
+
+
+def read_country(country: str | None, rng: random.Random, model: NoiseModel) -> str | None:
+    """The plate country as a camera reads it: missing, a neighbour's, or right."""
+    r = rng.random()
+    if country is None or r < model.missing_country:
+        return None
+    if r < model.missing_country + model.wrong_country:
+        return rng.choice(NEIGHBOURS.get(country, ("NL", "BE", "DE")))
+    return country
 
 
 @dataclass(frozen=True)

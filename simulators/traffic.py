@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from anpr_engine.models import Action, Category, Direction, PlateRead, WatchlistEntry
-from simulators.noise import NoiseModel, apply_noise
+from simulators.noise import NoiseModel, apply_noise, read_country
 from simulators.plates import random_plate
 
 
@@ -143,7 +143,7 @@ class Traffic:
             direction=rng.choice((Direction.INBOUND, Direction.OUTBOUND)),
             ts_ms=self.ts_ms,
             plate_text=noisy.text,
-            plate_country=pc if rng.random() < 0.8 else None,
+            plate_country=read_country(pc, rng, self.noise),
             confidence=noisy.confidence,
             candidates=list(noisy.candidates) or None,
         )

@@ -81,14 +81,16 @@ def ref_fits(plate: str, country: str | None, breaks: int = 0) -> bool:
     return any(all(ch in _allowed(s, series) for ch, s in zip(plate, p, strict=True)) for p, _, series in pats)
 
 
-def ref_candidates(plate: str, country: str | None, budget: int, breaks: int = 0) -> dict[str, int]:
-    """Format-aware corrections of a normalized read: {candidate plate: characters corrected}."""
+def ref_candidates(
+    plate: str, country: str | None, budget: int, breaks: int = 0, only_unique: bool = False
+) -> dict[str, int]:
+    """The read and its nearest format-aware corrections: {candidate plate: characters corrected}."""
     if budget == 0 or (country is not None and country not in FORMATS):
         return {plate: 0}
-    pats, by_layout = _ref_formats(plate, country, breaks)
+    pats, _ = _ref_formats(plate, country, breaks)
     if ref_fits(plate, country, breaks):
         return {plate: 0}
-    out = {} if by_layout else {plate: 0}
+    out: dict[str, int] = {}
     classes = {c: cls for cls in DEFAULT_OCR_CLASSES for c in cls}
     for p, _, series in pats:
         options: list[list[str]] = []
@@ -104,7 +106,11 @@ def ref_candidates(plate: str, country: str | None, budget: int, breaks: int = 0
             continue
         for combo in itertools.product(*options):
             out.setdefault("".join(combo), wrong)
-    return out
+    least = min(out.values(), default=0)
+    nearest = {c: cost for c, cost in out.items() if cost == least}
+    if only_unique and len(nearest) > 1:
+        nearest = {}
+    return {plate: 0, **nearest}  # the read itself too: a format adds hits, never removes an exact one
 
 
 def ref_match(
@@ -112,6 +118,8 @@ def ref_match(
     entries: list[WatchlistEntry],
     budget: int = MatchPolicy().max_equivalences,
     mode: str = "format",
+    country_policy: str = MatchPolicy().country,
+    ambiguous: str = MatchPolicy().ambiguous,
 ) -> set[RefHit]:
     """Hits of (plate_text, plate_country, ts_ms) reads against entries, with dict lookups:
     format mode on the read's format-aware corrections, ocr_equivalent mode on folded plates."""
@@ -131,12 +139,12 @@ def ref_match(
                 for listed, e in by_key.get(ref_fold(plate), [])
             ]
         else:
-            cands = ref_candidates(plate, country, budget, ref_breaks(text))
+            cands = ref_candidates(plate, country, budget, ref_breaks(text), ambiguous == "skip")
             found = [(e, cost) for c, cost in cands.items() for _, e in by_key.get(c, [])]
         for e, eq in found:
             if eq > budget:
                 continue
-            if e.plate_country and country and e.plate_country != country:
+            if country_policy == "strict" and e.plate_country and country and e.plate_country != country:
                 continue
             if (e.valid_from_ms or 0) > ts or (e.valid_until_ms is not None and ts > e.valid_until_ms):
                 continue

@@ -6,8 +6,9 @@ country was misread; where its character is not allowed, the characters of the s
 that are allowed are the corrections. So `I2-ABC-3` read at an NL camera becomes `12ABC3`, and a
 read that already fits a format is trusted as it is (a different real plate, not an OCR slip).
 
-A read whose separators survived is judged only by the formats with the same layout (when any has
-it): `H-B87-FK` is an `@-999-@@` plate misread, not `HB-87-FK`, even though both normalize alike.
+A read whose separators survived is corrected only into the formats with the same layout (when any
+has it): `H-B87-FK` is an `@-999-@@` plate misread, not `HB-87-FK`. The read as read is always
+a candidate as well, so a listed plate that fits no format is still found exactly.
 
 Patterns: pat_mask (P, MAX_LEN) uint64 bit c = code c allowed,
 pat_breaks (P,) the layout (bit k: separator before character k); patterns sorted by length then
@@ -37,6 +38,7 @@ def format_candidates(
     group_start: np.ndarray,
     class_members: np.ndarray,
     max_corrections: int,
+    only_unique: bool,
     out_read: np.ndarray,
     out_key: np.ndarray,
     out_cost: np.ndarray,
@@ -47,12 +49,14 @@ def format_candidates(
 
     The formats considered are those of the read's country (read_country -1: any country; -2: none
     known) and length, narrowed to the read's layout if it has separators and some format shares it.
-    A read that fits one of them is its own only candidate. Otherwise its corrections into each with
-    at most `max_corrections` changes are candidates, and the read itself too unless its layout
-    singled out formats that it breaks. With max_corrections 0 every read is its own only candidate.
+    Every read is its own first candidate (cost 0): a format may add hits, never remove an exact one
+    (false, trade or foreign plates misfiled under a country are what police list). A read that fits
+    one of them has no other candidate. Otherwise its corrections into each with at most
+    `max_corrections` changes are candidates too. With max_corrections 0 a read is its only candidate.
     out_fits[i] says whether read i fits a format considered (by layout where that applies).
 
-    Writes at most out_read.shape[0] candidates; returns the number found (call again if larger).
+    Writes at most out_read.shape[0] candidates; returns the number found (call again if larger:
+    the count is then an upper bound, before keeping the nearest).
     """
     n_out = 0
     cap = out_read.shape[0]
@@ -90,12 +94,11 @@ def format_candidates(
                     break
         out_fits[i] = valid
         first = n_out
-        if valid or not by_layout or max_corrections == 0:
-            if n_out < cap:
-                out_read[n_out] = i
-                out_key[n_out] = key
-                out_cost[n_out] = 0
-            n_out += 1
+        if n_out < cap:
+            out_read[n_out] = i
+            out_key[n_out] = key
+            out_cost[n_out] = 0
+        n_out += 1
         if valid or hi == lo or max_corrections == 0:
             continue
         for p in range(lo, hi):
@@ -143,4 +146,22 @@ def format_candidates(
                     out_key[n_out] = cand
                     out_cost[n_out] = wrong
                 n_out += 1
+        if n_out <= cap:
+            n_out = _keep_nearest(out_key, out_cost, first + 1, n_out, only_unique)
     return n_out
+
+
+@njit(cache=True, nogil=True)
+def _keep_nearest(out_key: np.ndarray, out_cost: np.ndarray, lo: int, hi: int, only_unique: bool) -> int:
+    """Keep the corrections at [lo, hi) with the fewest characters corrected (none of them, if
+    only_unique and there are several); returns the new end."""
+    least = 127
+    for q in range(lo, hi):
+        least = min(least, out_cost[q])
+    kept = lo
+    for q in range(lo, hi):
+        if out_cost[q] == least:
+            out_key[kept] = out_key[q]
+            out_cost[kept] = least
+            kept += 1
+    return lo if only_unique and kept - lo > 1 else kept

@@ -15,7 +15,11 @@ COUNTRY = st.sampled_from([None, "NL", "BE", "DE", "FR", "LU", "PL"])
 
 
 def kernel_candidates(
-    texts: list[str], countries: list[str | None], budget: int, fits_out: list[bool] | None = None
+    texts: list[str],
+    countries: list[str | None],
+    budget: int,
+    fits_out: list[bool] | None = None,
+    only_unique: bool = False,
 ) -> list[dict[str, int]]:
     plates = normalize_plates(texts)
     f = format_table()
@@ -25,7 +29,7 @@ def kernel_candidates(
     fits = np.empty(len(texts), bool)
     n = format_candidates(
         plates.codes, plates.keys, plates.lengths, plates.breaks, rc, f.mask, f.breaks,
-        f.group_start, f.class_members, budget, r, k, c, fits,
+        f.group_start, f.class_members, budget, only_unique, r, k, c, fits,
     )  # fmt: skip
     assert n <= cap
     if fits_out is not None:
@@ -43,13 +47,17 @@ def kernel_candidates(
     return out
 
 
-@given(st.lists(st.tuples(st.one_of(noisy_plates(), plate_like), COUNTRY), max_size=20), st.integers(0, 2))
-def test_kernel_equals_reference(reads: list[tuple[str, str | None]], budget: int) -> None:
+@given(
+    st.lists(st.tuples(st.one_of(noisy_plates(), plate_like), COUNTRY), max_size=20),
+    st.integers(0, 2),
+    st.booleans(),
+)
+def test_kernel_equals_reference(reads: list[tuple[str, str | None]], budget: int, only_unique: bool) -> None:
     fits: list[bool] = []
-    got = kernel_candidates([t for t, _ in reads], [c for _, c in reads], budget, fits)
+    got = kernel_candidates([t for t, _ in reads], [c for _, c in reads], budget, fits, only_unique)
     for (text, country), cands, fit in zip(reads, got, fits, strict=True):
         plate = normalize_plates([text]).text(0)
-        want = ref_candidates(plate, country, budget, ref_breaks(text)) if plate else {}
+        want = ref_candidates(plate, country, budget, ref_breaks(text), only_unique) if plate else {}
         assert cands == want, (text, country)
         assert fit == (bool(plate) and ref_fits(plate, country, ref_breaks(text))), (text, country)
 
@@ -71,10 +79,19 @@ def test_real_misreads_are_corrected(read: str, country: str | None, listed: str
 
 
 def test_the_layout_of_a_read_picks_its_format() -> None:
-    (cands,) = kernel_candidates(["H-B87-FK"], ["NL"], 2)  # @-999-@@ misread, not the HB-87-FK plate
-    assert cands == {"H887FK": 1}
+    (cands,) = kernel_candidates(["H-B87-FK"], ["NL"], 2)  # @-999-@@ misread; HB87FK only as read
+    assert cands == {"HB87FK": 0, "H887FK": 1}
     (cands,) = kernel_candidates(["HB87FK"], ["NL"], 2)  # no layout: the plate as read
     assert cands == {"HB87FK": 0}
+
+
+def test_only_the_nearest_corrections_are_candidates_and_ambiguous_ones_can_be_skipped() -> None:
+    (cands,) = kernel_candidates(["BSFJ2S"], ["NL"], 2)  # BSFJ25 needs one correction, 8SFJ25 two
+    assert cands == {"BSFJ2S": 0, "BSFJ25": 1}
+    (cands,) = kernel_candidates(["0D-BB-12"], ["NL"], 2)  # 00-BB-12 or DD-BB-12: one correction each
+    assert cands == {"0DBB12": 0, "00BB12": 1, "DDBB12": 1}
+    (cands,) = kernel_candidates(["0D-BB-12"], ["NL"], 2, only_unique=True)
+    assert cands == {"0DBB12": 0}
 
 
 def test_a_read_that_fits_a_format_is_trusted() -> None:

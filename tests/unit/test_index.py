@@ -27,15 +27,17 @@ def entry(i: int, plate: str, country: str | None = None, **kw: object) -> Watch
     st.lists(st.tuples(plate_texts, COUNTRIES, st.integers(0, 10)), max_size=60),
     st.integers(0, 2),
     st.sampled_from(["format", "ocr_equivalent", "exact"]),
+    st.sampled_from(["strict", "lenient"]),
+    st.sampled_from(["skip", "look_up"]),
 )
-def test_watchlist_match_equals_reference(listed, reads, budget, mode) -> None:  # type: ignore[no-untyped-def]
+def test_watchlist_match_equals_reference(listed, reads, budget, mode, country, ambiguous) -> None:  # type: ignore[no-untyped-def]
     entries = [entry(i, p, c, valid_from_ms=(i % 3), valid_until_ms=(8 if i % 4 == 0 else None))
                for i, ((p, _), c) in enumerate(listed)]  # fmt: skip
     # reads are the listed plates themselves, some noisy look-alikes, and arbitrary text
     reads = reads + [(e.plate, c, 5) for e, (_, c) in zip(entries, listed, strict=True)]
     from anpr_engine.config import MatchPolicy
 
-    wl = Watchlist(MatchPolicy(max_equivalences=budget, mode=mode))
+    wl = Watchlist(MatchPolicy(max_equivalences=budget, mode=mode, country=country, ambiguous=ambiguous))
     wl.upsert(entries)
     import pyarrow as pa
 
@@ -46,7 +48,10 @@ def test_watchlist_match_equals_reference(listed, reads, budget, mode) -> None: 
         for r, s, q in zip(hits.read, hits.slot, hits.equivalences, strict=True)
     }
     ref_mode, ref_budget = ("format", 0) if mode == "exact" else (mode, budget)
-    want = {(h.read, h.entry_id, h.equivalences) for h in ref_match(reads, entries, ref_budget, ref_mode)}
+    want = {
+        (h.read, h.entry_id, h.equivalences)
+        for h in ref_match(reads, entries, ref_budget, ref_mode, country, ambiguous)
+    }
     assert got == want
 
 

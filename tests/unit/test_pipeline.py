@@ -171,7 +171,8 @@ def test_fast_alert_json_is_the_alert_model() -> None:
         )
         assert out.cross_border == alert.cross_border and out.key == alert.read.camera_id.encode()
         assert alert.match.plate_listed == normalize_one(alert.entry.plate)
-        assert alert.match.plate_read == normalize_one(alert.read.plate_text)
+        readings = [alert.read.plate_text, *(alert.read.candidates or [])]
+        assert alert.match.plate_read == normalize_one(readings[alert.match.candidate])
 
 
 def test_arrow_stream_messages_match_and_bad_rows_or_streams_are_dead_letters() -> None:
