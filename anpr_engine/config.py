@@ -31,8 +31,9 @@ class MatchPolicy(BaseModel):
 
     mode `format` (default): a read that fits no national plate format of its country is corrected,
     position by position, to the OCR look-alikes the format allows, and its nearest corrections (the
-    fewest characters changed) are looked up exactly; a read that fits a format is trusted as read. `ocr_equivalent`: any look-alike counts as equal, wherever
-    it stands (more recall on unknown formats, many more false alerts on large lists). `exact`: none.
+    fewest characters changed) are looked up exactly; a read that fits a format is trusted as read.
+    `ocr_equivalent`: any look-alike counts as equal, wherever it stands (more recall on unknown
+    formats, many more false alerts on large lists). `exact`: none.
     max_equivalences bounds the characters a hit may correct or treat as equal. In every mode,
     max_differences (default 0) lets a hit have characters inserted or missing instead; one hit
     uses equivalences or differences, not both. In `format` mode only reads that fit no format of
@@ -135,6 +136,14 @@ class Settings(BaseSettings):
         default=None, description="static group membership: a restarted instance takes its partitions straight back"
     )
     batch_max_reads: int = Field(default=20_000, ge=1, description="most messages in one batch")
+    ts_min_ms: int = Field(
+        default=946_684_800_000, ge=0, description="reads stamped before this (default 2000-01-01) are dead letters"
+    )
+    ts_max_future_s: float = Field(
+        default=86_400.0,
+        ge=0,
+        description="reads stamped more than this far ahead of the engine's clock are dead letters",
+    )
     batch_max_bytes: int = Field(
         default=4 << 20,
         ge=1,

@@ -21,7 +21,7 @@ import pyarrow as pa
 
 from anpr_engine.alerts import HitReads, OutgoingAlert, Suppressor, encode_alert
 from anpr_engine.matching import match_table
-from anpr_engine.reads import decode_messages
+from anpr_engine.reads import ANY_TIME, TimeWindow, decode_messages
 from anpr_engine.watchlist import Watchlist
 
 
@@ -142,6 +142,8 @@ class Engine:
         dead_letters: DeadLetterSink,
         clock_ms: Callable[[], int] = lambda: time.time_ns() // 1_000_000,
         suppress_ms: int = 0,
+        ts_min_ms: int = 0,
+        ts_max_future_ms: int | None = None,
     ) -> None:
         self.watchlist = watchlist
         self.source = source
@@ -150,6 +152,8 @@ class Engine:
         self.clock_ms = clock_ms
         self.stats = Stats()
         self.suppressor = Suppressor(suppress_ms)
+        self.ts_min_ms = ts_min_ms
+        self.ts_max_future_ms = ts_max_future_ms
         self._stop = False
         self._unsettled: Batch | None = None  # sent, not yet acknowledged and committed
 
@@ -165,8 +169,11 @@ class Engine:
             return 0
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.time()
-        reads, rejects = decode_messages(messages.values, messages.content_types)
-        found = match_reads(reads, self.watchlist, self.clock_ms(), self.stats)
+        now = self.clock_ms()
+        future = self.ts_max_future_ms
+        window = TimeWindow(self.ts_min_ms, ANY_TIME.hi if future is None else now + future)
+        reads, rejects = decode_messages(messages.values, messages.content_types, window)
+        found = match_reads(reads, self.watchlist, now, self.stats)
         alerts = self.suppressor.keep(found)
         self.settle()
         for r in rejects:

@@ -225,8 +225,9 @@ def missing_columns(table: pa.Table) -> list[str]:
 
 def as_read_schema(table: pa.Table) -> pa.Table:
     """The READ_SCHEMA columns of `table`, in order and cast (no work when they already are); a missing
-    plate_country is all unknown, missing candidates are none. Raises ValueError for missing columns or
-    types that do not cast."""
+    plate_country is all unknown, missing candidates are none. Raises ValueError for missing columns,
+    or for a column whose type the model might judge otherwise than a cast would (an integer read_id
+    casts to text, which the model refuses): those tables are for the model to judge row by row."""
     if table.schema.equals(READ_SCHEMA):
         return table
     names = set(table.column_names)
@@ -239,10 +240,30 @@ def as_read_schema(table: pa.Table) -> pa.Table:
     table = table.select(READ_SCHEMA.names)
     if table.schema.equals(READ_SCHEMA):
         return table
+    odd = [f"{f.name}: {f.type}" for f in table.schema if not _same_kind(f.type, READ_SCHEMA.field(f.name).type)]
+    if odd:
+        raise ValueError(f"columns of another type than a read's: {', '.join(odd)}")
     try:
         return table.cast(READ_SCHEMA)
     except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as e:
         raise ValueError(f"columns of the wrong type: {e}") from e
+
+
+def _same_kind(got: pa.DataType, want: pa.DataType) -> bool:
+    """A column of type `got` casts to `want` without changing what the model would accept."""
+    if pa.types.is_null(got) or got == want:
+        return True
+    if pa.types.is_dictionary(got):
+        return _same_kind(got.value_type, want)
+    if pa.types.is_string(want):
+        return pa.types.is_string(got) or pa.types.is_large_string(got)
+    if pa.types.is_int64(want):
+        return pa.types.is_integer(got)
+    if pa.types.is_float64(want):
+        return pa.types.is_floating(got) or pa.types.is_integer(got)
+    if pa.types.is_list(got) or pa.types.is_large_list(got):
+        return _same_kind(got.value_type, want.value_type)
+    return False
 
 
 _NO_READS = READ_SCHEMA.empty_table().append_column(MESSAGE_INDEX, pa.array([], pa.int32()))

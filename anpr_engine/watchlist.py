@@ -39,6 +39,19 @@ def country_code(country: str | None) -> int:
     return 0 if not country else (ord(country[0]) << 8) | ord(country[1])
 
 
+def plate_problems(plates: list[str]) -> list[str | None]:
+    """Why each listed plate cannot be listed, or None: the one place that judges a plate (files,
+    the topic and offline matching all come through here). A plate with `*` is a wildcard pattern."""
+    plain = [i for i, p in enumerate(plates) if "*" not in p]
+    out: list[str | None] = [pattern_problem(p) if "*" in p else None for p in plates]
+    if plain:
+        status = normalize_plates([plates[i] for i in plain]).status.tolist()
+        for i, st in zip(plain, status, strict=True):
+            if st != 0:
+                out[i] = f"plate {plates[i]!r} is not plate text ({STATUS_NAMES[st]})"
+    return out
+
+
 class Watchlist:
     """Listed entries by id, indexed for batch matching."""
 
@@ -99,19 +112,9 @@ class Watchlist:
         return rejected
 
     def judge(self, entries: list[WatchlistEntry]) -> list[Rejected]:
-        """The entries whose plate this watchlist cannot list, with the reason: the one place that
-        judges a plate (files, the topic and offline matching all come through here)."""
-        plain = [e for e in entries if "*" not in e.plate]
-        status = normalize_plates([e.plate for e in plain]).status.tolist() if plain else []
-        rejected = [
-            Rejected(e.entry_id, f"plate {e.plate!r} is not plate text ({STATUS_NAMES[st]})")
-            for e, st in zip(plain, status, strict=True)
-            if st != 0
-        ]
-        for e in entries:
-            if "*" in e.plate and (why := pattern_problem(e.plate)) is not None:
-                rejected.append(Rejected(e.entry_id, why))
-        return rejected
+        """The entries whose plate this watchlist cannot list, with the reason."""
+        problems = plate_problems([e.plate for e in entries])
+        return [Rejected(e.entry_id, why) for e, why in zip(entries, problems, strict=True) if why is not None]
 
     def _plain_plates(self, items: list[WatchlistEntry]) -> tuple[NormalizedPlates, np.ndarray, np.ndarray]:
         """The normalized plates of `items` and their budgets of equivalences and of differences."""

@@ -1,5 +1,8 @@
 """Watchlist files: CSV (`;` `,` tab or `:` delimited), JSON lines, or Parquet → validated entries.
 
+Plates, wildcard patterns among them (`12-AB*`), are judged by the watchlist's own rule
+(watchlist.plate_problems), so a file is refused exactly where the engine would refuse an entry.
+
 Every row is validated on its own: a bad row is reported with its line (CSV/JSONL: the file's line
 number; Parquet: the row number) and reason, and never stops the valid rows. Only the plate column
 is required; list, agency, country and category can come from defaults given by the caller, and a
@@ -21,6 +24,7 @@ from pydantic import ValidationError
 
 from anpr_engine.models import WatchlistEntry
 from anpr_engine.normalize import normalize_one
+from anpr_engine.watchlist import plate_problems
 
 
 @dataclass(frozen=True)
@@ -73,31 +77,36 @@ def _reason(e: ValidationError) -> str:
 
 def load_entries(path: Path, defaults: Mapping[str, Any] | None = None) -> tuple[list[WatchlistEntry], list[RowError]]:
     """Validated entries of a watchlist file, and the rows that failed with line number and reason."""
-    entries: list[WatchlistEntry] = []
+    valid: list[tuple[int, WatchlistEntry]] = []
     errors: list[RowError] = []
     for line, row in _rows(path):
         if isinstance(row, str):
             errors.append(RowError(line, row))
             continue
         data = {**(defaults or {}), **{k: v for k, v in row.items() if v is not None}}
-        if "plate" in data and not normalize_one(str(data["plate"])):
-            errors.append(RowError(line, f"plate: {data['plate']!r} is not plate text"))
-            continue
         if not data.get("entry_id") and data.get("plate"):
             data["entry_id"] = "-".join(
                 str(x)
                 for x in (
                     data.get("agency_country", "XX"),
                     data.get("list_name", "list"),
-                    normalize_one(str(data["plate"])),
+                    _listed_form(str(data["plate"])),
                     data.get("plate_country") or "ANY",
                 )
             )
         try:
-            entries.append(WatchlistEntry.model_validate(data))
+            valid.append((line, WatchlistEntry.model_validate(data)))
         except ValidationError as e:
             errors.append(RowError(line, _reason(e)))
-    return entries, errors
+    problems = plate_problems([e.plate for _, e in valid])
+    errors += [RowError(line, f"plate: {why}") for (line, _), why in zip(valid, problems, strict=True) if why]
+    entries = [e for (_, e), why in zip(valid, problems, strict=True) if why is None]
+    return entries, sorted(errors, key=lambda err: err.line)
+
+
+def _listed_form(plate: str) -> str:
+    """A plate (or each part of a wildcard pattern) normalized, for a derived entry id."""
+    return "*".join(normalize_one(part) or part.strip() for part in plate.split("*"))
 
 
 def write_entries(entries: list[WatchlistEntry], path: Path) -> None:

@@ -6,6 +6,7 @@ import json
 import signal
 import sys
 import time
+from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -47,9 +48,19 @@ MaxDiff = Annotated[
 ]
 
 
-def _policy(max_equivalences: int | None, max_differences: int | None) -> MatchPolicy:
+class CountryPolicy(StrEnum):
+    STRICT = "strict"
+    LENIENT = "lenient"
+
+
+def _policy(
+    max_equivalences: int | None, max_differences: int | None, country: CountryPolicy | None = None
+) -> MatchPolicy:
     """The match policy of the environment (ANPR_MATCH__*), with the options that were given on top."""
-    given = {"max_equivalences": max_equivalences, "max_differences": max_differences}
+    given = {
+        "max_equivalences": max_equivalences, "max_differences": max_differences,
+        "country": None if country is None else country.value,
+    }  # fmt: skip
     base = Settings().match
     return MatchPolicy.model_validate({**base.model_dump(), **{k: v for k, v in given.items() if v is not None}})
 
@@ -74,6 +85,30 @@ def load_watchlist_topic(settings: Settings) -> tuple[Watchlist, int]:
     return wl, bad
 
 
+def run_settings(
+    bootstrap: str | None = None,
+    reads_topic: str | None = None,
+    alerts_topic: str | None = None,
+    watchlist_topic: str | None = None,
+    dlq_topic: str | None = None,
+    group_id: str | None = None,
+    max_equivalences: int | None = None,
+    max_differences: int | None = None,
+    batch_max_reads: int | None = None,
+    country_policy: CountryPolicy | None = None,
+    suppress_s: float | None = None,
+    instance_id: str | None = None,
+) -> Settings:
+    """The settings `run` works with: its options where given, else the environment, else the defaults."""
+    given = {
+        "group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id,
+        "suppress_s": suppress_s,
+    }  # fmt: skip
+    extra: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+    extra["match"] = _policy(max_equivalences, max_differences, country_policy)
+    return settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, **extra)
+
+
 @app.command()
 def run(
     bootstrap: Bootstrap = None,
@@ -81,10 +116,14 @@ def run(
     alerts_topic: AlertsTopic = None,
     watchlist_topic: WatchlistTopic = None,
     dlq_topic: DlqTopic = None,
-    group_id: Annotated[str, typer.Option(help="Consumer group of the engine instances.")] = "anpr-engine",
+    group_id: Annotated[str | None, typer.Option(help="Consumer group of the engine instances [anpr-engine].")] = None,
     max_equivalences: MaxEquiv = None,
     max_differences: MaxDiff = None,
-    batch_max_reads: Annotated[int, typer.Option(min=1, help="Most messages taken per batch.")] = 20_000,
+    batch_max_reads: Annotated[int | None, typer.Option(min=1, help="Most messages taken per batch [20000].")] = None,
+    country_policy: Annotated[
+        CountryPolicy | None,
+        typer.Option(help="Entries of another plate country than the read's: strict never matches [lenient]."),
+    ] = None,
     suppress_s: SuppressS = None,
     instance_id: Annotated[
         str | None, typer.Option(help="Static group member id: a restarted instance resumes its partitions at once.")
@@ -100,13 +139,10 @@ def run(
     from anpr_engine.io.consumer import KafkaReadSource
     from anpr_engine.io.producer import alert_sinks
 
-    extra: dict[str, object] = {
-        "group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id,
-        "match": _policy(max_equivalences, max_differences),
-    }  # fmt: skip
-    if suppress_s is not None:
-        extra["suppress_s"] = suppress_s
-    settings = settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, **extra)
+    settings = run_settings(
+        bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, group_id, max_equivalences,
+        max_differences, batch_max_reads, country_policy, suppress_s, instance_id,
+    )  # fmt: skip
     ensure_topics(settings)
     t0 = time.perf_counter()
     watchlist, bad = load_watchlist_topic(settings)
@@ -118,7 +154,10 @@ def run(
     freeze_heap()
     source = KafkaReadSource(settings)
     _, alerts, dead = alert_sinks(settings)
-    engine = Engine(watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000))
+    engine = Engine(
+        watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000), ts_min_ms=settings.ts_min_ms,
+        ts_max_future_ms=int(settings.ts_max_future_s * 1000),
+    )  # fmt: skip
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
         engine.stop()
@@ -148,6 +187,7 @@ def match(
     max_equivalences: MaxEquiv = None,
     max_differences: MaxDiff = None,
     suppress_s: SuppressS = None,
+    country_policy: Annotated[CountryPolicy | None, typer.Option(help="strict or lenient [lenient].")] = None,
 ) -> None:
     """Offline mode, no broker: match a file of reads against a watchlist file and write alerts."""
     try:
@@ -159,7 +199,7 @@ def match(
         typer.echo(f"{watchlist}:{err.line}: {err.reason}", err=True)
     for line, why in rejects:
         typer.echo(f"{reads}:{line}: {why}", err=True)
-    wl = Watchlist(_policy(max_equivalences, max_differences))
+    wl = Watchlist(_policy(max_equivalences, max_differences, country_policy))
     wl.upsert(entries)
     stats = Stats()
     found = []

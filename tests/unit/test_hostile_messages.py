@@ -1,0 +1,129 @@
+"""Hostile message content: any JSON value in any field, in single, JSON-lines and Arrow messages.
+decode_messages never raises; every read the model refuses is rejected with a reason, and every
+read it accepts decodes equal to the model."""
+
+import json
+
+import pyarrow as pa
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from anpr_engine.models import PlateRead
+from anpr_engine.reads import (
+    ARROW_STREAM,
+    MESSAGE_INDEX,
+    NDJSON,
+    READ_SCHEMA,
+    TimeWindow,
+    decode_messages,
+    validate_one,
+)
+from tests.unit.test_reads import GOOD
+
+scalars = st.one_of(
+    st.none(), st.booleans(), st.integers(), st.integers(2**63 - 5, 2**70), st.integers(-(2**70), -1),
+    st.floats(allow_nan=False, allow_infinity=False), st.text(max_size=6), st.sampled_from(["NL", "inbound", "3"]),
+)  # fmt: skip
+json_values = st.recursive(
+    scalars, lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=6,
+)  # fmt: skip
+
+
+@st.composite
+def hostile_units(draw: st.DrawFn) -> bytes:
+    """A valid read, or one with any JSON values in some fields, or any JSON value at all, or deep nesting."""
+    kind = draw(st.integers(0, 9))
+    if kind == 0:
+        return json.dumps(draw(json_values)).encode()
+    if kind == 1:
+        depth = draw(st.integers(1, 3000))
+        return json.dumps({**GOOD, "plate_text": "x"})[:-1].encode() + b',"deep":' + b"[" * depth + b"]" * depth + b"}"
+    d: dict[str, object] = dict(GOOD, read_id=draw(st.text(min_size=1, max_size=6)))
+    for key in draw(st.lists(st.sampled_from([*sorted(GOOD), "candidates"]), max_size=3, unique=True)):
+        d[key] = draw(json_values)
+    return json.dumps(d).encode()
+
+
+def _verdicts(units: list[bytes], window: TimeWindow) -> list[PlateRead | str]:
+    return [validate_one(u, window) for u in units]
+
+
+def _check(table: pa.Table, rejected: list[tuple[int, str]], verdicts: list[PlateRead | str]) -> None:
+    """Valid reads equal to the model's; every invalid one rejected once with a reason."""
+    assert sorted(p for p, _ in rejected) == [i for i, v in enumerate(verdicts) if isinstance(v, str)]
+    assert all(why for _, why in rejected)
+    rows = table.drop_columns([MESSAGE_INDEX]).to_pylist()
+    want = [v.model_dump(mode="json") for v in verdicts if isinstance(v, PlateRead)]
+    assert sorted(map(repr, rows)) == sorted(map(repr, want))
+
+
+WINDOWS = st.sampled_from([TimeWindow(), TimeWindow(946_684_800_000, 1_800_000_000_000)])
+
+
+@settings(max_examples=150)
+@given(st.lists(hostile_units(), min_size=1, max_size=12), WINDOWS)
+def test_single_read_messages(units: list[bytes], window: TimeWindow) -> None:
+    table, rejects = decode_messages(units, [None] * len(units), window)
+    _check(table, [(r.message, r.reason) for r in rejects], _verdicts(units, window))
+
+
+@settings(max_examples=150)
+@given(st.lists(st.lists(hostile_units(), min_size=1, max_size=5), min_size=1, max_size=4), WINDOWS)
+def test_json_lines_messages(messages: list[list[bytes]], window: TimeWindow) -> None:
+    values: list[bytes | None] = [b"\n".join(lines) for lines in messages]
+    table, rejects = decode_messages(values, [NDJSON] * len(values), window)
+    flat = [(m, r) for m, lines in enumerate(messages) for r in range(len(lines))]
+    position = {pair: i for i, pair in enumerate(flat)}
+    got = [(position[(r.message, r.row)], r.reason) for r in rejects]  # type: ignore[index]
+    _check(table, got, _verdicts([u for lines in messages for u in lines], window))
+
+
+ARROW_TYPES = {
+    pa.int64(): st.integers(-(2**63), 2**63 - 1),
+    pa.float64(): st.floats(allow_nan=True),
+    pa.string(): st.text(max_size=6) | st.sampled_from(["NL", "inbound", "3", "1795000000000"]),
+    pa.bool_(): st.booleans(),
+    pa.list_(pa.int64()): st.lists(st.integers(-5, 5), max_size=2),
+    pa.list_(pa.string()): st.lists(st.text(max_size=4), max_size=6),
+}
+
+
+@st.composite
+def arrow_messages(draw: st.DrawFn) -> tuple[bytes, list[dict[str, object]]]:
+    """An Arrow stream of reads in which some columns have another type, with null or any value of it."""
+    n = draw(st.integers(1, 6))
+    rows = [dict(GOOD, read_id=f"r{i}") for i in range(n)]
+    columns = {name: pa.array([r.get(name) for r in rows], READ_SCHEMA.field(name).type) for name in READ_SCHEMA.names}
+    for name in draw(st.lists(st.sampled_from(READ_SCHEMA.names), max_size=3, unique=True)):
+        typ = draw(st.sampled_from(list(ARROW_TYPES)))
+        values = [draw(st.none() | ARROW_TYPES[typ]) for _ in range(n)]
+        columns[name] = pa.array(values, typ)
+        for r, v in zip(rows, values, strict=True):
+            r[name] = v
+    table = pa.table(columns)
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes(), [{k: v for k, v in r.items() if v is not None} for r in rows]
+
+
+@settings(max_examples=150)
+@given(st.lists(arrow_messages(), min_size=1, max_size=3), WINDOWS)
+def test_arrow_messages_with_columns_of_any_type(messages: list[tuple[bytes, list[dict[str, object]]]], window: TimeWindow) -> None:  # fmt: skip
+    values: list[bytes | None] = [m for m, _ in messages]
+    table, rejects = decode_messages(values, [ARROW_STREAM] * len(values), window)
+    flat = [(m, r) for m, (_, rows) in enumerate(messages) for r in range(len(rows))]
+    position = {pair: i for i, pair in enumerate(flat)}
+    got = [(position[(r.message, r.row)], r.reason) for r in rejects]  # type: ignore[index]
+    verdicts = [validate_one(row, window) for _, rows in messages for row in rows]
+    _check(table, got, verdicts)
+
+
+def test_reads_outside_the_time_window_are_rejected_with_the_reason() -> None:
+    window = TimeWindow(946_684_800_000, 1_800_000_000_000)
+    units = [json.dumps({**GOOD, "ts_ms": ts}).encode() for ts in (1_795_000_000_000, 1_795_000_000, 2**62, 0)]
+    for ct in (None, NDJSON):
+        table, rejects = decode_messages(units, [ct] * len(units), window)
+        assert table["ts_ms"].to_pylist() == [1_795_000_000_000]
+        assert len(rejects) == 3 and all("outside the accepted window" in r.reason for r in rejects)
