@@ -59,12 +59,14 @@ class PyMatcher:
 
 
 class PyFormatMatcher:
-    """Format mode in plain Python: the read fits a format of its country → looked up as read;
-    else its corrections (OCR look-alikes the format allows) are looked up in a dict."""
+    """Format mode in plain Python: the read is looked up as read; if it fits no format of its
+    country, its nearest corrections (OCR look-alikes the format allows) too, when only one is
+    nearest (the default policy's `ambiguous=skip`). Country policy `lenient`: a hit's plate
+    country is not compared with the read's (`strict` would)."""
 
     def __init__(self, plates: list[str], max_corrections: int, countries: list[str | None]) -> None:
         self.budget = max_corrections
-        self.countries = countries  # each entry's plate country: a read of another country does not match it
+        self.countries = countries  # each entry's plate country (used under a strict country policy only)
         self.index: dict[str, list[int]] = {}
         for i, p in enumerate(plates):
             n = py_normalize(p)
@@ -97,7 +99,7 @@ class PyFormatMatcher:
             pats = [(s, b) for s, b in pats if b == brk]
         if any(all(ch in ok for ch, ok in zip(n, sets, strict=True)) for sets, _ in pats):
             return {n: 0}
-        out = {} if by_layout else {n: 0}
+        out: dict[str, int] = {}
         for sets, _ in pats:
             options, wrong = [], 0
             for ch, ok in zip(n, sets, strict=True):
@@ -110,15 +112,15 @@ class PyFormatMatcher:
                 continue
             for combo in itertools.product(*options):
                 out.setdefault("".join(combo), wrong)
-        return out
+        least = min(out.values(), default=0)
+        nearest = [c for c, cost in out.items() if cost == least]
+        return {n: 0, **({nearest[0]: least} if len(nearest) == 1 else {})}
 
     def match(self, texts: list[str], countries: list[str | None]) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []
         for r, (text, country) in enumerate(zip(texts, countries, strict=True)):
             for cand in self.candidates(text, country):
-                out.extend(
-                    (r, e) for e in self.index.get(cand, ()) if not country or self.countries[e] in (None, country)
-                )
+                out.extend((r, e) for e in self.index.get(cand, ()))
         return out
 
 

@@ -103,7 +103,7 @@ def _measure(d: SizeData, mode: str, budget: int, differences: int, repeats: int
         py_build_s = time.perf_counter() - t
         py_match = partial(dpy.match, sub_texts)
     elif mode == "format":
-        wl = _load(MatchPolicy(mode="format", max_equivalences=budget), listed)
+        wl = _load(MatchPolicy(mode="format", max_equivalences=budget, ambiguous="skip", country="lenient"), listed)
         index = wl.index
         build_s = time.perf_counter() - t
         engine = partial(_match_watchlist, wl, column, countries, no_ts)

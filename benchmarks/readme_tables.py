@@ -80,7 +80,8 @@ def main() -> None:
             text.index(f"<!-- {name}:end -->") + len(f"<!-- {name}:end -->"),
         )
         text = text[:start] + block + text[end:]
-    floor = next(q for q in quality["rows"] if q["entries"] == quality["entries"] and q["policy"] == "exact")
+    exact = f"exact/{quality['default']['policy'].split('/')[1]}"
+    floor = next(q for q in quality["rows"] if q["entries"] == quality["entries"] and q["policy"] == exact)
     text = re.sub(r"which already has (\d+|FLOOR) per million",
                   f"which already has {floor['false_alerts_per_million']:.0f} per million", text)  # fmt: skip
     d = quality["default"]

@@ -128,7 +128,9 @@ def quality_json(quality: list[dict[str, Any]]) -> dict[str, Any]:
         name: {"recall": q["recall"], "false_alerts_per_million": q["false_alerts_per_million"]}
         for name, q in at.items()
     }
-    out["default"] = {**out[DEFAULT], "policy": DEFAULT}
+    exact = out[f"exact/{DEFAULT.split('/')[1]}"]  # exact matching under the default's country policy
+    added = out[DEFAULT]["false_alerts_per_million"] - exact["false_alerts_per_million"]
+    out["default"] = {**out[DEFAULT], "policy": DEFAULT, "false_alerts_added_over_exact_per_million": added}
     out["entries"] = size
     out["rows"] = quality
     return out

@@ -5,12 +5,13 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
+from anpr_engine.io.client_logs import client_logger
 from anpr_engine.pipeline import Batch, Message
 
 log = logging.getLogger(__name__)
@@ -25,16 +26,25 @@ FETCH_TUNING: dict[str, str | int | float | bool] = {
 }
 
 
-class KafkaReadSource:
-    """Batches of read messages; offsets are committed only when the pipeline says the batch is done."""
+Partition = tuple[str, int]
 
-    def __init__(self, settings: Settings) -> None:
+
+class KafkaReadSource:
+    """Batches of read messages; offsets are committed only when the pipeline says the batch is done.
+
+    Positions are committed per partition, and only for partitions this member holds: on revoke the
+    settled positions of the revoked partitions are committed at once (their new owner starts
+    there), on loss they are dropped (another member already owns them), and a batch settled after
+    its partition moved commits nothing for it (the new owner reads that part again: at-least-once).
+    """
+
+    def __init__(self, settings: Settings, client: Callable[[dict[str, object]], Consumer] = Consumer) -> None:
         self.settings = settings
-        self._commit_error: KafkaError | None = None
-        self._last_offsets: list[TopicPartition] = []
-        self._pending: list[TopicPartition] | None = None  # positions of settled batches, not yet committed
-        self._committed_at = 0.0  # time.monotonic() of the last commit sent
-        self.consumer = Consumer(
+        self._commit_error: KafkaException | None = None
+        self._assigned: set[Partition] = set()
+        self._pending: dict[Partition, int] = {}  # settled positions, not yet committed
+        self._committed_at = float("-inf")  # time.monotonic() of the last commit sent
+        self.consumer = client(
             {
                 **settings.kafka_common(),
                 "group.id": settings.group_id,
@@ -47,9 +57,12 @@ class KafkaReadSource:
                 "session.timeout.ms": settings.session_timeout_ms,
                 "on_commit": self._on_commit,
                 **({"group.instance.id": settings.instance_id} if settings.instance_id else {}),
+                "logger": client_logger(),
             }
         )
-        self.consumer.subscribe([settings.topics.reads])
+        self.consumer.subscribe(
+            [settings.topics.reads], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
 
     def poll_batch(self) -> Batch:
         # Take whatever is queued without waiting; when nothing is, wait for the first message only.
@@ -100,45 +113,95 @@ class KafkaReadSource:
         return bool(self.consumer.assignment())
 
     def commit(self, batch: Batch) -> None:
-        """Commit the positions the consumer had when it handed out `batch`, without waiting for the
-        broker's answer (the next batch's work overlaps it; close() waits for the last one), and at
-        most once every commit_interval_ms: a commit per small batch flooded the group coordinator,
-        whose answers then held back the heartbeats until the session timed out. Positions left
-        uncommitted are committed at the next commit, when no message comes, or on close. A failed
-        commit raises here, at the next commit."""
+        """Commit the positions the consumer had when it handed out `batch`, for the partitions it
+        still holds, without waiting for the broker's answer (the next batch's work overlaps it;
+        close() waits for the last one), and at most once every commit_interval_ms: a commit per
+        small batch flooded the group coordinator, whose answers then held back the heartbeats until
+        the session timed out. Positions left uncommitted are committed at the next commit, when no
+        message comes, on revoke, or on close. A failed commit raises here, at the next commit."""
         if self._commit_error is not None:
             err, self._commit_error = self._commit_error, None
-            raise KafkaException(err)
+            raise err
         positions: list[TopicPartition] = batch.position  # type: ignore[assignment]
-        offsets = [tp for tp in positions if tp.offset >= 0]
-        if offsets:
-            self._last_offsets = self._pending = offsets
-            if time.monotonic() - self._committed_at >= self.settings.commit_interval_ms / 1000:
-                self._commit_pending()
+        for tp in positions:
+            if tp.offset >= 0 and (tp.topic, tp.partition) in self._assigned:
+                self._pending[tp.topic, tp.partition] = tp.offset
+        if self._pending and time.monotonic() - self._committed_at >= self.settings.commit_interval_ms / 1000:
+            self._commit_pending()
 
     def _commit_pending(self) -> None:
         if self._pending:
-            self.consumer.commit(offsets=self._pending, asynchronous=True)
-            self._pending = None
+            self.consumer.commit(offsets=_offsets(self._pending), asynchronous=True)
+            self._pending = {}
             self._committed_at = time.monotonic()
 
-    def _on_commit(self, err: KafkaError | None, _partitions: list[TopicPartition]) -> None:
-        if err is None:
-            return
-        if _moved_on(err):
-            log.warning("commit skipped during a group rebalance: %s", err)
+    def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
+        failed = _commit_failure(err, partitions)
+        if failed is not None and self._commit_error is None:
+            self._commit_error = failed
+
+    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+
+    def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Commit what is settled of the partitions leaving, and wait for it: the next owner starts there."""
+        leaving = self._leave(partitions)
+        if leaving:
+            self._commit_now(leaving)
+
+    def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Partitions taken away without a revoke (session timed out): another member owns them, and a
+        commit from here would be refused or, worse, move their position; drop what was held back."""
+        dropped = self._leave(partitions)
+        if dropped:
+            log.warning("partitions lost to the group; %d held-back positions dropped", len(dropped))
+
+    def _leave(self, partitions: list[TopicPartition]) -> dict[Partition, int]:
+        """Stop holding `partitions`; returns their held-back positions."""
+        gone = {(tp.topic, tp.partition) for tp in partitions}
+        self._assigned -= gone
+        leaving = {p: o for p, o in self._pending.items() if p in gone}
+        for p in leaving:
+            del self._pending[p]
+        return leaving
+
+    def _commit_now(self, positions: dict[Partition, int]) -> None:
+        """Commit and wait; raise on a failure of the request or of any partition (a rebalance is logged)."""
+        try:
+            result = self.consumer.commit(offsets=_offsets(positions), asynchronous=False)
+        except KafkaException as e:
+            failed = _commit_failure(e.args[0], [])
         else:
-            self._commit_error = err
+            failed = _commit_failure(None, result or [])
+        if failed is not None:
+            raise failed
 
     def close(self) -> None:
-        """Commit the last batch's positions and wait for the answer, then leave the group."""
-        if self._last_offsets:
-            try:
-                self.consumer.commit(offsets=self._last_offsets, asynchronous=False)
-            except KafkaException as e:
-                if not _moved_on(e.args[0]):
-                    raise
-        self.consumer.close()
+        """Commit the settled positions still held back and wait for the answer, then leave the group.
+        The client is closed whatever the commit does."""
+        try:
+            pending, self._pending = self._pending, {}
+            if pending:
+                self._commit_now(pending)
+        finally:
+            self.consumer.close()
+
+
+def _offsets(positions: dict[Partition, int]) -> list[TopicPartition]:
+    return [TopicPartition(topic, partition, offset) for (topic, partition), offset in positions.items()]
+
+
+def _commit_failure(err: KafkaError | None, partitions: list[TopicPartition]) -> KafkaException | None:
+    """The error a commit answer holds, for the request or for any one partition; None when it
+    succeeded or failed only because the group moved on (logged: re-delivery, not loss)."""
+    errors = [err] if err is not None else []
+    errors += [tp.error for tp in partitions if tp.error is not None]
+    for e in errors:
+        if _moved_on(e):
+            log.warning("commit skipped during a group rebalance: %s", e)
+        else:
+            return KafkaException(e)
+    return None
 
 
 def _moved_on(err: KafkaError) -> bool:
@@ -177,6 +240,7 @@ def read_topic_to_end(
             "group.id": f"anpr-reader-{uuid.uuid4()}",
             "enable.auto.commit": False,
             "enable.partition.eof": True,
+            "logger": client_logger(),
         }
     )
     try:
@@ -214,6 +278,7 @@ class TailConsumer:
                 **settings.kafka_common(),
                 "group.id": f"anpr-tail-{uuid.uuid4()}",
                 "enable.auto.commit": False,
+                "logger": client_logger(),
                 "auto.offset.reset": "earliest" if from_beginning else "latest",
             }
         )

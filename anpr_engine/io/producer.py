@@ -5,12 +5,14 @@ All alerts leave through `KafkaAlertSink`, so making delivery transactional late
 
 from __future__ import annotations
 
+import time
 from collections.abc import Sequence
 
 from confluent_kafka import KafkaError, Producer
 
 from anpr_engine.alerts import OutgoingAlert
 from anpr_engine.config import Settings
+from anpr_engine.io.client_logs import client_logger
 from anpr_engine.pipeline import Message
 
 Headers = list[tuple[str, str | bytes | None]]
@@ -22,12 +24,13 @@ class DeliveryFailed(RuntimeError):
 
 def new_producer(settings: Settings, **overrides: str | int | float | bool) -> Producer:
     """An idempotent, fully-acknowledged producer (acks=all, no duplicates from retries)."""
-    conf: dict[str, str | int | float | bool] = {
+    conf: dict[str, object] = {
         "enable.idempotence": True,
         "acks": "all",
         "linger.ms": 2,
         "compression.type": "lz4",
         "queue.buffering.max.messages": 1_000_000,
+        "logger": client_logger(),
         **settings.kafka_common(),
         **overrides,
     }
@@ -53,12 +56,20 @@ class AckedProducer:
         key: bytes | None = None,
         headers: Headers | None = None,
     ) -> None:
-        """Queue one message, serving delivery reports while the local queue is full."""
+        """Queue one message, serving delivery reports while the local queue is full; raise
+        DeliveryFailed if it stays full for flush_timeout_s (the broker takes nothing)."""
+        deadline = None
         while True:
             try:
                 self.producer.produce(topic, value, key, headers=headers, on_delivery=self._on_delivery)
                 return
-            except BufferError:
+            except BufferError as e:
+                now = time.monotonic()
+                deadline = deadline or now + self.flush_timeout_s
+                if now >= deadline:
+                    raise DeliveryFailed(
+                        f"local producer queue full for {self.flush_timeout_s}s: the broker acknowledges nothing"
+                    ) from e
                 self.producer.poll(0.05)
 
     def flush(self) -> None:

@@ -36,6 +36,7 @@ def test_tiny_benchmark_run(tmp_path: Path) -> None:
     assert pipe["alerts"] == pipe["batched_alerts"] == pipe["ndjson_alerts"] > 0  # same reads, same alerts
     assert all(r["alerts"] > 0 for r in details["latency"])
     quality = json.loads((tmp_path / "quality.json").read_text())
-    for name in ("default", "exact", "format_1", "ocr_equivalent_1"):
+    assert isinstance(quality["default"]["false_alerts_added_over_exact_per_million"], float)
+    for name in ("default", "exact/strict", "exact/lenient", "format_1/lenient", "ocr_equivalent_1/strict"):
         assert 0 < quality[name]["recall"] <= 1 and quality[name]["false_alerts_per_million"] >= 0
     assert (tmp_path / "chart.png").read_bytes()[:4] == b"\x89PNG"

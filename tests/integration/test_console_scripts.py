@@ -82,3 +82,42 @@ def test_demo_pieces_short_run(settings: Settings, tmp_path: Path) -> None:
     assert len(lines) == len(want) > 0
     # partitions interleave differently on each run: compare counts, not order
     assert sum("CROSS-BORDER" in ln for ln in lines) == sum(a.cross_border for a in want)
+
+
+@pytest.mark.parametrize("suffix", [".csv", ".jsonl", ".parquet"])
+def test_wildcard_entries_load_from_every_file_format(settings: Settings, tmp_path: Path, suffix: str) -> None:
+    """A witness's partial plate (`12-AB*`) through check, publish and offline match, beside a plain plate
+    and a pattern the watchlist refuses (too few characters named)."""
+    import pyarrow.parquet as pq
+
+    from anpr_engine.models import Category, PlateRead, WatchlistEntry
+    from anpr_engine.reads import reads_to_table
+    from anpr_engine.watchlist_files import write_entries
+
+    def entry(i: int, plate: str) -> WatchlistEntry:
+        return WatchlistEntry(entry_id=f"w{i}", plate=plate, list_name="witness", agency="Politie Limburg",
+                              agency_country="NL", category=Category.BURGLARY)  # fmt: skip
+
+    good = [entry(0, "12-AB*"), entry(1, "*-XY-9*"), entry(2, "88-ZZ-11")]
+    wl = tmp_path / f"wl{suffix}"
+    write_entries([*good, entry(3, "1*")], wl)
+    done = sh(str(BIN / "anpr-watchlist"), "check", str(wl))
+    assert done.returncode == 1 and "3 valid entries, 1 rows rejected" in done.stdout, done.stdout + done.stderr
+    assert ":5: plate: pattern '1*'" in done.stderr or ":4: plate: pattern '1*'" in done.stderr, done.stderr
+    done = sh(str(BIN / "anpr-watchlist"), "publish", str(wl), *cli_args(settings)[:2],
+              "--watchlist-topic", settings.topics.watchlist)  # fmt: skip
+    assert done.returncode == 0 and "published 3 entries" in done.stdout, done.stdout + done.stderr
+    reads = tmp_path / "reads.parquet"
+    base = {"camera_id": "BE-1", "camera_country": "BE", "site": "A2 Eijsden", "lane": 0, "direction": "inbound",
+            "ts_ms": 1_795_000_000_000, "confidence": 0.9}  # fmt: skip
+    texts = ["12-AB-77", "3-XY-91", "88 zz 11", "99-QQ-99"]
+    rows = [PlateRead.model_validate({**base, "read_id": f"r{i}", "plate_text": t}) for i, t in enumerate(texts)]
+    pq.write_table(reads_to_table(rows), reads)
+    out = tmp_path / "alerts.jsonl"
+    done = sh(str(BIN / "anpr-engine"), "match", "--reads", str(reads), "--watchlist", str(wl), "--out", str(out))
+    assert done.returncode == 0, done.stderr
+    got = {
+        (a.read.read_id, a.entry.entry_id, a.match.kind.value)
+        for a in map(Alert.model_validate_json, out.read_text().splitlines())
+    }
+    assert got == {("r0", "w0", "wildcard"), ("r1", "w1", "wildcard"), ("r2", "w2", "exact")}

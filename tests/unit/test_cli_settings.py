@@ -9,7 +9,7 @@ from anpr_engine.config import Settings
 
 # run option -> (environment variable, its value there, what that value becomes, a value as the option, where it lands)
 CASES = {
-    "bootstrap": ("ANPR_KAFKA_BOOTSTRAP", "env-host:9092", "env-host:9092", "opt-host:9092", lambda s: s.bootstrap_servers),
+    "bootstrap": ("ANPR_KAFKA_BOOTSTRAP", "env-host:1", "env-host:1", "opt-host:1", lambda s: s.bootstrap_servers),
     "reads_topic": ("ANPR_TOPICS__READS", "env.reads", "env.reads", "opt.reads", lambda s: s.topics.reads),
     "alerts_topic": ("ANPR_TOPICS__ALERTS", "env.alerts", "env.alerts", "opt.alerts", lambda s: s.topics.alerts),
     "watchlist_topic": ("ANPR_TOPICS__WATCHLIST", "env.wl", "env.wl", "opt.wl", lambda s: s.topics.watchlist),

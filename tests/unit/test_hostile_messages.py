@@ -110,7 +110,9 @@ def arrow_messages(draw: st.DrawFn) -> tuple[bytes, list[dict[str, object]]]:
 
 @settings(max_examples=150)
 @given(st.lists(arrow_messages(), min_size=1, max_size=3), WINDOWS)
-def test_arrow_messages_with_columns_of_any_type(messages: list[tuple[bytes, list[dict[str, object]]]], window: TimeWindow) -> None:  # fmt: skip
+def test_arrow_messages_with_columns_of_any_type(
+    messages: list[tuple[bytes, list[dict[str, object]]]], window: TimeWindow
+) -> None:
     values: list[bytes | None] = [m for m, _ in messages]
     table, rejects = decode_messages(values, [ARROW_STREAM] * len(values), window)
     flat = [(m, r) for m, (_, rows) in enumerate(messages) for r in range(len(rows))]

@@ -1,0 +1,48 @@
+"""librdkafka's own log lines through Python logging, rate-limited: a broker outage made it write
+615 lines to stderr in 20 seconds, burying the engine's own messages."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+WINDOW_S = 10.0
+PER_WINDOW = 5  # lines of one kind let through per window
+
+
+class RateLimit(logging.Filter):
+    """At most PER_WINDOW records of one kind (level and librdkafka facility) per WINDOW_S; the next
+    record let through says how many were held back."""
+
+    def __init__(
+        self, per_window: int = PER_WINDOW, window_s: float = WINDOW_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        super().__init__()
+        self.per_window = per_window
+        self.window_s = window_s
+        self.clock = clock
+        self._seen: dict[tuple[int, str], tuple[float, int, int]] = {}  # kind -> (window start, let through, held)
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        facility = str(record.args[0]) if isinstance(record.args, tuple) and record.args else record.msg
+        kind = (record.levelno, facility)
+        now = self.clock()
+        start, passed, held = self._seen.get(kind, (now, 0, 0))
+        if now - start >= self.window_s:
+            start, passed = now, 0
+        if passed >= self.per_window:
+            self._seen[kind] = (start, passed, held + 1)
+            return False
+        if held:
+            record.msg = f"{record.msg} ({held} like it held back)"
+        self._seen[kind] = (start, passed + 1, 0)
+        return True
+
+
+def client_logger(name: str = "anpr_engine.kafka") -> logging.Logger:
+    """The logger Kafka clients are given (librdkafka config `logger`), rate-limited once."""
+    logger = logging.getLogger(name)
+    if not any(isinstance(f, RateLimit) for f in logger.filters):
+        logger.addFilter(RateLimit())
+    return logger
