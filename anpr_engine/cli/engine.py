@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import signal
 import sys
 import time
@@ -136,6 +137,8 @@ def run(
 ) -> None:
     """Consume reads, match them against the watchlist topic, produce alerts; SIGINT/SIGTERM end it cleanly."""
     from anpr_engine.io.admin import ensure_topics
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from anpr_engine.io.consumer import KafkaReadSource
     from anpr_engine.io.producer import alert_sinks
 
