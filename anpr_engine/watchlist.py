@@ -194,7 +194,7 @@ class Watchlist:
             total = format_candidates(
                 plates.codes, plates.keys, plates.lengths, plates.breaks, rc.astype(np.int64), f.mask,
                 f.breaks, f.group_start, f.class_members, self._max_budget,
-                self.policy.ambiguous == "skip", c_read, c_key, c_cost, fits,
+                self.policy.ambiguous == "skip", self.policy.country == "lenient", c_read, c_key, c_cost, fits,
             )  # fmt: skip
             if total <= cap:
                 break

@@ -62,7 +62,8 @@ class PyFormatMatcher:
     """Format mode in plain Python: the read is looked up as read; if it fits no format of its
     country, its nearest corrections (OCR look-alikes the format allows) too, when only one is
     nearest (the default policy's `ambiguous=skip`). Country policy `lenient`: a hit's plate
-    country is not compared with the read's (`strict` would)."""
+    country is not compared with the read's (`strict` would), and a read that fits a format of any
+    country is not corrected."""
 
     def __init__(self, plates: list[str], max_corrections: int, countries: list[str | None]) -> None:
         self.budget = max_corrections
@@ -93,12 +94,9 @@ class PyFormatMatcher:
             else:
                 k += 1
         brk &= (1 << k) - 1
-        pats = [p for c in ((country,) if country else FORMATS) for p in self.patterns.get((c, len(n)), [])]
-        by_layout = brk != 0 and any(b == brk for _, b in pats)
-        if by_layout:
-            pats = [(s, b) for s, b in pats if b == brk]
-        if any(all(ch in ok for ch, ok in zip(n, sets, strict=True)) for sets, _ in pats):
-            return {n: 0}
+        pats = self._judged_by(n, brk, (country,) if country else tuple(FORMATS))
+        if self._fits(n, pats) or (country and self._fits(n, self._judged_by(n, brk, tuple(FORMATS)))):
+            return {n: 0}  # fits a format of its country, or of any (its country band was misread)
         out: dict[str, int] = {}
         for sets, _ in pats:
             options, wrong = [], 0
@@ -115,6 +113,17 @@ class PyFormatMatcher:
         least = min(out.values(), default=0)
         nearest = [c for c, cost in out.items() if cost == least]
         return {n: 0, **({nearest[0]: least} if len(nearest) == 1 else {})}
+
+    def _judged_by(self, n: str, brk: int, countries: tuple[str, ...]) -> list[tuple[list[str], int]]:
+        """The patterns of these countries and n's length, only those of its layout if any has it."""
+        pats = [p for c in countries for p in self.patterns.get((c, len(n)), [])]
+        if brk != 0 and any(b == brk for _, b in pats):
+            pats = [(s, b) for s, b in pats if b == brk]
+        return pats
+
+    @staticmethod
+    def _fits(n: str, pats: list[tuple[list[str], int]]) -> bool:
+        return any(all(ch in ok for ch, ok in zip(n, sets, strict=True)) for sets, _ in pats)
 
     def match(self, texts: list[str], countries: list[str | None]) -> list[tuple[int, int]]:
         out: list[tuple[int, int]] = []

@@ -82,13 +82,19 @@ def ref_fits(plate: str, country: str | None, breaks: int = 0) -> bool:
 
 
 def ref_candidates(
-    plate: str, country: str | None, budget: int, breaks: int = 0, only_unique: bool = False
+    plate: str,
+    country: str | None,
+    budget: int,
+    breaks: int = 0,
+    only_unique: bool = False,
+    any_country_fits: bool = False,
 ) -> dict[str, int]:
-    """The read and its nearest format-aware corrections: {candidate plate: characters corrected}."""
+    """The read and its nearest format-aware corrections: {candidate plate: characters corrected}.
+    With any_country_fits, a read that fits a format of any country is not corrected either."""
     if budget == 0 or (country is not None and country not in FORMATS):
         return {plate: 0}
     pats, _ = _ref_formats(plate, country, breaks)
-    if ref_fits(plate, country, breaks):
+    if ref_fits(plate, country, breaks) or (any_country_fits and country and ref_fits(plate, None, breaks)):
         return {plate: 0}
     out: dict[str, int] = {}
     classes = {c: cls for cls in DEFAULT_OCR_CLASSES for c in cls}
@@ -139,7 +145,9 @@ def ref_match(
                 for listed, e in by_key.get(ref_fold(plate), [])
             ]
         else:
-            cands = ref_candidates(plate, country, budget, ref_breaks(text), ambiguous == "skip")
+            cands = ref_candidates(
+                plate, country, budget, ref_breaks(text), ambiguous == "skip", country_policy == "lenient"
+            )
             found = [(e, cost) for c, cost in cands.items() for _, e in by_key.get(c, [])]
         for e, eq in found:
             if eq > budget:

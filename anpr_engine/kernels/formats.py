@@ -39,6 +39,7 @@ def format_candidates(
     class_members: np.ndarray,
     max_corrections: int,
     only_unique: bool,
+    any_country_fits: bool,
     out_read: np.ndarray,
     out_key: np.ndarray,
     out_cost: np.ndarray,
@@ -51,8 +52,11 @@ def format_candidates(
     known) and length, narrowed to the read's layout if it has separators and some format shares it.
     Every read is its own first candidate (cost 0): a format may add hits, never remove an exact one
     (false, trade or foreign plates misfiled under a country are what police list). A read that fits
-    one of them has no other candidate. Otherwise its corrections into each with at most
-    `max_corrections` changes are candidates too. With max_corrections 0 a read is its only candidate.
+    one of them has no other candidate, nor has one that fits a format of any country when
+    `any_country_fits` is set (its country band was misread, not its plate). Otherwise its nearest
+    corrections (the fewest characters changed, at most `max_corrections`) are candidates too; with
+    `only_unique`, only when exactly one correction is nearest (an ambiguous read is a guess between
+    plates). With max_corrections 0 a read is its only candidate.
     out_fits[i] says whether read i fits a format considered (by layout where that applies).
 
     Writes at most out_read.shape[0] candidates; returns the number found (call again if larger:
@@ -75,23 +79,10 @@ def format_candidates(
         if rc != -2:
             lo = group_start[length, 0 if rc == -1 else rc]
             hi = group_start[length, n_countries if rc == -1 else rc + 1]
-        by_layout = False
-        if brk != 0:
-            for p in range(lo, hi):
-                if pat_breaks[p] == brk:
-                    by_layout = True
-                    break
-        valid = False
-        for p in range(lo, hi):
-            if not by_layout or pat_breaks[p] == brk:
-                fits = True
-                for k in range(length):
-                    if not (pat_mask[p, k] >> np.uint64(codes[i, k])) & np.uint64(1):
-                        fits = False
-                        break
-                if fits:
-                    valid = True
-                    break
+        valid, by_layout = _fits(codes, i, length, brk, lo, hi, pat_mask, pat_breaks)
+        if not valid and any_country_fits and rc >= 0:
+            every = (group_start[length, 0], group_start[length, n_countries])
+            valid = _fits(codes, i, length, brk, every[0], every[1], pat_mask, pat_breaks)[0]
         out_fits[i] = valid
         first = n_out
         if n_out < cap:
@@ -149,6 +140,30 @@ def format_candidates(
         if n_out <= cap:
             n_out = _keep_nearest(out_key, out_cost, first + 1, n_out, only_unique)
     return n_out
+
+
+@njit(cache=True, nogil=True)
+def _fits(
+    codes: np.ndarray, i: int, length: int, brk: int, lo: int, hi: int, pat_mask: np.ndarray, pat_breaks: np.ndarray
+) -> tuple[bool, bool]:
+    """Whether read i fits one of patterns [lo, hi) (only those of its layout, if any has it), and
+    whether its layout narrowed them."""
+    by_layout = False
+    if brk != 0:
+        for p in range(lo, hi):
+            if pat_breaks[p] == brk:
+                by_layout = True
+                break
+    for p in range(lo, hi):
+        if not by_layout or pat_breaks[p] == brk:
+            fits = True
+            for k in range(length):
+                if not (pat_mask[p, k] >> np.uint64(codes[i, k])) & np.uint64(1):
+                    fits = False
+                    break
+            if fits:
+                return True, by_layout
+    return False, by_layout
 
 
 @njit(cache=True, nogil=True)

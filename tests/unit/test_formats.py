@@ -20,6 +20,7 @@ def kernel_candidates(
     budget: int,
     fits_out: list[bool] | None = None,
     only_unique: bool = False,
+    any_country_fits: bool = False,
 ) -> list[dict[str, int]]:
     plates = normalize_plates(texts)
     f = format_table()
@@ -29,7 +30,7 @@ def kernel_candidates(
     fits = np.empty(len(texts), bool)
     n = format_candidates(
         plates.codes, plates.keys, plates.lengths, plates.breaks, rc, f.mask, f.breaks,
-        f.group_start, f.class_members, budget, only_unique, r, k, c, fits,
+        f.group_start, f.class_members, budget, only_unique, any_country_fits, r, k, c, fits,
     )  # fmt: skip
     assert n <= cap
     if fits_out is not None:
@@ -51,15 +52,19 @@ def kernel_candidates(
     st.lists(st.tuples(st.one_of(noisy_plates(), plate_like), COUNTRY), max_size=20),
     st.integers(0, 2),
     st.booleans(),
+    st.booleans(),
 )
-def test_kernel_equals_reference(reads: list[tuple[str, str | None]], budget: int, only_unique: bool) -> None:
+def test_kernel_equals_reference(
+    reads: list[tuple[str, str | None]], budget: int, only_unique: bool, any_country: bool
+) -> None:
     fits: list[bool] = []
-    got = kernel_candidates([t for t, _ in reads], [c for _, c in reads], budget, fits, only_unique)
+    got = kernel_candidates([t for t, _ in reads], [c for _, c in reads], budget, fits, only_unique, any_country)
     for (text, country), cands, fit in zip(reads, got, fits, strict=True):
         plate = normalize_plates([text]).text(0)
-        want = ref_candidates(plate, country, budget, ref_breaks(text), only_unique) if plate else {}
+        want = ref_candidates(plate, country, budget, ref_breaks(text), only_unique, any_country) if plate else {}
         assert cands == want, (text, country)
-        assert fit == (bool(plate) and ref_fits(plate, country, ref_breaks(text))), (text, country)
+        fits_any = any_country and country in ("NL", "BE", "DE", "FR", "LU") and ref_fits(plate, None, ref_breaks(text))
+        assert fit == (bool(plate) and (ref_fits(plate, country, ref_breaks(text)) or fits_any)), (text, country)
 
 
 @pytest.mark.parametrize(
@@ -92,6 +97,13 @@ def test_only_the_nearest_corrections_are_candidates_and_ambiguous_ones_can_be_s
     assert cands == {"0DBB12": 0, "00BB12": 1, "DDBB12": 1}
     (cands,) = kernel_candidates(["0D-BB-12"], ["NL"], 2, only_unique=True)
     assert cands == {"0DBB12": 0}
+
+
+def test_a_plate_of_another_country_is_not_corrected_when_the_country_may_be_misread() -> None:
+    (cands,) = kernel_candidates(["D-OB 123"], ["NL"], 2)  # a German plate read as Dutch: 9-@@-999?
+    assert cands == {"DOB123": 0, "0DB123": 2}
+    (cands,) = kernel_candidates(["D-OB 123"], ["NL"], 2, any_country_fits=True)  # fits DE: trusted
+    assert cands == {"DOB123": 0}
 
 
 def test_a_read_that_fits_a_format_is_trusted() -> None:

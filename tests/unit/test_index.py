@@ -106,6 +106,21 @@ def test_upsert_replaces_and_delete_removes() -> None:
     assert len(wl.match(plates, pa.array([None, None], pa.string()), np.zeros(2, dtype=np.int64))) == 0
 
 
+@pytest.mark.parametrize("bad_plate", ["12-ABC-3\x00", "1*", "A**B", "x" * 40, "12-АBC-Ж"])
+def test_an_invalid_update_keeps_the_listed_entry(bad_plate: str) -> None:
+    import pyarrow as pa
+
+    wl = Watchlist()
+    assert wl.upsert([entry(1, "12-ABC-3"), entry(2, "*XYZ*")]) == []
+    rejected = wl.upsert([entry(1, bad_plate), entry(2, bad_plate), entry(3, "99-XYZ-1")])
+    assert [r.entry_id for r in rejected] == ["e1", "e2"] and all(r.reason for r in rejected)
+    assert len(wl) == 3
+    plates = normalize_plates(["12ABC3", "1XYZ9", "99XYZ1"])
+    hits = wl.match(plates, pa.array([None] * 3, pa.string()), np.zeros(3, dtype=np.int64))
+    found = {(int(r), wl.entry(int(s)).entry_id) for r, s in zip(hits.read, hits.slot, strict=True)}
+    assert found == {(0, "e1"), (1, "e2"), (2, "e3"), (2, "e2")}
+
+
 def test_per_list_and_per_length_budgets() -> None:
     from anpr_engine.config import MatchPolicy
 
