@@ -82,12 +82,23 @@ def main() -> None:
         text = text[:start] + block + text[end:]
     exact = f"exact/{quality['default']['policy'].split('/')[1]}"
     floor = next(q for q in quality["rows"] if q["entries"] == quality["entries"] and q["policy"] == exact)
-    text = re.sub(r"which already has (\d+|FLOOR) per million",
-                  f"which already has {floor['false_alerts_per_million']:.0f} per million", text)  # fmt: skip
     d = quality["default"]
-    text = re.sub(r"it finds [\d.]+ % of listed vehicles, and its false alerts \(\d+ per million\)",
-                  f"it finds {d['recall'] * 100:.2f} % of listed vehicles, and its false alerts "
-                  f"({d['false_alerts_per_million']:.0f} per million)", text)  # fmt: skip
+    text = re.sub(
+        r"it finds [\d.]+ % of listed vehicles, with \d+ false alerts per million(\s+)unlisted reads, where "
+        r"`exact` matching under the same country policy already has \d+",
+        lambda m: (
+            f"it finds {d['recall'] * 100:.2f} % of listed vehicles, with {d['false_alerts_per_million']:.0f} "
+            f"false alerts per million{m.group(1)}unlisted reads, where `exact` matching under the same country policy "
+            f"already has {floor['false_alerts_per_million']:.0f}"
+        ),
+        text,
+    )
+    text = re.sub(
+        r"False alerts added over exact matching: [\d.]+ per million\*\* in this run",
+        f"False alerts added over exact matching: {d['false_alerts_added_over_exact_per_million']:.1f} per million** "
+        "in this run",
+        text,
+    )
     readme.write_text(text)
 
 
