@@ -207,33 +207,38 @@ def validate_table(table: pa.Table, window: TimeWindow = ANY_TIME) -> DecodedBat
     """Split a table of reads (from a file or a stream) into valid reads and (row, reason) rejects.
     Columns that cast to READ_SCHEMA are checked in bulk; otherwise the model judges every row, so
     one column of the wrong type costs speed, not the rows that are valid. Raises ValueError only
-    for a table without the columns a read needs."""
+    for a table that cannot hold reads (column_problem)."""
     try:
         return _split(as_read_schema(table), None, window)
     except ValueError:
-        if missing_columns(table):
+        if column_problem(table):
             raise
     rows = table.select([n for n in READ_SCHEMA.names if n in table.column_names]).to_pylist()
     return _slow_rows(lambda i: {k: v for k, v in rows[i].items() if v is not None}, range(len(rows)), window)
 
 
-def missing_columns(table: pa.Table) -> list[str]:
-    """The READ_SCHEMA columns a table of reads lacks and may not leave out."""
-    names = set(table.column_names)
-    return [n for n in READ_SCHEMA.names if n not in names and n not in _OPTIONAL]
+def column_problem(table: pa.Table) -> str | None:
+    """Why a table cannot hold reads at all: READ_SCHEMA columns it lacks and may not leave out, or
+    columns named twice; None if it can."""
+    names = table.column_names
+    missing = [n for n in READ_SCHEMA.names if n not in names and n not in _OPTIONAL]
+    if missing:
+        return f"missing columns {missing}"
+    twice = sorted({n for n in names if names.count(n) > 1})
+    return f"duplicate columns {twice}" if twice else None
 
 
 def as_read_schema(table: pa.Table) -> pa.Table:
     """The READ_SCHEMA columns of `table`, in order and cast (no work when they already are); a missing
-    plate_country is all unknown, missing candidates are none. Raises ValueError for missing columns,
-    or for a column whose type the model might judge otherwise than a cast would (an integer read_id
+    plate_country is all unknown, missing candidates are none. Raises ValueError for missing or
+    duplicate columns, or for a column whose type the model might judge otherwise than a cast would (an integer read_id
     casts to text, which the model refuses): those tables are for the model to judge row by row."""
     if table.schema.equals(READ_SCHEMA):
         return table
     names = set(table.column_names)
-    missing = missing_columns(table)
-    if missing:
-        raise ValueError(f"missing columns {missing}")
+    problem = column_problem(table)
+    if problem:
+        raise ValueError(problem)
     for name in _OPTIONAL:
         if name not in names:
             table = table.append_column(name, pa.nulls(table.num_rows, READ_SCHEMA.field(name).type))
@@ -390,9 +395,9 @@ def _arrow_table(value: bytes | None) -> pa.Table | str:
             table = stream.read_all()
     except (pa.ArrowException, OSError, ValueError) as e:
         return f"not an Arrow IPC stream: {e}"
-    missing = missing_columns(table)
-    if missing:
-        return f"Arrow stream: missing columns {missing}"
+    problem = column_problem(table)
+    if problem:
+        return f"Arrow stream: {problem}"
     try:
         return as_read_schema(table)
     except ValueError:

@@ -137,10 +137,10 @@ def run(
 ) -> None:
     """Consume reads, match them against the watchlist topic, produce alerts; SIGINT/SIGTERM end it cleanly."""
     from anpr_engine.io.admin import ensure_topics
-
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     from anpr_engine.io.consumer import KafkaReadSource
     from anpr_engine.io.producer import alert_sinks
+
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 
     settings = run_settings(
         bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, group_id, max_equivalences,

@@ -43,6 +43,7 @@ class KafkaReadSource:
         self._commit_error: KafkaException | None = None
         self._assigned: set[Partition] = set()
         self._pending: dict[Partition, int] = {}  # settled positions, not yet committed
+        self._sent: dict[Partition, int] = {}  # positions committed without waiting for the answer
         self._committed_at = float("-inf")  # time.monotonic() of the last commit sent
         self.consumer = client(
             {
@@ -132,6 +133,7 @@ class KafkaReadSource:
     def _commit_pending(self) -> None:
         if self._pending:
             self.consumer.commit(offsets=_offsets(self._pending), asynchronous=True)
+            self._sent.update(self._pending)
             self._pending = {}
             self._committed_at = time.monotonic()
 
@@ -163,6 +165,7 @@ class KafkaReadSource:
         leaving = {p: o for p, o in self._pending.items() if p in gone}
         for p in leaving:
             del self._pending[p]
+        self._sent = {p: o for p, o in self._sent.items() if p not in gone}
         return leaving
 
     def _commit_now(self, positions: dict[Partition, int]) -> None:
@@ -177,12 +180,14 @@ class KafkaReadSource:
             raise failed
 
     def close(self) -> None:
-        """Commit the settled positions still held back and wait for the answer, then leave the group.
-        The client is closed whatever the commit does."""
+        """Commit the settled positions of the partitions still held (those held back and those sent
+        without waiting) and wait for the answer, then leave the group. The client is closed
+        whatever the commit does."""
         try:
-            pending, self._pending = self._pending, {}
-            if pending:
-                self._commit_now(pending)
+            last = {**self._sent, **self._pending}
+            self._pending, self._sent = {}, {}
+            if last:
+                self._commit_now(last)
         finally:
             self.consumer.close()
 

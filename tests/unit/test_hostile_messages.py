@@ -129,3 +129,36 @@ def test_reads_outside_the_time_window_are_rejected_with_the_reason() -> None:
         table, rejects = decode_messages(units, [ct] * len(units), window)
         assert table["ts_ms"].to_pylist() == [1_795_000_000_000]
         assert len(rejects) == 3 and all("outside the accepted window" in r.reason for r in rejects)
+
+
+def _stream(table: pa.Table) -> bytes:
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as w:
+        w.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
+def test_arrow_streams_of_odd_shapes_never_raise() -> None:
+    import decimal
+
+    t = pa.table({k: pa.array([v]) for k, v in GOOD.items()})
+
+    def swap(name: str, column: pa.Array) -> pa.Table:
+        return t.set_column(t.column_names.index(name), name, column)
+
+    odd = {
+        "duplicate column": pa.Table.from_arrays([*t.columns, pa.array(["x"])], names=[*t.column_names, "read_id"]),
+        "struct": swap("plate_text", pa.array([{"a": 1}])),
+        "map": swap("lane", pa.array([[("a", 1)]], pa.map_(pa.string(), pa.int64()))),
+        "timestamp": swap("ts_ms", pa.array([1_795_000_000_000], pa.timestamp("ms"))),
+        "decimal": swap("confidence", pa.array([decimal.Decimal("0.50")], pa.decimal128(5, 2))),
+        "binary": swap("read_id", pa.array([b"r1"], pa.binary())),
+        "no rows": t.slice(0, 0),
+        "no columns": pa.table({}),
+    }
+    for name, table in odd.items():
+        reads, rejects = decode_messages([_stream(table)], [ARROW_STREAM])
+        assert reads.num_rows + len(rejects) == max(1, table.num_rows) or (name == "no rows" and not rejects), name
+        assert all(r.reason for r in rejects), name
+    _, rejects = decode_messages([_stream(odd["duplicate column"])], [ARROW_STREAM])
+    assert "duplicate columns" in rejects[0].reason

@@ -101,13 +101,20 @@ def test_revoke_commits_the_settled_positions_of_the_leaving_partitions_only() -
     assert fake.commits[-1] == ({("reads", 0): 11, ("reads", 2): 31}, False) and fake.closed
 
 
+def test_close_waits_for_the_last_positions_even_when_they_were_sent_already() -> None:
+    source, fake = _source(interval_ms=0)  # every batch's positions sent at once, without waiting
+    source.commit(_batch(p0=10, p1=20))
+    source.close()
+    assert fake.commits == [({("reads", 0): 10, ("reads", 1): 20}, True), ({("reads", 0): 10, ("reads", 1): 20}, False)]
+
+
 def test_lost_partitions_positions_are_dropped_not_committed() -> None:
     source, fake = _source(interval_ms=3_600_000)
     source.commit(_batch(p0=1))
     source.commit(_batch(p0=10, p1=20))
     fake.rebalance("on_lost", 0, 1)
     source.close()
-    assert fake.commits == [({("reads", 0): 1}, True)] and fake.closed
+    assert fake.commits == [({("reads", 0): 1}, True)] and fake.closed  # nothing more, not even on close
 
 
 @pytest.mark.parametrize("where", ["request", "partition"])
