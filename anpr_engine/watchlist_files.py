@@ -40,7 +40,10 @@ def _rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
         for i, row in enumerate(pq.read_table(path).to_pylist(), start=1):
             yield i, row
         return
-    text = path.read_text(encoding="utf-8-sig")
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError as e:
+        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     if suffix in (".jsonl", ".ndjson", ".json"):
         for i, line in enumerate(text.splitlines(), start=1):
             if not line.strip():

@@ -60,6 +60,14 @@ def test_jsonl_watchlist_bad_lines(tmp_path: Path) -> None:
     assert len(entries) == 1 and [e.line for e in errors] == [2, 3, 4]
 
 
+@pytest.mark.parametrize("suffix", [".jsonl", ".csv"])
+def test_a_watchlist_file_that_is_not_utf8_is_a_clear_error(tmp_path: Path, suffix: str) -> None:
+    path = tmp_path / f"wl{suffix}"
+    path.write_bytes(b'\xff\xfe{"plate": "12-AB-34"}\n')
+    with pytest.raises(ValueError, match="not UTF-8 text"):
+        load_entries(path)
+
+
 def test_unknown_format_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "wl.xlsx").write_bytes(b"x")
     with pytest.raises(ValueError, match="unknown watchlist format"):
