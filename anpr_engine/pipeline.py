@@ -11,6 +11,7 @@ committed) after the next batch is matched, or when no next batch comes.
 from __future__ import annotations
 
 import gc
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -23,6 +24,8 @@ from anpr_engine.alerts import HitReads, OutgoingAlert, Suppressor, encode_alert
 from anpr_engine.matching import match_table
 from anpr_engine.reads import ANY_TIME, TimeWindow, decode_messages
 from anpr_engine.watchlist import Watchlist
+
+log = logging.getLogger(__name__)
 
 
 def freeze_heap() -> None:
@@ -81,6 +84,12 @@ class Source(Protocol):
         ...
 
 
+class WatchlistUpdates(Protocol):
+    def poll(self) -> list[tuple[bytes | None, bytes | None]]:
+        """Records of the watchlist topic (key, value; None is a tombstone) that arrived since the last call."""
+        ...
+
+
 class AlertSink(Protocol):
     def send(self, alerts: Sequence[OutgoingAlert]) -> None: ...
     def flush(self) -> None:
@@ -104,6 +113,8 @@ class Stats:
     cross_border: int = 0
     dlq: int = 0
     suppressed: int = 0  # repeats of an (entry, site) alert within the suppression window
+    watchlist_records: int = 0  # records of the watchlist topic applied while running
+    watchlist_refused: int = 0  # and of those, the ones refused (see Watchlist.apply)
     rejected_plates: Counter[str] = field(default_factory=Counter)
     first_batch_at: float | None = None  # wall clock (s) when the first batch arrived
     last_batch_at: float | None = None  # and when the last one was committed
@@ -144,6 +155,7 @@ class Engine:
         suppress_ms: int = 0,
         ts_min_ms: int = 0,
         ts_max_future_ms: int | None = None,
+        updates: WatchlistUpdates | None = None,
     ) -> None:
         self.watchlist = watchlist
         self.source = source
@@ -154,6 +166,7 @@ class Engine:
         self.suppressor = Suppressor(suppress_ms)
         self.ts_min_ms = ts_min_ms
         self.ts_max_future_ms = ts_max_future_ms
+        self.updates = updates
         self._stop = False
         self._unsettled: Batch | None = None  # sent, not yet acknowledged and committed
 
@@ -164,6 +177,7 @@ class Engine:
     def step(self) -> int:
         """Process one batch; returns the number of messages it held."""
         messages = self.source.poll_batch()
+        self.apply_updates()
         if not messages:
             self.settle()
             return 0
@@ -190,6 +204,22 @@ class Engine:
         s.suppressed += len(found) - len(alerts)
         s.cross_border += sum(a.cross_border for a in alerts)
         return len(messages)
+
+    def apply_updates(self) -> None:
+        """Apply the watchlist records that arrived since the last batch, before it is matched: an entry
+        published now can hit the next batch, a tombstone stops it hitting."""
+        if self.updates is None:
+            return
+        records = self.updates.poll()
+        if not records:
+            return
+        refused = self.watchlist.apply(records)
+        for r in refused:
+            log.warning(
+                "watchlist record %r refused, the entry under its key stays as it was: %s", r.entry_id, r.reason
+            )
+        self.stats.watchlist_records += len(records)
+        self.stats.watchlist_refused += len(refused)
 
     def settle(self) -> None:
         """Wait for the acknowledgements of the batch sent last, then commit its position. Raises

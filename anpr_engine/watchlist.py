@@ -1,7 +1,7 @@
 """Watchlist: the live table of listed entries and its plate index.
 
-Entries are upserted and deleted one by one (the compacted watchlist topic delivers them that way),
-so the index is changed in place instead of rebuilt. Country and validity rules are applied to the
+Entries are upserted and deleted as the compacted watchlist topic delivers them (`apply`), while
+matching goes on, so the index is changed in place instead of rebuilt. Country and validity rules are applied to the
 few hits after the index probe, not to every read.
 """
 
@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import ValidationError
 
 from anpr_engine.alerts import ListedEntry, listed_entry
 from anpr_engine.config import MatchPolicy
@@ -110,6 +111,37 @@ class Watchlist:
         self._keep(plain, slots)
         self._keep(patterns, slots_w)
         return rejected
+
+    def apply(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> list[Rejected]:
+        """Records of the compacted watchlist topic, in order: a value upserts the entry under its key,
+        a tombstone (None) deletes it; of several records of one key the last wins. A record that is
+        unusable (no key, not an entry, an entry_id other than its key, a plate that cannot be listed)
+        is rejected and leaves its key's entry as it was."""
+        latest: dict[bytes, bytes | None] = {}
+        rejected: list[Rejected] = []
+        for key, value in records:
+            if key is None:
+                rejected.append(Rejected("", "watchlist record without a key"))
+            else:
+                latest[key] = value
+        entries = []
+        for key, value in latest.items():
+            entry_id = key.decode("utf-8", "replace")
+            if value is None:
+                self.delete(entry_id)
+                continue
+            try:
+                entry = WatchlistEntry.model_validate_json(value)
+            except ValidationError as e:
+                first = e.errors()[0]
+                where = ".".join(str(p) for p in first["loc"]) or "record"
+                rejected.append(Rejected(entry_id, f"not a watchlist entry: {where}: {first['msg']}"))
+                continue
+            if entry.entry_id != entry_id:
+                rejected.append(Rejected(entry_id, f"entry_id {entry.entry_id!r} is not the record's key"))
+                continue
+            entries.append(entry)
+        return rejected + self.upsert(entries)
 
     def judge(self, entries: list[WatchlistEntry]) -> list[Rejected]:
         """The entries whose plate this watchlist cannot list, with the reason."""

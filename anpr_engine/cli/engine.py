@@ -10,11 +10,10 @@ import time
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import pyarrow as pa
 import typer
-from pydantic import ValidationError
 
 from anpr_engine.alerts import Suppressor
 from anpr_engine.cli.common import (
@@ -27,11 +26,14 @@ from anpr_engine.cli.common import (
     settings_from,
 )
 from anpr_engine.config import MatchPolicy, Settings
-from anpr_engine.models import MODELS, WatchlistEntry
+from anpr_engine.models import MODELS
 from anpr_engine.pipeline import Engine, Stats, freeze_heap, match_reads
 from anpr_engine.read_files import read_reads_file
 from anpr_engine.watchlist import Watchlist
 from anpr_engine.watchlist_files import load_entries
+
+if TYPE_CHECKING:
+    from anpr_engine.io.consumer import TopicFollower
 
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
 
@@ -66,24 +68,14 @@ def _policy(
     return MatchPolicy.model_validate({**base.model_dump(), **{k: v for k, v in given.items() if v is not None}})
 
 
-def load_watchlist_topic(settings: Settings) -> tuple[Watchlist, int]:
-    """The watchlist as the compacted topic holds it now (last value per key; tombstones delete)."""
-    from anpr_engine.io.consumer import read_topic_to_end
-
-    latest: dict[bytes | None, bytes | None] = {}
-    for key, value in read_topic_to_end(settings, settings.topics.watchlist):
-        latest[key] = value
-    entries, bad = [], 0
-    for value in latest.values():
-        if value is None:
-            continue
-        try:
-            entries.append(WatchlistEntry.model_validate_json(value))
-        except ValidationError:
-            bad += 1
-    wl = Watchlist(settings.match)
-    bad += len(wl.upsert(entries))
-    return wl, bad
+def load_watchlist(follower: TopicFollower, policy: MatchPolicy) -> tuple[Watchlist, int]:
+    """The watchlist as the compacted topic holds it now (records applied in order, the last of a
+    key wins, tombstones delete), and how many records were refused."""
+    watchlist = Watchlist(policy)
+    refused = 0
+    for chunk in follower.read_to_end():
+        refused += len(watchlist.apply(chunk))
+    return watchlist, refused
 
 
 def run_settings(
@@ -137,7 +129,7 @@ def run(
 ) -> None:
     """Consume reads, match them against the watchlist topic, produce alerts; SIGINT/SIGTERM end it cleanly."""
     from anpr_engine.io.admin import ensure_topics
-    from anpr_engine.io.consumer import KafkaReadSource
+    from anpr_engine.io.consumer import KafkaReadSource, TopicFollower
     from anpr_engine.io.producer import alert_sinks
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -148,7 +140,8 @@ def run(
     )  # fmt: skip
     ensure_topics(settings)
     t0 = time.perf_counter()
-    watchlist, bad = load_watchlist_topic(settings)
+    follower = TopicFollower(settings, settings.topics.watchlist)
+    watchlist, bad = load_watchlist(follower, settings.match)
     typer.echo(
         f"engine: watchlist {len(watchlist)} entries ({bad} unusable) loaded in {time.perf_counter() - t0:.2f}s "
         f"from {settings.topics.watchlist}; consuming {settings.topics.reads} as group {settings.group_id}",
@@ -159,7 +152,7 @@ def run(
     _, alerts, dead = alert_sinks(settings)
     engine = Engine(
         watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000), ts_min_ms=settings.ts_min_ms,
-        ts_max_future_ms=int(settings.ts_max_future_s * 1000),
+        ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=follower,
     )  # fmt: skip
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -170,7 +163,10 @@ def run(
     try:
         stats = engine.run(max_idle_s=idle_exit_s)
     finally:
-        source.close()
+        try:
+            source.close()
+        finally:
+            follower.close()
     _report(stats, stats_file)
 
 

@@ -235,43 +235,76 @@ def _int(v: int | None) -> int:
     return -1 if v is None else v
 
 
-def read_topic_to_end(
-    settings: Settings, topic: str, timeout_s: float = 60.0
-) -> Iterator[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) of `topic` from the beginning up to its end at call time (no group, no commit)."""
-    consumer = Consumer(
-        {
-            **settings.kafka_common(),
-            "group.id": f"anpr-reader-{uuid.uuid4()}",
-            "enable.auto.commit": False,
-            "enable.partition.eof": True,
-            "logger": client_logger(),
-        }
-    )
-    try:
-        meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+class TopicFollower:
+    """Every record of a topic from the beginning, then each new one as it comes: all partitions
+    assigned directly, no consumer group and no commits (every engine instance needs every entry
+    of the compacted watchlist topic, not a share of them)."""
+
+    def __init__(self, settings: Settings, topic: str, timeout_s: float = 60.0) -> None:
+        self.topic = topic
+        self.timeout_s = timeout_s
+        self.consumer = Consumer(
+            {
+                **settings.kafka_common(),
+                "group.id": f"anpr-follower-{uuid.uuid4()}",  # required by librdkafka; never joined
+                "enable.auto.commit": False,
+                "enable.partition.eof": True,
+                "logger": client_logger(),
+            }
+        )
+        meta = self.consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
         if meta is None or meta.error is not None:
+            self.consumer.close()
             raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
+        self.partitions = sorted(meta.partitions)
+        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in self.partitions])
+
+    def read_to_end(self, chunk: int = 100_000) -> Iterator[list[tuple[bytes | None, bytes | None]]]:
+        """Chunks of (key, value) up to the topic's end as it stands now (a tombstone's value is None)."""
         ends: dict[int, int] = {}
-        for p in meta.partitions:
-            low, high = consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout_s)
+        for p in self.partitions:
+            low, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=self.timeout_s)
             if high > low:
                 ends[p] = high
-        if not ends:
-            return
-        consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in ends])
+        got: list[tuple[bytes | None, bytes | None]] = []
         while ends:
-            for m in consumer.consume(10_000, 1.0):
-                err = m.error()
-                p = m.partition()
+            for m in self.consumer.consume(10_000, 1.0):
+                err, p = m.error(), m.partition()
                 if err is not None and err.code() != KafkaError._PARTITION_EOF:
                     raise KafkaException(err)
                 if err is None:
-                    yield m.key(), m.value()
+                    got.append((m.key(), m.value()))
                 if p in ends and (err is not None or _int(m.offset()) + 1 >= ends[p]):
                     del ends[p]
+            if len(got) >= chunk:
+                yield got
+                got = []
+        if got:
+            yield got
+
+    def poll(self, most: int = 10_000) -> list[tuple[bytes | None, bytes | None]]:
+        """What has arrived since the last call, without waiting."""
+        out = []
+        for m in self.consumer.consume(most, 0):
+            err = m.error()
+            if err is None:
+                out.append((m.key(), m.value()))
+            elif err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
+                raise KafkaException(err)
+        return out
+
+    def close(self) -> None:
+        self.consumer.close()
+
+
+def read_topic_to_end(settings: Settings, topic: str) -> Iterator[tuple[bytes | None, bytes | None]]:
+    """Every (key, value) of `topic` from the beginning up to its end at call time."""
+    follower = TopicFollower(settings, topic)
+    try:
+        for chunk in follower.read_to_end():
+            yield from chunk
     finally:
-        consumer.close()
+        follower.close()
 
 
 class TailConsumer:
