@@ -7,6 +7,8 @@ only and marks every other unit for a full parser (see kernels/json_objects.py).
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 import pyarrow as pa
 
@@ -44,6 +46,13 @@ def _strings(buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, take: np.ndarray) 
     validity, nulls = _validity(take)
     data = data[: offsets[-1]]
     return pa.Array.from_buffers(pa.string(), lo.shape[0], [validity, pa.py_buffer(offsets), pa.py_buffer(data)], nulls)
+
+
+def joined(parts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The parts joined by newlines as one buffer, with each part's start and end in it."""
+    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
+    ends = np.cumsum(lengths + 1) - 1
+    return np.frombuffer(b"\n".join(parts), dtype=np.uint8), ends - lengths, ends
 
 
 def parse_units(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, flat: FlatSchema) -> tuple[pa.Table, np.ndarray]:

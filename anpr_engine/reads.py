@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
+from anpr_engine.column_checks import Words, between, country_ok, str_ok, word_ok
 from anpr_engine.kernels.json_objects import BLANK, OK
-from anpr_engine.kernels.validate import one_of, two_capitals
 from anpr_engine.models import MAX_CANDIDATES, Direction, PlateRead
-from anpr_engine.read_json import FlatSchema, parse_units
+from anpr_engine.read_json import FlatSchema, joined, parse_units
 
 READ_SCHEMA = pa.schema(
     [
@@ -41,8 +41,7 @@ READ_SCHEMA = pa.schema(
 )
 _OPTIONAL = ("plate_country", "candidates")  # columns a table or stream may leave out (all null)
 MESSAGE_INDEX = "_msg"  # column added to decoded tables: position of the source message in the batch
-_DIRECTION_BYTES = np.frombuffer("".join(d.value for d in Direction).encode(), dtype=np.uint8)
-_DIRECTION_OFFSETS = np.cumsum([0, *(len(d.value) for d in Direction)])
+_DIRECTIONS = Words([d.value for d in Direction])
 NDJSON = "application/x-ndjson"  # content-type of a batched message: one JSON read per line
 ARROW_STREAM = "application/vnd.apache.arrow.stream"  # content-type of a batched message: Arrow IPC stream
 _FLAT = FlatSchema(READ_SCHEMA, MAX_CANDIDATES)
@@ -73,69 +72,22 @@ class DecodedBatch:
     rejects: list[tuple[int, str]]
 
 
-def _one_array(col: pa.ChunkedArray) -> pa.Array:
-    """The column as one array; a single chunk as it is (ChunkedArray.combine_chunks copies even that)."""
-    return col.chunk(0) if col.num_chunks == 1 else pa.concat_arrays(col.chunks)
-
-
-def _valid(arr: pa.Array) -> np.ndarray:
-    if arr.null_count == 0:
-        return np.ones(len(arr), dtype=bool)
-    return np.asarray(arr.is_valid().to_numpy(zero_copy_only=False), dtype=bool)
-
-
-def _buffers(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(non-null flags, offsets, data bytes) of a string column, straight from its Arrow buffers."""
-    arr = _one_array(col)
-    offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
-    data = arr.buffers()[2]
-    return _valid(arr), offsets, np.frombuffer(data, dtype=np.uint8) if data is not None else np.zeros(0, np.uint8)
-
-
-def _str_ok(col: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray:
-    """Non-null with lo..hi characters; decided on bytes, so a long non-ASCII string is left to the model."""
-    valid, offsets, _ = _buffers(col)
-    n = np.diff(offsets)
-    return valid & (n >= lo) & (n <= hi)
-
-
-def _country_ok(col: pa.ChunkedArray, null_ok: bool) -> np.ndarray:
-    """Two ASCII capitals (^[A-Z]{2}$), or null where null_ok."""
-    valid, offsets, data = _buffers(col)
-    out = np.empty(valid.shape[0], dtype=bool)
-    two_capitals(data, offsets, valid, null_ok, out)
-    return out
-
-
-def _direction_ok(col: pa.ChunkedArray) -> np.ndarray:
-    valid, offsets, data = _buffers(col)
-    out = np.empty(valid.shape[0], dtype=bool)
-    one_of(data, offsets, valid, _DIRECTION_BYTES, _DIRECTION_OFFSETS, out)
-    return out
-
-
-def _between(col: pa.ChunkedArray, lo: float, hi: float) -> np.ndarray:
-    arr = _one_array(col)
-    values = arr.fill_null(-1).to_numpy() if arr.null_count else arr.to_numpy()
-    return _valid(arr) & (values >= lo) & (values <= hi)
-
-
 def _valid_mask(t: pa.Table, window: TimeWindow) -> np.ndarray:
     """Rows that certainly satisfy every PlateRead constraint (nulls count as failures), from the
     columns' buffers with numpy: no Python object per read, one pass per check."""
     if t.num_rows == 0:
         return np.zeros(0, dtype=bool)
     mask = (
-        _str_ok(t["read_id"], 1, 128)
-        & _str_ok(t["camera_id"], 1, 64)
-        & _country_ok(t["camera_country"], null_ok=False)
-        & _str_ok(t["site"], 1, 128)
-        & _between(t["lane"], 0, 64)
-        & _direction_ok(t["direction"])
-        & _between(t["ts_ms"], max(0, window.lo), window.hi)
-        & _str_ok(t["plate_text"], 0, 256)
-        & _country_ok(t["plate_country"], null_ok=True)
-        & _between(t["confidence"], 0.0, 1.0)
+        str_ok(t["read_id"], 1, 128)
+        & str_ok(t["camera_id"], 1, 64)
+        & country_ok(t["camera_country"], null_ok=False)
+        & str_ok(t["site"], 1, 128)
+        & between(t["lane"], 0, 64)
+        & word_ok(t["direction"], _DIRECTIONS)
+        & between(t["ts_ms"], max(0, window.lo), window.hi)
+        & str_ok(t["plate_text"], 0, 256)
+        & country_ok(t["plate_country"], null_ok=True)
+        & between(t["confidence"], 0.0, 1.0)
     )
     cand = t["candidates"]
     if cand.null_count < len(cand):
@@ -305,19 +257,12 @@ def _decode_units(
     )
 
 
-def _joined(parts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The parts joined by newlines as one buffer, with each part's start and end in it."""
-    lengths = np.fromiter(map(len, parts), dtype=np.int64, count=len(parts))
-    ends = np.cumsum(lengths + 1) - 1
-    return np.frombuffer(b"\n".join(parts), dtype=np.uint8), ends - lengths, ends
-
-
 def decode_reads(values: Sequence[bytes | None], window: TimeWindow = ANY_TIME) -> DecodedBatch:
     """Decode message values (one JSON read each) into valid reads and rejects, keeping message order."""
     if not values:
         return _empty()
     parts = cast(Sequence[bytes], [v or b"" for v in values] if None in values else values)
-    return _decode_units(*_joined(parts), values.__getitem__, window)
+    return _decode_units(*joined(parts), values.__getitem__, window)
 
 
 @dataclass(frozen=True)
@@ -415,7 +360,7 @@ def _decode_json(
         return d.reads, [Reject(pos, None, values[pos], why) for pos, why in d.rejects]
     lined = [b and v is not None for v, b in zip(values, batched, strict=True)]
     parts = [(v or b"").rstrip(b"\n") if b else v or b"" for v, b in zip(values, lined, strict=True)]
-    buf, starts, ends = _joined(parts)
+    buf, starts, ends = joined(parts)
     unit_starts: list[int] = []
     unit_ends: list[int] = []
     counts = np.ones(len(parts), dtype=np.int64)

@@ -13,17 +13,16 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-from pydantic import ValidationError
 
 from anpr_engine.alerts import ListedEntry, listed_entry
 from anpr_engine.config import MatchPolicy
+from anpr_engine.entries import NEVER, EntryRows, decode_entries
 from anpr_engine.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
 from anpr_engine.index import Hits, PlateIndex, pattern_problem
 from anpr_engine.kernels.formats import format_candidates
 from anpr_engine.models import WatchlistEntry
-from anpr_engine.normalize import STATUS_NAMES, NormalizedPlates, normalize_plates
+from anpr_engine.normalize import MAX_LEN, STATUS_NAMES, NormalizedPlates, normalize_plates
 
-NEVER = np.iinfo(np.int64).max
 _COUNTRY_SET = pa.array(COUNTRIES)
 
 
@@ -81,31 +80,36 @@ class Watchlist:
         return WatchlistEntry.model_validate_json(self._json(slot))
 
     def listed(self, slot: int) -> ListedEntry:
-        """What an alert needs of the entry in `slot`, prepared once per entry (on its first hit)."""
+        """What an alert needs of the entry in `slot`, prepared once per entry (on its first hit); the
+        entry's JSON as the model writes it, whatever the record looked like."""
         e = self._listed.get(slot)
         if e is None:
-            raw = self._json(slot)
-            entry = WatchlistEntry.model_validate_json(raw)
-            e = self._listed[slot] = listed_entry(entry, raw.decode(), self.index.text(slot))
+            entry = WatchlistEntry.model_validate_json(self._json(slot))
+            e = self._listed[slot] = listed_entry(entry, entry.model_dump_json(), self.index.text(slot))
         return e
 
     def upsert(self, entries: Iterable[WatchlistEntry]) -> list[Rejected]:
-        """Add entries, replacing any with the same id; the last of one id in `entries` wins. An entry
-        whose plate is neither plate text nor a wildcard pattern is rejected, and an entry listed
-        under its id before stays as it was: a bad update never unlists a vehicle."""
-        batch: dict[str, WatchlistEntry] = {}
-        for e in entries:
-            batch[e.entry_id] = e
-        rejected = self.judge(list(batch.values()))
-        for r in rejected:
-            del batch[r.entry_id]
-        for entry_id in batch.keys() & self._slot_of.keys():
+        """Add entries, replacing any with the same id (see upsert_rows)."""
+        return self.upsert_rows(EntryRows.of(list(entries)))
+
+    def upsert_rows(self, rows: EntryRows) -> list[Rejected]:
+        """Add entries, replacing any with the same id; the last of one id wins. An entry whose plate
+        is neither plate text nor a wildcard pattern is rejected, and an entry listed under its id
+        before stays as it was: a bad update never unlists a vehicle."""
+        last = {entry_id: i for i, entry_id in enumerate(rows.entry_id)}
+        if len(last) < len(rows):
+            rows = rows.take(sorted(last.values()))
+        problems = plate_problems(rows.plate)
+        rejected = [Rejected(i, why) for i, why in zip(rows.entry_id, problems, strict=True) if why is not None]
+        if rejected:
+            rows = rows.take([i for i, why in enumerate(problems) if why is None])
+        for entry_id in self._slot_of.keys() & set(rows.entry_id):
             self.delete(entry_id)
-        items = list(batch.values())
-        plain = [e for e in items if "*" not in e.plate]
-        patterns = [e for e in items if "*" in e.plate]
+        wild = np.fromiter(("*" in p for p in rows.plate), dtype=bool, count=len(rows))
+        plain = rows.take(np.flatnonzero(~wild).tolist()) if wild.any() else rows
+        patterns = rows.take(np.flatnonzero(wild).tolist())
         slots = self.index.add(*self._plain_plates(plain))
-        slots_w, _ = self.index.add_wildcards([e.plate for e in patterns])
+        slots_w, _ = self.index.add_wildcards(patterns.plate)
         if (slots < 0).any() or (slots_w < 0).any():
             raise RuntimeError("an entry judged valid was refused by the index")  # a bug, not bad input
         self._keep(plain, slots)
@@ -124,55 +128,60 @@ class Watchlist:
                 rejected.append(Rejected("", "watchlist record without a key"))
             else:
                 latest[key] = value
-        entries = []
+        keys: list[str] = []
+        values: list[bytes] = []
         for key, value in latest.items():
             entry_id = key.decode("utf-8", "replace")
             if value is None:
                 self.delete(entry_id)
-                continue
-            try:
-                entry = WatchlistEntry.model_validate_json(value)
-            except ValidationError as e:
-                first = e.errors()[0]
-                where = ".".join(str(p) for p in first["loc"]) or "record"
-                rejected.append(Rejected(entry_id, f"not a watchlist entry: {where}: {first['msg']}"))
-                continue
-            if entry.entry_id != entry_id:
-                rejected.append(Rejected(entry_id, f"entry_id {entry.entry_id!r} is not the record's key"))
-                continue
-            entries.append(entry)
-        return rejected + self.upsert(entries)
+            else:
+                keys.append(entry_id)
+                values.append(value)
+        rows, at, refused = decode_entries(values)
+        rejected += [Rejected(keys[i], why) for i, why in refused]
+        mismatched = [j for j, i in enumerate(at) if rows.entry_id[j] != keys[i]]
+        if mismatched:
+            rejected += [
+                Rejected(keys[at[j]], f"entry_id {rows.entry_id[j]!r} is not the record's key") for j in mismatched
+            ]
+            rows = rows.take(sorted(set(range(len(rows))) - set(mismatched)))
+        return rejected + self.upsert_rows(rows)
 
     def judge(self, entries: list[WatchlistEntry]) -> list[Rejected]:
         """The entries whose plate this watchlist cannot list, with the reason."""
         problems = plate_problems([e.plate for e in entries])
         return [Rejected(e.entry_id, why) for e, why in zip(entries, problems, strict=True) if why is not None]
 
-    def _plain_plates(self, items: list[WatchlistEntry]) -> tuple[NormalizedPlates, np.ndarray, np.ndarray]:
-        """The normalized plates of `items` and their budgets of equivalences and of differences."""
-        plates = normalize_plates([e.plate for e in items], self.index.fold)
-        lengths = plates.lengths.tolist()
+    def _plain_plates(self, rows: EntryRows) -> tuple[NormalizedPlates, np.ndarray, np.ndarray]:
+        """The normalized plates of `rows` and their budgets of equivalences and of differences, one
+        per (list, plate length) pair."""
+        plates = normalize_plates(rows.plate, self.index.fold)
+        if not len(rows):
+            return plates, np.zeros(0, np.int8), np.zeros(0, np.int8)
+        names = pa.array(rows.list_name, pa.string()).dictionary_encode()
+        width = MAX_LEN + 1
+        pair = names.indices.to_numpy().astype(np.int64) * width + plates.lengths
+        pairs, which = np.unique(pair, return_inverse=True)
+        listed = names.dictionary.to_pylist()
         policy = self.policy
-        budgets = {
-            key: (policy.budget_for(*key), policy.differences_for(*key))
-            for key in {(e.list_name, n) for e, n in zip(items, lengths, strict=True)}
-        }
-        per_entry = np.array([budgets[e.list_name, n] for e, n in zip(items, lengths, strict=True)], dtype=np.int8)
-        per_entry = per_entry.reshape(len(items), 2)
-        return plates, per_entry[:, 0].copy(), per_entry[:, 1].copy()
+        budgets = np.array(
+            [(policy.budget_for(listed[k // width], k % width), policy.differences_for(listed[k // width], k % width))
+             for k in pairs.tolist()], dtype=np.int8,
+        )[which]  # fmt: skip
+        return plates, budgets[:, 0].copy(), budgets[:, 1].copy()
 
-    def _keep(self, items: list[WatchlistEntry], slots: np.ndarray) -> None:
-        """Record the entries given a slot (slot -1: rejected)."""
+    def _keep(self, rows: EntryRows, slots: np.ndarray) -> None:
+        """Record the entries given these slots."""
         self._grow(self.index.capacity)
-        ok = slots >= 0
-        kept = [e for e, good in zip(items, ok.tolist(), strict=True) if good]
-        at = slots[ok]
-        self._slot_of.update(zip((e.entry_id for e in kept), at.tolist(), strict=True))
-        for e, slot in zip(kept, at.tolist(), strict=True):
-            self._entries[slot] = e.model_dump_json().encode()
-        self._plate_country[at] = [country_code(e.plate_country) for e in kept]
-        self._valid_from[at] = [e.valid_from_ms or 0 for e in kept]
-        self._valid_until[at] = [NEVER if e.valid_until_ms is None else e.valid_until_ms for e in kept]
+        at = slots.tolist()
+        self._slot_of.update(zip(rows.entry_id, at, strict=True))
+        for slot, raw in zip(at, rows.json, strict=True):
+            self._entries[slot] = raw
+        countries = pa.array(rows.plate_country, pa.string()).dictionary_encode()
+        codes = np.array([country_code(c) for c in countries.dictionary.to_pylist()] + [0], dtype=np.uint16)
+        self._plate_country[slots] = codes[countries.indices.fill_null(len(codes) - 1).to_numpy()]
+        self._valid_from[slots] = rows.valid_from
+        self._valid_until[slots] = rows.valid_until
 
     def delete(self, entry_id: str) -> bool:
         """Remove an entry by id; False if it was not listed."""
