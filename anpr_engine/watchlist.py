@@ -96,7 +96,7 @@ class Watchlist:
         """Add entries, replacing any with the same id; the last of one id wins. An entry whose plate
         is neither plate text nor a wildcard pattern is rejected, and an entry listed under its id
         before stays as it was: a bad update never unlists a vehicle."""
-        last = {entry_id: i for i, entry_id in enumerate(rows.entry_id)}
+        last = dict(zip(rows.entry_id, range(len(rows)), strict=True))
         if len(last) < len(rows):
             rows = rows.take(sorted(last.values()))
         problems = plate_problems(rows.plate)
@@ -121,17 +121,15 @@ class Watchlist:
         a tombstone (None) deletes it; of several records of one key the last wins. A record that is
         unusable (no key, not an entry, an entry_id other than its key, a plate that cannot be listed)
         is rejected and leaves its key's entry as it was."""
-        latest: dict[bytes, bytes | None] = {}
+        latest: dict[bytes | None, bytes | None] = dict(records)
         rejected: list[Rejected] = []
-        for key, value in records:
-            if key is None:
-                rejected.append(Rejected("", "watchlist record without a key"))
-            else:
-                latest[key] = value
+        if None in latest:
+            del latest[None]
+            rejected.append(Rejected("", "watchlist record without a key"))
         keys: list[str] = []
         values: list[bytes] = []
         for key, value in latest.items():
-            entry_id = key.decode("utf-8", "replace")
+            entry_id = key.decode("utf-8", "replace")  # type: ignore[union-attr]  # None was taken out
             if value is None:
                 self.delete(entry_id)
             else:
@@ -139,7 +137,10 @@ class Watchlist:
                 values.append(value)
         rows, at, refused = decode_entries(values)
         rejected += [Rejected(keys[i], why) for i, why in refused]
-        mismatched = [j for j, i in enumerate(at) if rows.entry_id[j] != keys[i]]
+        record_keys = [keys[i] for i in at]
+        mismatched = [] if record_keys == rows.entry_id else [
+            j for j, key in enumerate(record_keys) if rows.entry_id[j] != key
+        ]  # fmt: skip
         if mismatched:
             rejected += [
                 Rejected(keys[at[j]], f"entry_id {rows.entry_id[j]!r} is not the record's key") for j in mismatched

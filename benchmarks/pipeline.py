@@ -3,6 +3,7 @@ batched reads, and 1 vs 2 worker processes, all on the same reads in the same ru
 
 from __future__ import annotations
 
+import gc
 import json
 import random
 import subprocess
@@ -17,8 +18,9 @@ from confluent_kafka import Consumer
 
 from anpr_engine.config import Settings, TopicNames
 from anpr_engine.io.admin import ensure_topics
-from anpr_engine.io.consumer import FETCH_TUNING, KafkaReadSource
+from anpr_engine.io.consumer import FETCH_TUNING, KafkaReadSource, TopicFollower
 from anpr_engine.io.producer import AckedProducer, alert_sinks, new_producer
+from anpr_engine.io.watchlist_topic import load_watchlist
 from anpr_engine.models import PlateRead
 from anpr_engine.pipeline import Engine, freeze_heap
 from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, decode_reads
@@ -197,3 +199,25 @@ def bench_pipeline(n: int, naive_n: int, watchlist_size: int, workers: tuple[int
     for w in workers:
         result[f"workers_{w}_reads_per_s"] = scale_out(s, s.topics.reads, n, w)
     return result
+
+
+def bench_topic_load(size: int, chunk: int = 200_000) -> dict[str, Any]:
+    """Seconds from engine start to the first read matchable: the watchlist topic, holding `size`
+    entries, read from the beginning and applied as the engine does (TopicFollower, load_watchlist)."""
+    s = bench_settings("wlload")
+    listed = listed_plates(size, seed=size + 3)
+    fill_s = 0.0
+    for at in range(0, size, chunk):
+        entries = listed.entries(at, at + chunk)
+        fill_s += fill(s, s.topics.watchlist, [e.model_dump_json().encode() for e in entries],
+                       [e.entry_id.encode() for e in entries])  # fmt: skip
+    del listed
+    gc.collect()
+    t = time.perf_counter()
+    follower = TopicFollower(s, s.topics.watchlist)
+    try:
+        wl, refused = load_watchlist(follower, s.match)
+    finally:
+        follower.close()
+    load_s = time.perf_counter() - t
+    return {"entries": len(wl), "refused": refused, "load_s": load_s, "fill_s": fill_s}

@@ -25,7 +25,7 @@ from rich.table import Table
 
 from benchmarks.latency import bench_latency
 from benchmarks.matcher import bench_matcher, watchlist_bytes_per_entry
-from benchmarks.pipeline import bench_pipeline
+from benchmarks.pipeline import bench_pipeline, bench_topic_load
 from benchmarks.quality import DEFAULT, bench_quality
 
 RESULTS = Path(__file__).parent / "results"
@@ -44,10 +44,13 @@ class Profile:
     quality_sizes: list[int]
     quality_reads: int
     memory_entries: int  # entries of the watchlist whose memory is measured
+    topic_load_entries: int  # entries on the watchlist topic whose load is timed
 
 
 PROFILES = {
-    "tiny": Profile([1_000, 5_000], 20_000, 5_000, 5_000, 2_000, 1_000, [200, 1_000], 1.5, [1_000], 5_000, 2_000),
+    "tiny": Profile(
+        [1_000, 5_000], 20_000, 5_000, 5_000, 2_000, 1_000, [200, 1_000], 1.5, [1_000], 5_000, 2_000, 5_000
+    ),
     "quick": Profile(
         [10_000, 100_000, 1_000_000],
         500_000,
@@ -60,6 +63,7 @@ PROFILES = {
         [10_000, 100_000, 1_000_000],
         300_000,
         100_000,
+        1_000_000,
     ),
     "full": Profile(
         [10_000, 100_000, 1_000_000, 10_000_000],
@@ -71,6 +75,7 @@ PROFILES = {
         [1_000, 10_000, 50_000, 100_000],
         15.0,
         [10_000, 100_000, 1_000_000],
+        1_000_000,
         1_000_000,
         1_000_000,
     ),
@@ -90,7 +95,7 @@ def machine() -> dict[str, Any]:
 
 
 def summary(matcher: list[dict[str, Any]], pipe: dict[str, Any], latency: list[dict[str, Any]],
-            quality: list[dict[str, Any]], held_per_entry: float) -> dict[str, Any]:  # fmt: skip
+            quality: list[dict[str, Any]], held_per_entry: float, topic: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """The keys of latest.json that the issues name, from the largest size measured up to 1 000 000."""
     size = max(r["entries"] for r in matcher if r["entries"] <= 1_000_000)
     exact = next(r for r in matcher if r["entries"] == size and r["mode"] == "exact")
@@ -112,7 +117,9 @@ def summary(matcher: list[dict[str, Any]], pipe: dict[str, Any], latency: list[d
         # load = validating the entries and indexing them in a Watchlist (the engine's path, Kafka fetch aside)
         "watchlist": {"load_s_1m": fmt["build_s"] * 1_000_000 / size, "bytes_per_entry": held_per_entry,
                       "index_bytes_per_entry": fmt["bytes_per_entry"], "entries_measured": size,
-                      "index_only_build_s": exact["build_s"]},
+                      "index_only_build_s": exact["build_s"],
+                      "topic_load_s_1m": topic["load_s"] * 1_000_000 / topic["entries"],
+                      "topic_load_entries": topic["entries"]},
         "scale_out": {k: v for k, v in pipe.items() if k.startswith("workers_")},
         "quality_default": next(
             ({"recall": q["recall"], "false_alerts_per_million": q["false_alerts_per_million"], "entries": q["entries"]}
@@ -221,16 +228,17 @@ def main() -> None:
 
     matcher = section("matcher", lambda: bench_matcher(prof.sizes, prof.reads, prof.baseline_reads))
     held = section("memory", lambda: watchlist_bytes_per_entry(prof.memory_entries))
+    topic = section("watchlist topic load", lambda: bench_topic_load(prof.topic_load_entries))
     pipe = section("pipeline", lambda: bench_pipeline(prof.pipeline_reads, prof.naive_reads, prof.pipeline_watchlist))
     latency = section("latency", lambda: bench_latency(prof.rates, prof.latency_s, prof.pipeline_watchlist))
     quality = section("quality", lambda: bench_quality(prof.quality_sizes, prof.quality_reads))
     print_tables(console, matcher, pipe, latency, quality)
     args.out.mkdir(parents=True, exist_ok=True)
     result = {
-        **summary(matcher, pipe, latency, quality, held),
+        **summary(matcher, pipe, latency, quality, held, topic),
         "machine": machine(), "timestamp": datetime.now(UTC).isoformat(timespec="seconds"), "profile": name,
         "seconds": time.perf_counter() - t0, "section_seconds": took,
-        "details": {"matcher": matcher, "pipeline": pipe, "latency": latency},
+        "details": {"matcher": matcher, "pipeline": pipe, "latency": latency, "topic_load": topic},
     }  # fmt: skip
     (args.out / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "quality.json").write_text(json.dumps(quality_json(quality), indent=2) + "\n")

@@ -10,7 +10,7 @@ import time
 from enum import StrEnum
 from pathlib import Path
 from types import FrameType
-from typing import TYPE_CHECKING, Annotated
+from typing import Annotated
 
 import pyarrow as pa
 import typer
@@ -31,9 +31,6 @@ from anpr_engine.pipeline import Engine, Stats, freeze_heap, match_reads
 from anpr_engine.read_files import read_reads_file
 from anpr_engine.watchlist import Watchlist
 from anpr_engine.watchlist_files import load_entries
-
-if TYPE_CHECKING:
-    from anpr_engine.io.consumer import TopicFollower
 
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
 
@@ -66,16 +63,6 @@ def _policy(
     }  # fmt: skip
     base = Settings().match
     return MatchPolicy.model_validate({**base.model_dump(), **{k: v for k, v in given.items() if v is not None}})
-
-
-def load_watchlist(follower: TopicFollower, policy: MatchPolicy) -> tuple[Watchlist, int]:
-    """The watchlist as the compacted topic holds it now (records applied in order, the last of a
-    key wins, tombstones delete), and how many records were refused."""
-    watchlist = Watchlist(policy)
-    refused = 0
-    for chunk in follower.read_to_end():
-        refused += len(watchlist.apply(chunk))
-    return watchlist, refused
 
 
 def run_settings(
@@ -131,6 +118,7 @@ def run(
     from anpr_engine.io.admin import ensure_topics
     from anpr_engine.io.consumer import KafkaReadSource, TopicFollower
     from anpr_engine.io.producer import alert_sinks
+    from anpr_engine.io.watchlist_topic import load_watchlist
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
 

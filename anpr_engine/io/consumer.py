@@ -77,7 +77,7 @@ class KafkaReadSource:
             raw = self._take([first])
         # map over the C methods: a per-message Python expression costs more than the engine's match
         errors = list(map(KafkaMessage.error, raw))
-        good = raw if errors.count(None) == len(raw) else [m for m, e in zip(raw, errors, strict=True) if e is None]
+        good = raw if not any_error(errors) else [m for m, e in zip(raw, errors, strict=True) if e is None]
         if len(good) != len(raw):
             for err in errors:
                 if err is not None and err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
@@ -209,6 +209,12 @@ def _commit_failure(err: KafkaError | None, partitions: list[TopicPartition]) ->
     return None
 
 
+def any_error(errors: list[KafkaError | None]) -> bool:
+    """Whether any message of a fetch carries an error. Not `errors.count(None)`: comparing a
+    KafkaError with None raises inside list.count, which then fails with SystemError."""
+    return any(e is not None for e in errors)
+
+
 def _moved_on(err: KafkaError) -> bool:
     """The group moved on (a rebalance): the partitions now belong to another member, which resumes
     from the last committed offset. Re-delivery, not loss: the alerts keep their ids."""
@@ -249,6 +255,7 @@ class TopicFollower:
                 "group.id": f"anpr-follower-{uuid.uuid4()}",  # required by librdkafka; never joined
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
+                **FETCH_TUNING,
                 "logger": client_logger(),
             }
         )
@@ -259,8 +266,10 @@ class TopicFollower:
         self.partitions = sorted(meta.partitions)
         self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in self.partitions])
 
-    def read_to_end(self, chunk: int = 100_000) -> Iterator[list[tuple[bytes | None, bytes | None]]]:
-        """Chunks of (key, value) up to the topic's end as it stands now (a tombstone's value is None)."""
+    def read_to_end(self, chunk: int = 200_000) -> Iterator[list[tuple[bytes | None, bytes | None]]]:
+        """Chunks of (key, value) up to the topic's end as it stands now (a tombstone's value is None).
+        Messages are taken through the client's C methods mapped over each fetch, and the end is
+        checked by position once a fetch: a per-message Python step cost more than the load itself."""
         ends: dict[int, int] = {}
         for p in self.partitions:
             low, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=self.timeout_s)
@@ -268,14 +277,18 @@ class TopicFollower:
                 ends[p] = high
         got: list[tuple[bytes | None, bytes | None]] = []
         while ends:
-            for m in self.consumer.consume(10_000, 1.0):
-                err, p = m.error(), m.partition()
-                if err is not None and err.code() != KafkaError._PARTITION_EOF:
-                    raise KafkaException(err)
-                if err is None:
-                    got.append((m.key(), m.value()))
-                if p in ends and (err is not None or _int(m.offset()) + 1 >= ends[p]):
-                    del ends[p]
+            msgs = self.consumer.consume(10_000, 1.0)
+            errors = list(map(KafkaMessage.error, msgs))
+            if any_error(errors):
+                for err in errors:
+                    if err is not None and err.code() != KafkaError._PARTITION_EOF:
+                        raise KafkaException(err)
+                msgs = [m for m, e in zip(msgs, errors, strict=True) if e is None]
+            got.extend(zip(map(KafkaMessage.key, msgs), map(KafkaMessage.value, msgs), strict=True))
+            at = self.consumer.position([TopicPartition(self.topic, p) for p in ends])
+            for tp in at:
+                if tp.offset >= ends[tp.partition]:
+                    del ends[tp.partition]
             if len(got) >= chunk:
                 yield got
                 got = []

@@ -165,3 +165,10 @@ def test_client_log_lines_are_rate_limited_per_kind_and_say_how_many_were_held()
     now[0] = 11.0
     later = record("FAIL")
     assert limit.filter(later) and "97 like it held back" in later.getMessage()
+
+
+def test_a_fetch_with_an_error_event_among_its_messages_is_told_apart() -> None:
+    from anpr_engine.io.consumer import any_error
+
+    eof = KafkaError(KafkaError._PARTITION_EOF)
+    assert any_error([None, eof]) and not any_error([None, None]) and not any_error([])
