@@ -136,6 +136,11 @@ class Settings(BaseSettings):
         default=None, description="static group membership: a restarted instance takes its partitions straight back"
     )
     batch_max_reads: int = Field(default=20_000, ge=1, description="most messages in one batch")
+    watchlist_interval_ms: int = Field(
+        default=100,
+        ge=0,
+        description="least time between two applications of the watchlist topic's new records while reads flow",
+    )
     ts_min_ms: int = Field(
         default=946_684_800_000, ge=0, description="reads stamped before this (default 2000-01-01) are dead letters"
     )

@@ -35,6 +35,7 @@ ENTRY_SCHEMA = pa.schema(
     ]
 )
 _FLAT = FlatSchema(ENTRY_SCHEMA, 0)
+BULK_MIN = 64  # fewer records than this are cheaper through the model (each bulk call costs about 0.7 ms)
 _CATEGORIES = Words([c.value for c in Category])
 _ACTIONS = Words([a.value for a in Action])
 
@@ -104,14 +105,18 @@ def _vouched(t: pa.Table) -> np.ndarray:
     )
 
 
-def decode_entries(values: Sequence[bytes]) -> tuple[EntryRows, list[int], list[tuple[int, str]]]:
+def decode_entries(
+    values: Sequence[bytes], bulk_min: int = BULK_MIN
+) -> tuple[EntryRows, list[int], list[tuple[int, str]]]:
     """Valid entries of record values, which value each came from, and the others as (position,
-    reason). Never raises on a value's content."""
-    if not values:
-        return EntryRows.of([]), [], []
-    table, status = parse_units(*joined(values), _FLAT)
-    vouched = status == OK
-    vouched[vouched] = _vouched(table.filter(pa.array(vouched)))
+    reason); fewer than `bulk_min` values go to the model alone. Never raises on a value's content."""
+    if len(values) < bulk_min:
+        vouched = np.zeros(len(values), dtype=bool)
+        table = pa.table({f.name: pa.nulls(len(values), f.type) for f in ENTRY_SCHEMA})
+    else:
+        table, status = parse_units(*joined(values), _FLAT)
+        vouched = status == OK
+        vouched[vouched] = _vouched(table.filter(pa.array(vouched)))
     fast = np.flatnonzero(vouched)
     t = table if fast.shape[0] == table.num_rows else table.take(pa.array(fast))
     rows = EntryRows(

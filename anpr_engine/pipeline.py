@@ -115,6 +115,7 @@ class Stats:
     suppressed: int = 0  # repeats of an (entry, site) alert within the suppression window
     watchlist_records: int = 0  # records of the watchlist topic applied while running
     watchlist_refused: int = 0  # and of those, the ones refused (see Watchlist.apply)
+    watchlist_apply_s: float = 0.0  # time spent applying them
     rejected_plates: Counter[str] = field(default_factory=Counter)
     first_batch_at: float | None = None  # wall clock (s) when the first batch arrived
     last_batch_at: float | None = None  # and when the last one was committed
@@ -156,6 +157,7 @@ class Engine:
         ts_min_ms: int = 0,
         ts_max_future_ms: int | None = None,
         updates: WatchlistUpdates | None = None,
+        updates_interval_s: float = 0.0,
     ) -> None:
         self.watchlist = watchlist
         self.source = source
@@ -167,6 +169,8 @@ class Engine:
         self.ts_min_ms = ts_min_ms
         self.ts_max_future_ms = ts_max_future_ms
         self.updates = updates
+        self.updates_interval_s = updates_interval_s
+        self._updated_at = float("-inf")  # time.monotonic() of the last look at `updates`
         self._stop = False
         self._unsettled: Batch | None = None  # sent, not yet acknowledged and committed
 
@@ -206,14 +210,19 @@ class Engine:
         return len(messages)
 
     def apply_updates(self) -> None:
-        """Apply the watchlist records that arrived since the last batch, before it is matched: an entry
-        published now can hit the next batch, a tombstone stops it hitting."""
-        if self.updates is None:
+        """Apply the watchlist records that arrived since the last look, before the batch in hand is
+        matched: an entry published now can hit the next batch, a tombstone stops it hitting. At most
+        one look every updates_interval_s: applying costs about 0.5 ms however few the records, so a
+        look per batch at 1 000 upserts/s cost a tenth of the read throughput."""
+        if self.updates is None or time.monotonic() - self._updated_at < self.updates_interval_s:
             return
+        self._updated_at = time.monotonic()
         records = self.updates.poll()
         if not records:
             return
+        t = time.perf_counter()
         refused = self.watchlist.apply(records)
+        self.stats.watchlist_apply_s += time.perf_counter() - t
         for r in refused:
             log.warning(
                 "watchlist record %r refused, the entry under its key stays as it was: %s", r.entry_id, r.reason

@@ -107,13 +107,13 @@ class Watchlist:
             self.delete(entry_id)
         wild = np.fromiter(("*" in p for p in rows.plate), dtype=bool, count=len(rows))
         plain = rows.take(np.flatnonzero(~wild).tolist()) if wild.any() else rows
-        patterns = rows.take(np.flatnonzero(wild).tolist())
-        slots = self.index.add(*self._plain_plates(plain))
-        slots_w, _ = self.index.add_wildcards(patterns.plate)
-        if (slots < 0).any() or (slots_w < 0).any():
-            raise RuntimeError("an entry judged valid was refused by the index")  # a bug, not bad input
-        self._keep(plain, slots)
-        self._keep(patterns, slots_w)
+        if len(plain):
+            slots = self.index.add(*self._plain_plates(plain))
+            self._keep(plain, slots)
+        if wild.any():
+            patterns = rows.take(np.flatnonzero(wild).tolist())
+            slots, _ = self.index.add_wildcards(patterns.plate)
+            self._keep(patterns, slots)
         return rejected
 
     def apply(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> list[Rejected]:
@@ -173,6 +173,8 @@ class Watchlist:
 
     def _keep(self, rows: EntryRows, slots: np.ndarray) -> None:
         """Record the entries given these slots."""
+        if (slots < 0).any():
+            raise RuntimeError("an entry judged valid was refused by the index")  # a bug, not bad input
         self._grow(self.index.capacity)
         at = slots.tolist()
         self._slot_of.update(zip(rows.entry_id, at, strict=True))

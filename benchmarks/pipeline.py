@@ -221,3 +221,85 @@ def bench_topic_load(size: int, chunk: int = 200_000) -> dict[str, Any]:
         follower.close()
     load_s = time.perf_counter() - t
     return {"entries": len(wl), "refused": refused, "load_s": load_s, "fill_s": fill_s}
+
+
+class TimedFollower(TopicFollower):
+    """A follower that records, for every record it hands over, the milliseconds since its publish
+    (the record's Kafka timestamp): the engine applies what poll() returns before its next batch."""
+
+    def __init__(self, settings: Settings, topic: str) -> None:
+        super().__init__(settings, topic)
+        self.lags_ms: list[float] = []
+
+    def poll(self, most: int = 10_000) -> list[tuple[bytes | None, bytes | None]]:
+        msgs = [m for m in self.consumer.consume(most, 0) if m.error() is None]
+        now_ms = time.time() * 1000
+        self.lags_ms += [now_ms - m.timestamp()[1] for m in msgs]
+        return [(m.key(), m.value()) for m in msgs]
+
+
+def _engine_run(s: Settings, topic: str, n_reads: int, wl: Watchlist, updates: TimedFollower) -> tuple[float, float]:
+    """Reads/s of an engine following the watchlist, and the share of its time spent applying records."""
+    settings = s.model_copy(update={"topics": s.topics.model_copy(update={"reads": topic}),
+                                    "group_id": f"{s.group_id}-{topic}"})  # fmt: skip
+    source = KafkaReadSource(settings)
+    _, alerts, dead = alert_sinks(settings)
+    engine = Engine(wl, source, alerts, dead, updates=updates, updates_interval_s=s.watchlist_interval_ms / 1000)
+    deadline = time.monotonic() + 600
+    while engine.stats.reads + engine.stats.dlq < n_reads and time.monotonic() < deadline:
+        engine.step()
+    engine.settle()
+    source.close()
+    st = engine.stats
+    took = (st.last_batch_at or 0) - (st.first_batch_at or 0)
+    return st.reads / took, st.watchlist_apply_s / took
+
+
+def bench_live_updates(n_reads: int, watchlist_size: int, rate: int = 1_000) -> dict[str, Any]:
+    """Reads/s of the engine with and without `rate` watchlist upserts a second arriving from another
+    process, the share of its time spent applying them, and how long after its publish each upsert
+    was applied (before the next batch). On this 2-core machine the feed process and the broker's
+    work for it compete with the engine for the cores, so the throughput ratio carries their cost
+    too, and swings from run to run; the apply share is the engine's own cost."""
+    s = bench_settings("live")
+    listed = listed_plates(watchlist_size, seed=31)
+    entries = listed.entries()
+    fill(s, s.topics.watchlist, [e.model_dump_json().encode() for e in entries], [e.entry_id.encode() for e in entries])
+    values, keys = read_values(n_reads, listed, seed=32)
+    quiet, busy = s.topics.reads, s.topics.reads + ".busy"
+    ensure_topics(s.model_copy(update={"topics": s.topics.model_copy(update={"reads": busy})}))
+    fill(s, quiet, values, keys)
+    fill(s, busy, values, keys)
+    follower = TimedFollower(s, s.topics.watchlist)
+    wl, _ = load_watchlist(follower, s.match)
+    freeze_heap()
+    try:
+        without, _ = _engine_run(s, quiet, n_reads, wl, follower)
+        follower.lags_ms = []
+        seconds = 4.0 + n_reads / 200_000  # outlasts the run
+        feed = subprocess.Popen(
+            [
+                sys.executable,
+                "-m",
+                "benchmarks.update_feed",
+                s.bootstrap_servers,
+                s.topics.watchlist,
+                str(rate),
+                str(seconds),
+            ]
+        )
+        time.sleep(1.0)  # the feed is running at its rate before the reads start
+        wl.apply(follower.poll())  # what came in while no engine ran is not an update lag
+        follower.lags_ms = []
+        under, apply_share = _engine_run(s, busy, n_reads, wl, follower)
+        feed.wait(timeout=seconds + 60)
+    finally:
+        follower.close()
+    lags = sorted(follower.lags_ms)
+    p99 = lags[min(len(lags) - 1, int(0.99 * len(lags)))] if lags else None
+    return {
+        "reads": n_reads, "updates_per_s": rate, "updates_applied_during_run": len(lags),
+        "reads_per_s": without, "reads_per_s_under_updates": under, "ratio": under / without,
+        "apply_share": apply_share,
+        "update_p50_ms": lags[len(lags) // 2] if lags else None, "update_p99_ms": p99,
+    }  # fmt: skip

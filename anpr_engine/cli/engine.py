@@ -141,6 +141,7 @@ def run(
     engine = Engine(
         watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000), ts_min_ms=settings.ts_min_ms,
         ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=follower,
+        updates_interval_s=settings.watchlist_interval_ms / 1000,
     )  # fmt: skip
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

@@ -42,7 +42,7 @@ def _model(value: bytes) -> WatchlistEntry | None:
 @settings(max_examples=300)
 @given(st.lists(records(), max_size=15))
 def test_decoded_entries_equal_the_models_verdict(values: list[bytes]) -> None:
-    rows, at, rejects = decode_entries(values)
+    rows, at, rejects = decode_entries(values, bulk_min=0)  # the bulk path, however few
     verdicts = [_model(v) for v in values]
     assert sorted(at) == [i for i, v in enumerate(verdicts) if v is not None]
     assert sorted(i for i, _ in rejects) == [i for i, v in enumerate(verdicts) if v is None]
@@ -60,5 +60,5 @@ def test_decoded_entries_equal_the_models_verdict(values: list[bytes]) -> None:
 
 def test_fields_left_to_their_defaults_are_judged_by_the_model() -> None:
     value = json.dumps({k: v for k, v in GOOD.items() if k not in ("priority", "action", "valid_until_ms")}).encode()
-    rows, at, rejects = decode_entries([value, b'{"entry_id": "x"}'])
+    rows, at, rejects = decode_entries([value, b'{"entry_id": "x"}'], bulk_min=0)
     assert at == [0] and rows.valid_until.tolist() == [NEVER] and [i for i, _ in rejects] == [1]
