@@ -88,15 +88,7 @@ def load_entries(path: Path, defaults: Mapping[str, Any] | None = None) -> tuple
             continue
         data = {**(defaults or {}), **{k: v for k, v in row.items() if v is not None}}
         if not data.get("entry_id") and data.get("plate"):
-            data["entry_id"] = "-".join(
-                str(x)
-                for x in (
-                    data.get("agency_country", "XX"),
-                    data.get("list_name", "list"),
-                    _listed_form(str(data["plate"])),
-                    data.get("plate_country") or "ANY",
-                )
-            )
+            data["entry_id"] = derived_entry_id(data)
         try:
             valid.append((line, WatchlistEntry.model_validate(data)))
         except ValidationError as e:
@@ -105,6 +97,15 @@ def load_entries(path: Path, defaults: Mapping[str, Any] | None = None) -> tuple
     errors += [RowError(line, f"plate: {why}") for (line, _), why in zip(valid, problems, strict=True) if why]
     entries = [e for (_, e), why in zip(valid, problems, strict=True) if why is None]
     return entries, sorted(errors, key=lambda err: err.line)
+
+
+def derived_entry_id(data: Mapping[str, Any]) -> str:
+    """The id of an entry given without one: `<agency country>-<list>-<normalized plate>-<plate country|ANY>`."""
+    parts = (
+        data.get("agency_country", "XX"), data.get("list_name", "list"), _listed_form(str(data["plate"])),
+        data.get("plate_country") or "ANY",
+    )  # fmt: skip
+    return "-".join(str(x) for x in parts)
 
 
 def _listed_form(plate: str) -> str:

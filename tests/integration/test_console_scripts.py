@@ -26,7 +26,8 @@ def sh(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     [
         ["anpr-engine", "--help"], ["anpr-engine", "run", "--help"], ["anpr-engine", "match", "--help"],
         ["anpr-simulate", "--help"], ["anpr-simulate", "run", "--help"], ["anpr-simulate", "replay", "--help"],
-        ["anpr-watchlist", "--help"], ["anpr-watchlist", "publish", "--help"], ["anpr-alerts", "--help"],
+        ["anpr-watchlist", "--help"], ["anpr-watchlist", "publish", "--help"], ["anpr-watchlist", "add", "--help"],
+        ["anpr-watchlist", "remove", "--help"], ["anpr-watchlist", "ls", "--help"], ["anpr-alerts", "--help"],
     ],
 )  # fmt: skip
 def test_help(cmd: list[str]) -> None:
@@ -121,3 +122,26 @@ def test_wildcard_entries_load_from_every_file_format(settings: Settings, tmp_pa
         for a in map(Alert.model_validate_json, out.read_text().splitlines())
     }
     assert got == {("r0", "w0", "wildcard"), ("r1", "w1", "wildcard"), ("r2", "w2", "exact")}
+
+
+def test_watchlist_add_ls_and_remove(settings: Settings) -> None:
+    wl = [*cli_args(settings)[:2], "--watchlist-topic", settings.topics.watchlist]
+    common = ["--list-name", "wanted", "--agency", "Politie Limburg", "--agency-country", "NL"]
+    cmd = str(BIN / "anpr-watchlist")
+    done = sh(cmd, "add", "--plate", "12-BD-34", *common, "--category", "wanted_person", "--valid-for-s", "3600", *wl)
+    assert done.returncode == 0 and "added NL-wanted-12BD34-ANY" in done.stdout, done.stdout + done.stderr
+    done = sh(cmd, "add", "--plate", "XY-12*", *common, "--category", "burglary", "--entry-id", "w-1", *wl)
+    assert done.returncode == 0, done.stderr
+    done = sh(cmd, "add", "--plate", "1*", *common, "--category", "burglary", *wl)  # names too few characters
+    assert done.returncode == 2 and "name at least 3 characters" in done.stderr and "Traceback" not in done.stderr
+    done = sh(cmd, "ls", "--json", *wl)
+    assert done.returncode == 0, done.stderr
+    assert {(r["category"], r["entries"]) for r in json.loads(done.stdout)} == {("wanted_person", 1), ("burglary", 1)}
+    done = sh(cmd, "remove", "--plate", "12 bd 34", *wl)
+    assert done.returncode == 0 and "removed 1 entries: NL-wanted-12BD34-ANY" in done.stdout, done.stderr
+    done = sh(cmd, "remove", "--plate", "12 bd 34", *wl)
+    assert done.returncode == 1 and "no listed entry matches" in done.stderr
+    done = sh(cmd, "remove", "--entry-id", "w-1", *wl)
+    assert done.returncode == 0, done.stderr
+    done = sh(cmd, "ls", "--json", *wl)
+    assert json.loads(done.stdout) == []
