@@ -21,9 +21,9 @@ from typing import Protocol
 import pyarrow as pa
 
 from anpr_engine.alerts import HitReads, OutgoingAlert, Suppressor, encode_alert
-from anpr_engine.matching import match_table
+from anpr_engine.match.table import match_table
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.reads import ANY_TIME, TimeWindow, decode_messages
-from anpr_engine.watchlist import Watchlist
 
 log = logging.getLogger(__name__)
 

@@ -22,9 +22,9 @@ from typing import Any
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import WatchlistEntry
 from anpr_engine.normalize import normalize_one
-from anpr_engine.watchlist import plate_problems
 
 
 @dataclass(frozen=True)

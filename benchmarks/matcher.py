@@ -14,9 +14,9 @@ import numpy as np
 import pyarrow as pa
 
 from anpr_engine.config import MatchPolicy
-from anpr_engine.index import PlateIndex
+from anpr_engine.match.plate_index import PlateIndex
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, normalize_plates
-from anpr_engine.watchlist import Watchlist
 from benchmarks.baseline import PyDiffMatcher, PyFormatMatcher, PyMatcher
 from benchmarks.data import Listed, listed_plates, traffic
 

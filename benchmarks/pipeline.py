@@ -21,10 +21,10 @@ from anpr_engine.io.admin import ensure_topics
 from anpr_engine.io.consumer import FETCH_TUNING, KafkaReadSource, TopicFollower
 from anpr_engine.io.producer import AckedProducer, alert_sinks, new_producer
 from anpr_engine.io.watchlist_topic import load_watchlist
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import PlateRead
 from anpr_engine.pipeline import Engine, freeze_heap
 from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, decode_reads
-from anpr_engine.watchlist import Watchlist
 from benchmarks.baseline import py_normalize
 from benchmarks.data import Listed, listed_plates, traffic
 from simulators.traffic import CAMERAS

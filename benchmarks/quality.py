@@ -17,8 +17,8 @@ import numpy as np
 import pyarrow as pa
 
 from anpr_engine.config import MatchPolicy
-from anpr_engine.matching import match_table
-from anpr_engine.watchlist import Watchlist
+from anpr_engine.match.table import match_table
+from anpr_engine.match.watchlist import Watchlist
 from benchmarks.data import TrafficSample, listed_plates, traffic
 
 POLICIES = {

@@ -8,7 +8,7 @@ import math
 from dataclasses import dataclass
 
 from anpr_engine.config import MatchPolicy
-from anpr_engine.formats import FORMATS, layout
+from anpr_engine.match.formats import FORMATS, layout
 from anpr_engine.models import PlateRead, WatchlistEntry
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, canonical_char
 

@@ -26,10 +26,10 @@ from anpr_engine.cli.common import (
     settings_from,
 )
 from anpr_engine.config import MatchPolicy, Settings
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import MODELS
 from anpr_engine.pipeline import Engine, Stats, freeze_heap, match_reads
 from anpr_engine.read_files import read_reads_file
-from anpr_engine.watchlist import Watchlist
 from anpr_engine.watchlist_files import load_entries
 
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)

@@ -9,9 +9,9 @@ from typing import Annotated
 import typer
 
 from anpr_engine.cli.common import Bootstrap, WatchlistTopic, die, settings_from
+from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import Action, Category, WatchlistEntry
 from anpr_engine.normalize import normalize_one
-from anpr_engine.watchlist import plate_problems
 from anpr_engine.watchlist_files import derived_entry_id, load_entries
 
 app = typer.Typer(help="Watchlist files → the shared watchlist topic.", no_args_is_help=True)

@@ -6,8 +6,8 @@ from pydantic import ValidationError
 
 from anpr_engine.config import MatchPolicy, Settings
 from anpr_engine.io.consumer import TopicFollower
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import WatchlistEntry
-from anpr_engine.watchlist import Watchlist
 
 
 def load_watchlist(follower: TopicFollower, policy: MatchPolicy) -> tuple[Watchlist, int]:

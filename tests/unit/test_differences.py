@@ -10,8 +10,8 @@ from pydantic import ValidationError
 from anpr_engine.config import MatchPolicy
 from anpr_engine.kernels.normalize import BASE
 from anpr_engine.kernels.variants import deletion_variants
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.normalize import normalize_one, normalize_plates
-from anpr_engine.watchlist import Watchlist
 from tests.reference import ref_breaks, ref_deletion_variants, ref_fits, ref_indel_distance
 from tests.unit.test_index import entry
 
@@ -104,7 +104,7 @@ def test_budgets_out_of_range_are_clear_errors() -> None:
 
 def test_deletes_compact_the_variant_records(monkeypatch: pytest.MonkeyPatch) -> None:
     """After many deletes the variants are indexed afresh; matching is unchanged by it."""
-    import anpr_engine.index as index_module
+    import anpr_engine.match.plate_index as index_module
 
     monkeypatch.setattr(index_module, "COMPACT_AFTER", 5)
     rebuilds = []

@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anpr_engine.index import PlateIndex
+from anpr_engine.match.plate_index import PlateIndex
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import Category, WatchlistEntry
 from anpr_engine.normalize import normalize_plates
-from anpr_engine.watchlist import Watchlist
 from tests.reference import ref_match
 from tests.strategies import national_plates, plate_texts
 

@@ -6,8 +6,8 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anpr_engine.config import MatchPolicy
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.normalize import normalize_plates
-from anpr_engine.watchlist import Watchlist
 from tests.strategies import national_plates, plate_texts
 from tests.unit.test_index import entry
 

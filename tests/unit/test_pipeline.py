@@ -6,11 +6,11 @@ import uuid
 import pyarrow as pa
 import pytest
 
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import ALERT_NAMESPACE, Alert, PlateRead, WatchlistEntry
 from anpr_engine.normalize import normalize_one
 from anpr_engine.pipeline import Batch, Engine, Message, batch_of
 from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, encode_read, reads_to_table
-from anpr_engine.watchlist import Watchlist
 from simulators.noise import NoiseModel
 from simulators.traffic import Traffic, make_watchlists
 from tests.reference import ref_alerts

@@ -12,9 +12,9 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from anpr_engine.index import Hits
+from anpr_engine.match.hits import Hits
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.normalize import NormalizedPlates, normalize_plates
-from anpr_engine.watchlist import Watchlist
 
 
 @dataclass(frozen=True)

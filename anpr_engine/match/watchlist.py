@@ -17,9 +17,11 @@ import pyarrow.compute as pc
 from anpr_engine.alerts import ListedEntry, listed_entry
 from anpr_engine.config import MatchPolicy
 from anpr_engine.entries import NEVER, EntryRows, decode_entries
-from anpr_engine.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
-from anpr_engine.index import Hits, PlateIndex, pattern_problem
 from anpr_engine.kernels.formats import format_candidates
+from anpr_engine.match.buffers import filled
+from anpr_engine.match.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
+from anpr_engine.match.hits import Hits
+from anpr_engine.match.plate_index import PlateIndex, pattern_problem
 from anpr_engine.models import WatchlistEntry
 from anpr_engine.normalize import MAX_LEN, STATUS_NAMES, NormalizedPlates, normalize_plates
 
@@ -229,21 +231,16 @@ class Watchlist:
         known = idx.is_valid().to_numpy(zero_copy_only=False)
         rc[known] = idx.to_numpy(zero_copy_only=False)[known]
         f = self._formats
-        cap = 2 * n + 16
         fits = np.empty(n, dtype=bool)
-        while True:
-            c_read = np.empty(cap, dtype=np.int32)
-            c_key = np.empty(cap, dtype=np.int64)
-            c_cost = np.empty(cap, dtype=np.int8)
-            total = format_candidates(
+        c_read, c_key, c_cost = filled(
+            2 * n + 16, (np.int32, np.int64, np.int8),
+            lambda c_read, c_key, c_cost: format_candidates(
                 plates.codes, plates.keys, plates.lengths, plates.breaks, rc.astype(np.int64), f.mask,
                 f.breaks, f.group_start, f.class_members, self._max_budget,
                 self.policy.ambiguous == "skip", self.policy.country == "lenient", c_read, c_key, c_cost, fits,
-            )  # fmt: skip
-            if total <= cap:
-                break
-            cap = total
-        rows, slots = self.index.probe_keys(c_key[:total], c_cost[:total])
+            ),
+        )  # fmt: skip
+        rows, slots = self.index.probe_keys(c_key, c_cost)
         return Hits.of(c_read[rows], slots, c_cost[rows]), fits
 
     def _grow(self, capacity: int) -> None:

@@ -10,14 +10,14 @@ one literal run per pattern (kernels/wildcards.py).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 
-from anpr_engine.kernels import hashindex as hx
 from anpr_engine.kernels.normalize import BASE
 from anpr_engine.kernels.variants import MAX_DELETIONS, deletion_variants
 from anpr_engine.kernels.wildcards import WILDCARD, glob_pairs, grams
+from anpr_engine.match.buffers import filled, grown
+from anpr_engine.match.chains import KeyChains
+from anpr_engine.match.hits import Hits
 from anpr_engine.normalize import (
     DEFAULT_OCR_CLASSES,
     MAX_LEN,
@@ -27,157 +27,10 @@ from anpr_engine.normalize import (
     normalize_plates,
 )
 
-MAX_LOAD = 0.6
 MAX_STARS = 2
 MIN_LITERALS = 3  # a pattern must name this many characters, or it would alert on a large share of traffic
 MAX_ANCHOR = 3
 COMPACT_AFTER = 100_000  # deleted deletion-variant records kept before the variants are indexed afresh
-
-
-class IndexCorrupted(RuntimeError):
-    """The hash table reported a state the wrapper should have prevented (a bug, not bad input)."""
-
-
-@dataclass(frozen=True)
-class Hits:
-    """Matches of one batch as parallel columns: read row, entry slot, OCR-equivalent characters used,
-    characters inserted or missing."""
-
-    read: np.ndarray
-    slot: np.ndarray
-    equivalences: np.ndarray
-    differences: np.ndarray
-
-    def __len__(self) -> int:
-        return int(self.read.shape[0])
-
-    def take(self, rows: np.ndarray) -> Hits:
-        """The hits at `rows` (indices or a boolean mask)."""
-        return Hits(self.read[rows], self.slot[rows], self.equivalences[rows], self.differences[rows])
-
-    @staticmethod
-    def of(read: np.ndarray, slot: np.ndarray, equivalences: np.ndarray) -> Hits:
-        """Hits without differences."""
-        return Hits(read, slot, equivalences, np.zeros(read.shape[0], dtype=np.int8))
-
-    @staticmethod
-    def none() -> Hits:
-        return Hits.of(np.zeros(0, np.int32), np.zeros(0, np.int32), np.zeros(0, np.int8))
-
-    @staticmethod
-    def merged(first: Hits, second: Hits) -> Hits:
-        """Both sets, one hit per (read, slot): the first set's where both have one."""
-        both = Hits(*(np.concatenate([a, b]) for a, b in zip(first.columns(), second.columns(), strict=True)))
-        return both.one_per_pair(np.concatenate([np.zeros(len(first), np.int8), np.ones(len(second), np.int8)]))
-
-    def one_per_pair(self, rank: np.ndarray | None = None) -> Hits:
-        """One hit per (read, slot): see best_per_pair."""
-        return self.take(self.best_per_pair(rank))
-
-    def best_per_pair(self, rank: np.ndarray | None = None) -> np.ndarray:
-        """Positions of one hit per (read, slot), ordered by read then slot: the lowest `rank`, then the
-        fewest characters equated or differing."""
-        cost = self.equivalences + self.differences
-        order = np.lexsort((cost, np.zeros_like(cost) if rank is None else rank, self.slot, self.read))
-        r, s = self.read[order], self.slot[order]
-        first = np.ones(order.shape[0], dtype=bool)
-        first[1:] = (r[1:] != r[:-1]) | (s[1:] != s[:-1])
-        return order[first]
-
-    def columns(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-        return self.read, self.slot, self.equivalences, self.differences
-
-
-_NO_CODES = np.zeros((1, 0), dtype=np.uint8)  # item codes for lookups that verify none
-
-
-class KeyChains:
-    """int64 keys → chains of numbered items (kernels/hashindex.py); the table and the per-item arrays
-    grow as items are inserted, keeping the table at most MAX_LOAD full."""
-
-    def __init__(self, items: int = 1024) -> None:
-        self.table_keys = np.zeros(_pow2(items * 2), dtype=np.int64)
-        self.table_heads = np.full(self.table_keys.shape[0], -1, dtype=np.int32)
-        self.filter = _filter_for(self.table_keys.shape[0])
-        self.next = np.full(items, -1, dtype=np.int32)
-        self.item_key = np.zeros(items, dtype=np.int64)
-        self.live = np.zeros(items, dtype=bool)
-        self._occupied_bound = 0
-
-    @property
-    def nbytes(self) -> int:
-        arrays = (self.table_keys, self.table_heads, self.filter, self.next, self.item_key, self.live)
-        return sum(a.nbytes for a in arrays)
-
-    def insert(self, keys: np.ndarray, items: np.ndarray) -> None:
-        """Put each item under its key (keys must be non-zero, items not live)."""
-        if items.size == 0:
-            return
-        needed = int(items.max()) + 1
-        if needed > self.next.shape[0]:
-            rows = max(needed, 2 * self.next.shape[0])
-            self.next = _grown(self.next, rows, -1)
-            self.item_key = _grown(self.item_key, rows, 0)
-            self.live = _grown(self.live, rows, False)
-        self._reserve_table(items.size)
-        self.item_key[items] = keys
-        st = hx.insert_many(self.table_keys, self.table_heads, self.next, self.filter, keys, items.astype(np.int32))
-        if st != hx.OK:
-            raise IndexCorrupted(f"hash table insert failed with status {st}")
-        self.live[items] = True
-
-    def remove(self, item: int) -> None:
-        st = hx.remove(self.table_keys, self.table_heads, self.next, self.item_key[item], item)
-        if st != hx.OK:
-            raise IndexCorrupted(f"hash table remove failed with status {st}")
-        self.live[item] = False
-
-    def probe(
-        self, keys: np.ndarray, cost: np.ndarray, codes: np.ndarray, item_codes: np.ndarray, item_budget: np.ndarray
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(key row, item, cost) for every item under each key within its budget (hx.probe_batch),
-        growing the output buffers until every hit fits."""
-        cap = max(16, keys.shape[0] // 16)
-        while True:
-            out_row = np.empty(cap, dtype=np.int32)
-            out_item = np.empty(cap, dtype=np.int32)
-            out_cost = np.empty(cap, dtype=np.int8)
-            n = hx.probe_batch(
-                self.table_keys, self.table_heads, self.next, self.filter, keys, cost, codes, item_codes, item_budget,
-                out_row, out_item, out_cost,
-            )  # fmt: skip
-            if n <= cap:
-                return out_row[:n], out_item[:n], out_cost[:n]
-            cap = n
-
-    def lookup(
-        self, keys: np.ndarray, item_budget: np.ndarray, cost: np.ndarray | None = None
-    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(key row, item, cost) for every item under each key whose budget covers the key's cost
-        (default 0): exact keys, so no characters to verify."""
-        n = keys.shape[0]
-        return self.probe(
-            keys, np.zeros(n, dtype=np.int8) if cost is None else cost, np.zeros((n, 0), dtype=np.uint8),
-            _NO_CODES, item_budget,
-        )  # fmt: skip
-
-    def _reserve_table(self, extra: int) -> None:
-        """Count every insert as a new table slot (an upper bound); rebuild larger when it would pass MAX_LOAD."""
-        if self._occupied_bound + extra <= MAX_LOAD * self.table_keys.shape[0]:
-            self._occupied_bound += extra
-            return
-        existing = np.flatnonzero(self.live).astype(np.int32)  # items being inserted are not live yet
-        size = _pow2(int((existing.size + extra) / MAX_LOAD))
-        self.table_keys = np.zeros(size, dtype=np.int64)
-        self.table_heads = np.full(size, -1, dtype=np.int32)
-        self.filter = _filter_for(size)
-        self.next[:] = -1
-        st = hx.insert_many(
-            self.table_keys, self.table_heads, self.next, self.filter, self.item_key[existing], existing
-        )
-        if st != hx.OK:
-            raise IndexCorrupted(f"hash table rebuild failed with status {st}")
-        self._occupied_bound = existing.size + extra
 
 
 class PlateIndex:
@@ -403,14 +256,14 @@ class PlateIndex:
 
     def _grow_entries(self, needed: int) -> None:
         cap = max(needed, self._codes.shape[0] * 2)
-        self._codes = _grown(self._codes, cap, 0)
-        self._lengths = _grown(self._lengths, cap, 0)
-        self._max_equiv = _grown(self._max_equiv, cap, 0)
-        self._max_diff = _grown(self._max_diff, cap, 0)
-        self._live = _grown(self._live, cap, False)
-        self._rec_start = _grown(self._rec_start, cap, 0)
-        self._rec_count = _grown(self._rec_count, cap, 0)
-        self._is_wild = _grown(self._is_wild, cap, False)
+        self._codes = grown(self._codes, cap, 0)
+        self._lengths = grown(self._lengths, cap, 0)
+        self._max_equiv = grown(self._max_equiv, cap, 0)
+        self._max_diff = grown(self._max_diff, cap, 0)
+        self._live = grown(self._live, cap, False)
+        self._rec_start = grown(self._rec_start, cap, 0)
+        self._rec_count = grown(self._rec_count, cap, 0)
+        self._is_wild = grown(self._is_wild, cap, False)
 
 
 def pattern_problem(pattern: str) -> str | None:
@@ -467,27 +320,8 @@ def _variants_of(
     codes: np.ndarray, lengths: np.ndarray, rows: np.ndarray, max_del: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(row, key, deletions) of the deletion variants of `rows` (kernels/variants.py)."""
-    cap = max(16, rows.shape[0] * (1 + int(lengths.max(initial=0))))
-    while True:
-        out_row = np.empty(cap, dtype=np.int32)
-        out_key = np.empty(cap, dtype=np.int64)
-        out_dels = np.empty(cap, dtype=np.int8)
-        n = deletion_variants(codes, lengths, rows, max_del, out_row, out_key, out_dels)
-        if n <= cap:
-            return out_row[:n], out_key[:n], out_dels[:n]
-        cap = n
-
-
-def _filter_for(table_slots: int) -> np.ndarray:
-    """A key filter of 8 bits per table slot (13 to 27 per key at the table's load): 4–7 % of unlisted keys pass."""
-    return np.zeros(max(1, table_slots // 8), dtype=np.uint64)
-
-
-def _pow2(n: int) -> int:
-    return 1 << max(4, (n - 1).bit_length())
-
-
-def _grown(a: np.ndarray, rows: int, fill: object) -> np.ndarray:
-    out = np.full((rows, *a.shape[1:]), fill, dtype=a.dtype)
-    out[: a.shape[0]] = a
-    return out
+    out_row, out_key, out_dels = filled(
+        max(16, rows.shape[0] * (1 + int(lengths.max(initial=0)))), (np.int32, np.int64, np.int8),
+        lambda out_row, out_key, out_dels: deletion_variants(codes, lengths, rows, max_del, out_row, out_key, out_dels),
+    )  # fmt: skip
+    return out_row, out_key, out_dels
