@@ -123,20 +123,24 @@ def naive_engine(s: Settings, topic: str, n: int, listed: Listed) -> tuple[float
     return rate, hits
 
 
-def engine_in_process(s: Settings, topic: str, n_reads: int, watchlist: Watchlist) -> tuple[float, int]:
-    """Reads/s of the engine (consume, decode, match, produce alerts, commit) in this process."""
+def engine_in_process(
+    s: Settings, topic: str, n_reads: int, watchlist: Watchlist, updates: TopicFollower | None = None
+) -> tuple[float, int, float]:
+    """Reads/s of the engine (consume, decode, match, produce alerts, commit) in this process, its
+    alerts, and the share of its time spent applying watchlist records from `updates`."""
     settings = s.model_copy(update={"topics": s.topics.model_copy(update={"reads": topic}),
                                     "group_id": f"{s.group_id}-{topic}"})  # fmt: skip
     source = KafkaReadSource(settings)
     _, alerts, dead = alert_sinks(settings)
-    engine = Engine(watchlist, source, alerts, dead)
+    engine = Engine(watchlist, source, alerts, dead, updates=updates, updates_interval_s=s.watchlist_interval_ms / 1000)
     deadline = time.monotonic() + 600
     while engine.stats.reads + engine.stats.dlq < n_reads and time.monotonic() < deadline:
         engine.step()
     engine.settle()
     source.close()
     st = engine.stats
-    return st.reads / ((st.last_batch_at or 0) - (st.first_batch_at or 0)), st.alerts
+    took = (st.last_batch_at or 0) - (st.first_batch_at or 0)
+    return st.reads / took, st.alerts, st.watchlist_apply_s / took
 
 
 def scale_out(s: Settings, topic: str, n_reads: int, workers: int) -> float:
@@ -186,9 +190,9 @@ def bench_pipeline(n: int, naive_n: int, watchlist_size: int, workers: tuple[int
     freeze_heap()  # as the engine's command does after loading: every consumer below runs on the same heap
     raw = raw_consume(s, s.topics.reads, n)
     naive, naive_hits = naive_engine(s, s.topics.reads, naive_n, listed)
-    eng, eng_alerts = engine_in_process(s, s.topics.reads, n, wl)
-    ndjson, ndjson_alerts = engine_in_process(s, batched_topic, n, wl)
-    batched, batched_alerts = engine_in_process(s, arrow_topic, n, wl)
+    eng, eng_alerts, _ = engine_in_process(s, s.topics.reads, n, wl)
+    ndjson, ndjson_alerts, _ = engine_in_process(s, batched_topic, n, wl)
+    batched, batched_alerts, _ = engine_in_process(s, arrow_topic, n, wl)
     result: dict[str, Any] = {
         "reads": n, "naive_reads": naive_n, "watchlist_entries": watchlist_size, "fill_per_s": n / fill_s,
         "raw_consume_per_s": raw, "naive_per_s": naive, "reads_per_s": eng, "batched_reads_per_s": batched,
@@ -238,23 +242,6 @@ class TimedFollower(TopicFollower):
         return [(m.key(), m.value()) for m in msgs]
 
 
-def _engine_run(s: Settings, topic: str, n_reads: int, wl: Watchlist, updates: TimedFollower) -> tuple[float, float]:
-    """Reads/s of an engine following the watchlist, and the share of its time spent applying records."""
-    settings = s.model_copy(update={"topics": s.topics.model_copy(update={"reads": topic}),
-                                    "group_id": f"{s.group_id}-{topic}"})  # fmt: skip
-    source = KafkaReadSource(settings)
-    _, alerts, dead = alert_sinks(settings)
-    engine = Engine(wl, source, alerts, dead, updates=updates, updates_interval_s=s.watchlist_interval_ms / 1000)
-    deadline = time.monotonic() + 600
-    while engine.stats.reads + engine.stats.dlq < n_reads and time.monotonic() < deadline:
-        engine.step()
-    engine.settle()
-    source.close()
-    st = engine.stats
-    took = (st.last_batch_at or 0) - (st.first_batch_at or 0)
-    return st.reads / took, st.watchlist_apply_s / took
-
-
 def bench_live_updates(n_reads: int, watchlist_size: int, rate: int = 1_000) -> dict[str, Any]:
     """Reads/s of the engine with and without `rate` watchlist upserts a second arriving from another
     process, the share of its time spent applying them, and how long after its publish each upsert
@@ -274,7 +261,7 @@ def bench_live_updates(n_reads: int, watchlist_size: int, rate: int = 1_000) -> 
     wl, _ = load_watchlist(follower, s.match)
     freeze_heap()
     try:
-        without, _ = _engine_run(s, quiet, n_reads, wl, follower)
+        without, _, _ = engine_in_process(s, quiet, n_reads, wl, follower)
         follower.lags_ms = []
         seconds = 4.0 + n_reads / 200_000  # outlasts the run
         feed = subprocess.Popen(
@@ -291,7 +278,7 @@ def bench_live_updates(n_reads: int, watchlist_size: int, rate: int = 1_000) -> 
         time.sleep(1.0)  # the feed is running at its rate before the reads start
         wl.apply(follower.poll())  # what came in while no engine ran is not an update lag
         follower.lags_ms = []
-        under, apply_share = _engine_run(s, busy, n_reads, wl, follower)
+        under, _, apply_share = engine_in_process(s, busy, n_reads, wl, follower)
         feed.wait(timeout=seconds + 60)
     finally:
         follower.close()
