@@ -212,8 +212,8 @@ class Engine:
     def apply_updates(self) -> None:
         """Apply the watchlist records that arrived since the last look, before the batch in hand is
         matched: an entry published now can hit the next batch, a tombstone stops it hitting. At most
-        one look every updates_interval_s: applying costs about 0.5 ms however few the records, so a
-        look per batch at 1 000 upserts/s cost a tenth of the read throughput."""
+        one look every updates_interval_s: applying costs 0.5–1 ms for 1 to 50 records (measured), and
+        at full speed the engine takes tens of batches a second."""
         if self.updates is None or time.monotonic() - self._updated_at < self.updates_interval_s:
             return
         self._updated_at = time.monotonic()

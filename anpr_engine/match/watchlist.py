@@ -1,8 +1,8 @@
 """Watchlist: the live table of listed entries and its plate index.
 
 Entries are upserted and deleted as the compacted watchlist topic delivers them (`apply`), while
-matching goes on, so the index is changed in place instead of rebuilt. Country and validity rules are applied to the
-few hits after the index probe, not to every read.
+matching goes on, so the index is changed in place instead of rebuilt. Country and validity rules
+are applied to the few hits after the index probe, not to every read.
 """
 
 from __future__ import annotations
@@ -64,7 +64,7 @@ class Watchlist:
         self._max_budget = max([self.policy.budget_for(""), *self.policy.list_max_equivalences.values()])
         self._slot_of: dict[str, int] = {}
         self._listed: dict[int, ListedEntry] = {}
-        self._entries: list[bytes | None] = []  # each entry's JSON: a model costs about 1.9 kB, its JSON 0.3
+        self._entries: list[bytes | None] = []  # each entry's JSON as received: a model costs about 1.9 kB
         self._plate_country = np.zeros(0, dtype=np.uint16)
         self._valid_from = np.zeros(0, dtype=np.int64)
         self._valid_until = np.zeros(0, dtype=np.int64)
