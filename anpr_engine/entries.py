@@ -14,7 +14,7 @@ from pydantic import ValidationError
 
 from anpr_engine.column_checks import Words, between, country_ok, str_ok, word_ok
 from anpr_engine.kernels.json_objects import OK
-from anpr_engine.models import Action, Category, WatchlistEntry
+from anpr_engine.models import Action, Category, WatchlistEntry, first_error
 from anpr_engine.read_json import FlatSchema, joined, parse_units
 
 NEVER = np.iinfo(np.int64).max
@@ -112,18 +112,19 @@ def decode_entries(
     reason); fewer than `bulk_min` values go to the model alone. Never raises on a value's content."""
     if len(values) < bulk_min:
         vouched = np.zeros(len(values), dtype=bool)
-        table = pa.table({f.name: pa.nulls(len(values), f.type) for f in ENTRY_SCHEMA})
+        fast: list[int] = []
+        rows = EntryRows.of([])
     else:
         table, status = parse_units(*joined(values), _FLAT)
         vouched = status == OK
         vouched[vouched] = _vouched(table.filter(pa.array(vouched)))
-    fast = np.flatnonzero(vouched)
-    t = table if fast.shape[0] == table.num_rows else table.take(pa.array(fast))
-    rows = EntryRows(
-        t["entry_id"].to_pylist(), t["plate"].to_pylist(), t["plate_country"].to_pylist(), t["list_name"].to_pylist(),
-        t["valid_from_ms"].fill_null(0).to_numpy(), t["valid_until_ms"].fill_null(NEVER).to_numpy(),
-        [values[i] for i in fast.tolist()],
-    )  # fmt: skip
+        fast = np.flatnonzero(vouched).tolist()
+        t = table if len(fast) == table.num_rows else table.take(pa.array(fast, pa.int64()))
+        rows = EntryRows(
+            t["entry_id"].to_pylist(), t["plate"].to_pylist(), t["plate_country"].to_pylist(),
+            t["list_name"].to_pylist(), t["valid_from_ms"].fill_null(0).to_numpy(),
+            t["valid_until_ms"].fill_null(NEVER).to_numpy(), [values[i] for i in fast],
+        )  # fmt: skip
     slow: list[WatchlistEntry] = []
     slow_at: list[int] = []
     rejects: list[tuple[int, str]] = []
@@ -132,9 +133,7 @@ def decode_entries(
             slow.append(WatchlistEntry.model_validate_json(values[i]))
             slow_at.append(i)
         except ValidationError as e:
-            first = e.errors()[0]
-            where = ".".join(str(p) for p in first["loc"]) or "record"
-            rejects.append((i, f"not a watchlist entry: {where}: {first['msg']}"))
+            rejects.append((i, f"not a watchlist entry: {first_error(e, 'record')}"))
     if slow:
         rows = EntryRows.concat(rows, EntryRows.of(slow, [values[i] for i in slow_at]))
-    return rows, fast.tolist() + slow_at, rejects
+    return rows, fast + slow_at, rejects

@@ -11,7 +11,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, computed_field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["NL", "BE", "DE"])]
 EpochMs = Annotated[int, Field(ge=0, le=2**63 - 1, description="UTC milliseconds since 1970-01-01")]
@@ -139,6 +139,12 @@ class Alert(BaseModel):
     def cross_border(self) -> bool:
         """A camera in one country saw a vehicle listed by another country's agency."""
         return self.read.camera_country != self.entry.agency_country
+
+
+def first_error(e: ValidationError, whole: str) -> str:
+    """A model's first complaint as `field: message` (`whole` where it is about the whole value)."""
+    first = e.errors()[0]
+    return f"{'.'.join(str(p) for p in first['loc']) or whole}: {first['msg']}"
 
 
 MODELS: dict[str, type[BaseModel]] = {

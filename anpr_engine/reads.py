@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from anpr_engine.column_checks import Words, between, country_ok, str_ok, word_ok
 from anpr_engine.kernels.json_objects import BLANK, OK
-from anpr_engine.models import MAX_CANDIDATES, Direction, PlateRead
+from anpr_engine.models import MAX_CANDIDATES, Direction, PlateRead, first_error
 from anpr_engine.read_json import FlatSchema, joined, parse_units
 
 READ_SCHEMA = pa.schema(
@@ -114,9 +114,7 @@ def validate_one(value: bytes | dict[str, object] | None, window: TimeWindow = A
     try:
         read = PlateRead.model_validate(value) if isinstance(value, dict) else PlateRead.model_validate_json(value)
     except ValidationError as e:
-        first = e.errors()[0]
-        loc = ".".join(str(p) for p in first["loc"]) or "message"
-        return f"invalid read: {loc}: {first['msg']}"
+        return f"invalid read: {first_error(e, 'message')}"
     return window.problem(read.ts_ms) or read
 
 

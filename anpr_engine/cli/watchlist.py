@@ -10,7 +10,7 @@ import typer
 
 from anpr_engine.cli.common import Bootstrap, WatchlistTopic, die, settings_from
 from anpr_engine.match.watchlist import plate_problems
-from anpr_engine.models import Action, Category, WatchlistEntry
+from anpr_engine.models import Action, Category, WatchlistEntry, first_error
 from anpr_engine.normalize import normalize_one
 from anpr_engine.watchlist_files import derived_entry_id, load_entries
 
@@ -110,8 +110,7 @@ def add(
     try:
         entry = WatchlistEntry.model_validate(data)
     except ValidationError as e:
-        first = e.errors()[0]
-        raise die(f"{'.'.join(str(p) for p in first['loc'])}: {first['msg']}") from e
+        raise die(first_error(e, "entry")) from e
     (problem,) = plate_problems([entry.plate])
     if problem is not None:
         raise die(problem)

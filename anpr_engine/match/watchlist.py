@@ -150,11 +150,6 @@ class Watchlist:
             rows = rows.take(sorted(set(range(len(rows))) - set(mismatched)))
         return rejected + self.upsert_rows(rows)
 
-    def judge(self, entries: list[WatchlistEntry]) -> list[Rejected]:
-        """The entries whose plate this watchlist cannot list, with the reason."""
-        problems = plate_problems([e.plate for e in entries])
-        return [Rejected(e.entry_id, why) for e, why in zip(entries, problems, strict=True) if why is not None]
-
     def _plain_plates(self, rows: EntryRows) -> tuple[NormalizedPlates, np.ndarray, np.ndarray]:
         """The normalized plates of `rows` and their budgets of equivalences and of differences, one
         per (list, plate length) pair."""
