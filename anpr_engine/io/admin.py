@@ -6,7 +6,7 @@ from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from anpr_engine.config import Settings
-from anpr_engine.io.client_logs import client_logger
+from anpr_engine.io.client_logs import client_conf
 
 
 def topic_specs(settings: Settings) -> list[NewTopic]:
@@ -22,8 +22,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
 
 def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
     """Create any missing topic; returns the names created."""
-    conf: dict[str, object] = {**settings.kafka_common(), "logger": client_logger()}
-    admin = AdminClient(conf)  # type: ignore[arg-type]  # the stubs leave out `logger`
+    admin = AdminClient(client_conf(settings))
     existing = set(admin.list_topics(timeout=timeout_s).topics)
     missing = [s for s in topic_specs(settings) if s.topic not in existing]
     if not missing:

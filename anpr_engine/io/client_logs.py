@@ -6,6 +6,9 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Any
+
+from anpr_engine.config import Settings
 
 WINDOW_S = 10.0
 PER_WINDOW = 5  # lines of one kind let through per window
@@ -46,3 +49,9 @@ def client_logger(name: str = "anpr_engine.kafka") -> logging.Logger:
     if not any(isinstance(f, RateLimit) for f in logger.filters):
         logger.addFilter(RateLimit())
     return logger
+
+
+def client_conf(settings: Settings) -> dict[str, Any]:
+    """What every Kafka client of the project is configured with: the cluster, the pass-through
+    settings, and the rate-limited logger."""
+    return {**settings.kafka_common(), "logger": client_logger()}

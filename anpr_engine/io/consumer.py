@@ -11,7 +11,7 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaExcepti
 from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
-from anpr_engine.io.client_logs import client_logger
+from anpr_engine.io.client_logs import client_conf
 from anpr_engine.pipeline import Batch, Message
 
 log = logging.getLogger(__name__)
@@ -47,7 +47,7 @@ class KafkaReadSource:
         self._committed_at = float("-inf")  # time.monotonic() of the last commit sent
         self.consumer = client(
             {
-                **settings.kafka_common(),
+                **client_conf(settings),
                 "group.id": settings.group_id,
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
@@ -58,7 +58,6 @@ class KafkaReadSource:
                 "session.timeout.ms": settings.session_timeout_ms,
                 "on_commit": self._on_commit,
                 **({"group.instance.id": settings.instance_id} if settings.instance_id else {}),
-                "logger": client_logger(),
             }
         )
         self.consumer.subscribe(
@@ -251,12 +250,11 @@ class TopicFollower:
         self.timeout_s = timeout_s
         self.consumer = Consumer(
             {
-                **settings.kafka_common(),
+                **client_conf(settings),
                 "group.id": f"anpr-follower-{uuid.uuid4()}",  # required by librdkafka; never joined
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 **FETCH_TUNING,
-                "logger": client_logger(),
             }
         )
         meta = self.consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
@@ -326,10 +324,9 @@ class TailConsumer:
     def __init__(self, settings: Settings, topic: str, from_beginning: bool) -> None:
         self.consumer = Consumer(
             {
-                **settings.kafka_common(),
+                **client_conf(settings),
                 "group.id": f"anpr-tail-{uuid.uuid4()}",
                 "enable.auto.commit": False,
-                "logger": client_logger(),
                 "auto.offset.reset": "earliest" if from_beginning else "latest",
             }
         )

@@ -12,7 +12,7 @@ from confluent_kafka import KafkaError, Producer
 
 from anpr_engine.alerts import OutgoingAlert
 from anpr_engine.config import Settings
-from anpr_engine.io.client_logs import client_logger
+from anpr_engine.io.client_logs import client_conf
 from anpr_engine.pipeline import Message
 
 Headers = list[tuple[str, str | bytes | None]]
@@ -30,8 +30,7 @@ def new_producer(settings: Settings, **overrides: str | int | float | bool) -> P
         "linger.ms": 2,
         "compression.type": "lz4",
         "queue.buffering.max.messages": 1_000_000,
-        "logger": client_logger(),
-        **settings.kafka_common(),
+        **client_conf(settings),
         **overrides,
     }
     return Producer(conf)
