@@ -102,14 +102,14 @@ def load_entries(path: Path, defaults: Mapping[str, Any] | None = None) -> tuple
 def derived_entry_id(data: Mapping[str, Any]) -> str:
     """The id of an entry given without one: `<agency country>-<list>-<normalized plate>-<plate country|ANY>`."""
     parts = (
-        data.get("agency_country", "XX"), data.get("list_name", "list"), _listed_form(str(data["plate"])),
+        data.get("agency_country", "XX"), data.get("list_name", "list"), listed_form(str(data["plate"])),
         data.get("plate_country") or "ANY",
     )  # fmt: skip
     return "-".join(str(x) for x in parts)
 
 
-def _listed_form(plate: str) -> str:
-    """A plate (or each part of a wildcard pattern) normalized, for a derived entry id."""
+def listed_form(plate: str) -> str:
+    """A plate (or each part of a wildcard pattern) normalized: how entry ids and `remove --plate` compare plates."""
     return "*".join(normalize_one(part) or part.strip() for part in plate.split("*"))
 
 

@@ -11,8 +11,7 @@ import typer
 from anpr_engine.cli.common import Bootstrap, WatchlistTopic, die, settings_from
 from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import Action, Category, WatchlistEntry, first_error
-from anpr_engine.normalize import normalize_one
-from anpr_engine.watchlist_files import derived_entry_id, load_entries
+from anpr_engine.watchlist_files import derived_entry_id, listed_form, load_entries
 
 app = typer.Typer(help="Watchlist files → the shared watchlist topic.", no_args_is_help=True)
 
@@ -139,8 +138,8 @@ def remove(
     listed = listed_entries(settings)
     ids = [i for i in entry_id or [] if i in listed]
     if plate is not None:
-        wanted = normalize_one(plate) or plate.strip()
-        ids += [i for i, e in listed.items() if (normalize_one(e.plate) or e.plate.strip()) == wanted]
+        wanted = listed_form(plate)
+        ids += [i for i, e in listed.items() if listed_form(e.plate) == wanted]
     if not ids:
         raise die("no listed entry matches", 1)
     out = AckedProducer(new_producer(settings), settings.flush_timeout_s)

@@ -5,8 +5,8 @@ from __future__ import annotations
 from pydantic import ValidationError
 
 from anpr_engine.config import MatchPolicy, Settings
-from anpr_engine.io.consumer import TopicFollower
-from anpr_engine.match.watchlist import Watchlist
+from anpr_engine.io.consumer import TopicFollower, read_topic_to_end
+from anpr_engine.match.watchlist import Watchlist, plate_problems
 from anpr_engine.models import WatchlistEntry
 
 
@@ -21,17 +21,11 @@ def load_watchlist(follower: TopicFollower, policy: MatchPolicy) -> tuple[Watchl
 
 
 def listed_entries(settings: Settings) -> dict[str, WatchlistEntry]:
-    """The entries the watchlist topic lists now, by id: the last record of each key, tombstones
-    and unusable records left out (for the tools; the engine keeps its own Watchlist)."""
-    latest: dict[bytes | None, bytes | None] = {}
-    follower = TopicFollower(settings, settings.topics.watchlist)
-    try:
-        for chunk in follower.read_to_end():
-            latest.update(chunk)
-    finally:
-        follower.close()
-    out: dict[str, WatchlistEntry] = {}
-    for key, value in latest.items():
+    """The entries the watchlist topic lists now, by id: the last record of each key, with tombstones
+    and the records Watchlist.apply would refuse left out (for the tools; the engine keeps its own
+    Watchlist)."""
+    entries: list[WatchlistEntry] = []
+    for key, value in dict(read_topic_to_end(settings, settings.topics.watchlist)).items():
         if key is None or value is None:
             continue
         try:
@@ -39,5 +33,6 @@ def listed_entries(settings: Settings) -> dict[str, WatchlistEntry]:
         except ValidationError:
             continue
         if entry.entry_id == key.decode("utf-8", "replace"):
-            out[entry.entry_id] = entry
-    return out
+            entries.append(entry)
+    problems = plate_problems([e.plate for e in entries])
+    return {e.entry_id: e for e, why in zip(entries, problems, strict=True) if why is None}
