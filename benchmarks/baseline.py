@@ -65,9 +65,8 @@ class PyFormatMatcher:
     country is not compared with the read's (`strict` would), and a read that fits a format of any
     country is not corrected."""
 
-    def __init__(self, plates: list[str], max_corrections: int, countries: list[str | None]) -> None:
+    def __init__(self, plates: list[str], max_corrections: int) -> None:
         self.budget = max_corrections
-        self.countries = countries  # each entry's plate country (used under a strict country policy only)
         self.index: dict[str, list[int]] = {}
         for i, p in enumerate(plates):
             n = py_normalize(p)

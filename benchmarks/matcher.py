@@ -108,7 +108,7 @@ def _measure(d: SizeData, mode: str, budget: int, differences: int, repeats: int
         build_s = time.perf_counter() - t
         engine = partial(_match_watchlist, wl, column, countries, no_ts)
         t = time.perf_counter()
-        fpy = PyFormatMatcher(listed.plates, budget, list(listed.countries))
+        fpy = PyFormatMatcher(listed.plates, budget)
         py_build_s = time.perf_counter() - t
         py_match = partial(fpy.match, sub_texts, sub_countries)
     else:
