@@ -43,6 +43,8 @@ class OutgoingAlert(NamedTuple):
     entry_id: str
     site: str
     ts_ms: int
+    covert: bool = False  # goes to the covert alerts topic, never the general one
+    retro: bool = False
 
 
 class ListedEntry(NamedTuple):
@@ -55,13 +57,14 @@ class ListedEntry(NamedTuple):
     json: str
     plate: str  # normalized as listed (a wildcard pattern with its '*')
     named: int  # characters a wildcard pattern names; -1 for a plate
+    covert: bool = False  # on a covert list
 
 
-def listed_entry(entry: WatchlistEntry, entry_json: str, plate: str) -> ListedEntry:
+def listed_entry(entry: WatchlistEntry, entry_json: str, plate: str, covert: bool = False) -> ListedEntry:
     """What an alert needs of `entry`, whose JSON (`entry.model_dump_json()`) the caller holds."""
     named = len(plate) - plate.count("*") if "*" in plate else -1
     return ListedEntry(
-        entry.entry_id, entry.agency_country, entry.list_name, entry.plate_country, entry_json, plate, named
+        entry.entry_id, entry.agency_country, entry.list_name, entry.plate_country, entry_json, plate, named, covert
     )
 
 
@@ -109,9 +112,10 @@ class HitReads:
 
 def encode_alert(
     reads: HitReads, i: int, e: ListedEntry, equivalences: int, differences: int, candidate: int, plate_read: str,
-    now_ms: int,
+    now_ms: int, retro: bool = False,
 ) -> OutgoingAlert:  # fmt: skip
-    """The alert for hit read i and the entry it matched, by `candidate` (0: its plate_text)."""
+    """The alert for hit read i and the entry it matched, by `candidate` (0: its plate_text); `retro`
+    when the read passed before the entry was listed."""
     c = reads.cols
     read_id, camera_id, site, ts_ms = c["read_id"][i], c["camera_id"][i], c["site"][i], c["ts_ms"][i]
     aid = alert_id(read_id, e.entry_id)
@@ -124,11 +128,13 @@ def encode_alert(
         f'"match":{{"kind":"{kind}","equivalences":{equivalences},"differences":{differences},"score":{score},'
         f'"candidate":{candidate},"plate_read":"{plate_read}","plate_listed":"{e.plate}",'
         f'"country_mismatch":{"true" if mismatch else "false"}}},'
-        f'"produced_at_ms":{now_ms},"cross_border":{"true" if cross else "false"}}}'
+        f'"produced_at_ms":{now_ms},"retro":{"true" if retro else "false"},'
+        f'"cross_border":{"true" if cross else "false"}}}'
     )
     return OutgoingAlert(
-        aid, value.encode(), camera_id.encode(), cross, e.agency_country, e.list_name, e.entry_id, site, ts_ms
-    )
+        aid, value.encode(), camera_id.encode(), cross, e.agency_country, e.list_name, e.entry_id, site, ts_ms,
+        e.covert, retro,
+    )  # fmt: skip
 
 
 class Suppressor:

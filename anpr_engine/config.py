@@ -21,6 +21,7 @@ class TopicNames(BaseModel):
 
     reads: str = "anpr.reads"
     alerts: str = "anpr.alerts"
+    alerts_covert: str = Field(default="anpr.alerts.covert", description="alerts of covert lists, and only those")
     watchlist: str = "anpr.watchlist"
     dlq: str = "anpr.reads.dlq"
     reads_partitions: int = Field(default=4, ge=1)
@@ -134,6 +135,15 @@ class Settings(BaseSettings):
     )
     instance_id: str | None = Field(
         default=None, description="static group membership: a restarted instance takes its partitions straight back"
+    )
+    retro_window_s: float = Field(
+        default=3600.0,
+        ge=0,
+        description="recent reads kept for retro-hits: an entry listed now alerts on its reads this far back "
+        "(by read time); 0: no retro-hits",
+    )
+    retro_max_reads: int = Field(
+        default=2_000_000, ge=0, description="most reads kept for retro-hits (the oldest go first beyond it)"
     )
     batch_max_reads: int = Field(default=20_000, ge=1, description="most messages in one batch")
     watchlist_interval_ms: int = Field(

@@ -10,11 +10,12 @@ from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from pydantic import ValidationError
 
 from anpr_engine.column_checks import Words, between, country_ok, str_ok, word_ok
 from anpr_engine.kernels.json_objects import OK
-from anpr_engine.models import Action, Category, WatchlistEntry, first_error
+from anpr_engine.models import KEY_SEPARATOR, Action, Category, WatchlistEntry, first_error
 from anpr_engine.read_json import FlatSchema, joined, parse_units
 
 NEVER = np.iinfo(np.int64).max
@@ -32,6 +33,7 @@ ENTRY_SCHEMA = pa.schema(
         pa.field("valid_from_ms", pa.int64()),
         pa.field("valid_until_ms", pa.int64()),
         pa.field("note", pa.string()),
+        pa.field("generation", pa.int64()),
     ]
 )
 _FLAT = FlatSchema(ENTRY_SCHEMA, 0)
@@ -51,6 +53,7 @@ class EntryRows:
     list_name: list[str]
     valid_from: np.ndarray  # int64; 0 when not given
     valid_until: np.ndarray  # int64; NEVER when not given
+    generation: np.ndarray  # int32
     json: list[bytes]
 
     def __len__(self) -> int:
@@ -60,7 +63,7 @@ class EntryRows:
         idx = np.asarray(rows, dtype=np.int64)
         return EntryRows(
             [self.entry_id[i] for i in rows], [self.plate[i] for i in rows], [self.plate_country[i] for i in rows],
-            [self.list_name[i] for i in rows], self.valid_from[idx], self.valid_until[idx],
+            [self.list_name[i] for i in rows], self.valid_from[idx], self.valid_until[idx], self.generation[idx],
             [self.json[i] for i in rows],
         )  # fmt: skip
 
@@ -72,6 +75,7 @@ class EntryRows:
             [e.list_name for e in entries],
             np.array([e.valid_from_ms or 0 for e in entries], dtype=np.int64),
             np.array([NEVER if e.valid_until_ms is None else e.valid_until_ms for e in entries], dtype=np.int64),
+            np.array([e.generation for e in entries], dtype=np.int32),
             list(json) if json is not None else [e.model_dump_json().encode() for e in entries],
         )  # fmt: skip
 
@@ -80,7 +84,7 @@ class EntryRows:
         return EntryRows(
             a.entry_id + b.entry_id, a.plate + b.plate, a.plate_country + b.plate_country, a.list_name + b.list_name,
             np.concatenate([a.valid_from, b.valid_from]), np.concatenate([a.valid_until, b.valid_until]),
-            a.json + b.json,
+            np.concatenate([a.generation, b.generation]), a.json + b.json,
         )  # fmt: skip
 
 
@@ -91,6 +95,7 @@ def _vouched(t: pa.Table) -> np.ndarray:
         return np.zeros(0, dtype=bool)
     return (
         str_ok(t["entry_id"], 1, 128)
+        & ~pc.match_substring(t["entry_id"], KEY_SEPARATOR).fill_null(True).to_numpy()
         & str_ok(t["plate"], 1, 64)
         & country_ok(t["plate_country"], null_ok=True)
         & str_ok(t["list_name"], 1, 64)
@@ -102,6 +107,7 @@ def _vouched(t: pa.Table) -> np.ndarray:
         & between(t["valid_from_ms"], 0, NEVER, null_ok=True)
         & between(t["valid_until_ms"], 0, NEVER, null_ok=True)
         & str_ok(t["note"], 0, 512, null_ok=True)
+        & between(t["generation"], 0, 2**31 - 1, null_ok=True)
     )
 
 
@@ -123,7 +129,8 @@ def decode_entries(
         rows = EntryRows(
             t["entry_id"].to_pylist(), t["plate"].to_pylist(), t["plate_country"].to_pylist(),
             t["list_name"].to_pylist(), t["valid_from_ms"].fill_null(0).to_numpy(),
-            t["valid_until_ms"].fill_null(NEVER).to_numpy(), [values[i] for i in fast],
+            t["valid_until_ms"].fill_null(NEVER).to_numpy(), t["generation"].fill_null(0).to_numpy().astype(np.int32),
+            [values[i] for i in fast],
         )  # fmt: skip
     slow: list[WatchlistEntry] = []
     slow_at: list[int] = []

@@ -72,12 +72,16 @@ class PlateRead(BaseModel):
     )
 
 
+KEY_SEPARATOR = "|"
+LIST_KEY_PREFIX = "list|"
+
+
 class WatchlistEntry(BaseModel):
     """One listed plate on one list of one agency."""
 
     model_config = ConfigDict(extra="ignore", frozen=True)
 
-    entry_id: str = Field(min_length=1, max_length=128)
+    entry_id: str = Field(min_length=1, max_length=128, pattern=r"^[^|]+$", description="without '|'")
     plate: str = Field(
         min_length=1,
         max_length=64,
@@ -93,6 +97,44 @@ class WatchlistEntry(BaseModel):
     valid_from_ms: EpochMs | None = None
     valid_until_ms: EpochMs | None = None
     note: str | None = Field(default=None, max_length=512)
+    generation: int = Field(
+        default=0,
+        ge=0,
+        le=2**31 - 1,
+        description="the list generation the entry belongs to: it matches only while its list's active "
+        "generation is this one (a whole-list replace publishes a new generation, then switches)",
+    )
+
+
+class WatchlistList(BaseModel):
+    """A list of one agency: defaults for its entries, whether its hits are covert, and which
+    generation of its entries is active. Published on the watchlist topic under `list_key(list_name)`."""
+
+    model_config = ConfigDict(extra="ignore", frozen=True)
+
+    record: Literal["list"] = Field(description="marks a list record (entries have no such field)")
+    list_name: str = Field(min_length=1, max_length=64)
+    agency: str = Field(min_length=1, max_length=128)
+    agency_country: CountryCode
+    category: Category | None = Field(default=None, description="default category of entries added without one")
+    priority: int = Field(default=50, ge=0, le=100, description="default priority; 0 highest")
+    action: Action = Action.STOP_AND_CHECK
+    covert: bool = Field(default=False, description="hits go to the covert alerts topic only")
+    default_validity_s: int | None = Field(
+        default=None, ge=1, le=10 * 366 * 86_400, description="entries added without an end are listed this long"
+    )
+    generation: int = Field(default=0, ge=0, le=2**31 - 1, description="the active generation of its entries")
+
+
+def entry_key(entry_id: str, generation: int = 0) -> str:
+    """An entry's record key: its id, with `|<generation>` after generation 0 (so that a replace's
+    new generation lives beside the old until the switch)."""
+    return entry_id if generation == 0 else f"{entry_id}{KEY_SEPARATOR}{generation}"
+
+
+def list_key(list_name: str) -> str:
+    """A list record's key (entry ids have no '|', so it never names an entry)."""
+    return LIST_KEY_PREFIX + list_name
 
 
 class MatchKind(StrEnum):
@@ -133,6 +175,10 @@ class Alert(BaseModel):
     entry: WatchlistEntry
     match: MatchInfo
     produced_at_ms: EpochMs
+    retro: bool = Field(
+        default=False,
+        description="the read passed before the entry was listed (or its validity extended); read.ts_ms is when",
+    )
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -150,5 +196,6 @@ def first_error(e: ValidationError, whole: str) -> str:
 MODELS: dict[str, type[BaseModel]] = {
     "plate_read": PlateRead,
     "watchlist_entry": WatchlistEntry,
+    "watchlist_list": WatchlistList,
     "alert": Alert,
 }

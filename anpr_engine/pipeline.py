@@ -18,12 +18,11 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-import pyarrow as pa
-
-from anpr_engine.alerts import HitReads, OutgoingAlert, Suppressor, encode_alert
-from anpr_engine.match.table import match_table
+from anpr_engine.alerts import OutgoingAlert, Suppressor
+from anpr_engine.match.table import match_reads
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.reads import ANY_TIME, TimeWindow, decode_messages
+from anpr_engine.retro import RecentReads
 
 log = logging.getLogger(__name__)
 
@@ -113,6 +112,7 @@ class Stats:
     cross_border: int = 0
     dlq: int = 0
     suppressed: int = 0  # repeats of an (entry, site) alert within the suppression window
+    retro: int = 0  # alerts on reads that passed before their entry was listed (among `alerts`)
     watchlist_records: int = 0  # records of the watchlist topic applied while running
     watchlist_refused: int = 0  # and of those, the ones refused (see Watchlist.apply)
     watchlist_apply_s: float = 0.0  # time spent applying them
@@ -124,23 +124,8 @@ class Stats:
         rej = sum(self.rejected_plates.values())
         return (
             f"reads={self.reads} alerts={self.alerts} cross_border={self.cross_border} "
-            f"dlq={self.dlq} suppressed={self.suppressed} rejected_plates={rej}"
+            f"dlq={self.dlq} suppressed={self.suppressed} retro={self.retro} rejected_plates={rej}"
         )
-
-
-def match_reads(reads: pa.Table, watchlist: Watchlist, now_ms: int, stats: Stats | None = None) -> list[OutgoingAlert]:
-    """Alerts for a table of valid reads (READ_SCHEMA): one per (read, entry) hit, in read order."""
-    found = match_table(reads, watchlist)
-    if stats is not None:
-        stats.rejected_plates.update(found.rejected)
-    if len(found.slot) == 0:
-        return []
-    hit_reads = HitReads(reads.take(pa.array(found.read)))
-    columns = (found.reading, found.slot, found.equivalences, found.differences, found.rank)
-    return [
-        encode_alert(hit_reads, i, watchlist.listed(slot), eq, diff, rank, found.plates.text(r), now_ms)
-        for i, (r, slot, eq, diff, rank) in enumerate(zip(*(c.tolist() for c in columns), strict=True))
-    ]
 
 
 class Engine:
@@ -158,6 +143,7 @@ class Engine:
         ts_max_future_ms: int | None = None,
         updates: WatchlistUpdates | None = None,
         updates_interval_s: float = 0.0,
+        recent: RecentReads | None = None,
     ) -> None:
         self.watchlist = watchlist
         self.source = source
@@ -170,6 +156,9 @@ class Engine:
         self.ts_max_future_ms = ts_max_future_ms
         self.updates = updates
         self.updates_interval_s = updates_interval_s
+        self.recent = recent
+        watchlist.track_fresh = recent is not None
+        self._retro: list[OutgoingAlert] = []  # retro alerts found by the last apply_updates, not sent yet
         self._updated_at = float("-inf")  # time.monotonic() of the last look at `updates`
         self._stop = False
         self._unsettled: Batch | None = None  # sent, not yet acknowledged and committed
@@ -184,6 +173,10 @@ class Engine:
         self.apply_updates()
         if not messages:
             self.settle()
+            if self._retro:
+                self._send(self._retro)
+                self.alerts.flush()
+                self._retro = []
             return 0
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.time()
@@ -191,23 +184,32 @@ class Engine:
         future = self.ts_max_future_ms
         window = TimeWindow(self.ts_min_ms, ANY_TIME.hi if future is None else now + future)
         reads, rejects = decode_messages(messages.values, messages.content_types, window)
-        found = match_reads(reads, self.watchlist, now, self.stats)
-        alerts = self.suppressor.keep(found)
+        found = match_reads(reads, self.watchlist, now, self.stats.rejected_plates)
+        if self.recent is not None:
+            self.recent.add(reads, now)
         self.settle()
         for r in rejects:
             self.dead_letters.send(replace(messages.message(r.message), value=r.value, row=r.row), r.reason)
-        if alerts:
-            self.alerts.send(alerts)
+        self._send(found)  # the retro alerts of the updates applied before this batch go with it
         self._unsettled = messages
         s = self.stats
         s.batches += 1
         s.messages += len(messages)
         s.reads += reads.num_rows
         s.dlq += len(rejects)
-        s.alerts += len(alerts)
-        s.suppressed += len(found) - len(alerts)
-        s.cross_border += sum(a.cross_border for a in alerts)
         return len(messages)
+
+    def _send(self, found: list[OutgoingAlert]) -> None:
+        """Send the alerts found (and the retro alerts pending) that the suppressor keeps."""
+        retro, self._retro = self._retro, []
+        alerts = self.suppressor.keep(retro + found)
+        if alerts:
+            self.alerts.send(alerts)
+        s = self.stats
+        s.alerts += len(alerts)
+        s.retro += sum(a.retro for a in alerts)
+        s.suppressed += len(retro) + len(found) - len(alerts)
+        s.cross_border += sum(a.cross_border for a in alerts)
 
     def apply_updates(self) -> None:
         """Apply the watchlist records that arrived since the last look, before the batch in hand is
@@ -222,6 +224,9 @@ class Engine:
             return
         t = time.perf_counter()
         refused = self.watchlist.apply(records)
+        fresh = self.watchlist.take_fresh()
+        if fresh is not None and self.recent is not None:
+            self._retro += self.recent.hits(fresh, self.watchlist, self.clock_ms())
         self.stats.watchlist_apply_s += time.perf_counter() - t
         for r in refused:
             log.warning(

@@ -22,6 +22,10 @@ WatchlistTopic = Annotated[
     str | None,
     typer.Option("--watchlist-topic", help="Compacted topic of watchlist entries [anpr.watchlist]."),
 ]
+CovertAlertsTopic = Annotated[
+    str | None,
+    typer.Option("--covert-alerts-topic", help="Topic of the alerts of covert lists [anpr.alerts.covert]."),
+]
 DlqTopic = Annotated[str | None, typer.Option("--dlq-topic", help="Dead-letter topic [anpr.reads.dlq].")]
 
 
@@ -31,11 +35,12 @@ def settings_from(
     alerts: str | None = None,
     watchlist: str | None = None,
     dlq: str | None = None,
+    alerts_covert: str | None = None,
     **extra: object,
 ) -> Settings:
     """Settings from the environment (ANPR_*), with the options that were given on top."""
     base = Settings()
-    given = {"reads": reads, "alerts": alerts, "watchlist": watchlist, "dlq": dlq}
+    given = {"reads": reads, "alerts": alerts, "watchlist": watchlist, "dlq": dlq, "alerts_covert": alerts_covert}
     topics = base.topics.model_copy(update={k: v for k, v in given.items() if v})
     update: dict[str, object] = {"topics": topics, **extra}
     if bootstrap:

@@ -19,6 +19,7 @@ from anpr_engine.alerts import Suppressor
 from anpr_engine.cli.common import (
     AlertsTopic,
     Bootstrap,
+    CovertAlertsTopic,
     DlqTopic,
     ReadsTopic,
     WatchlistTopic,
@@ -26,10 +27,12 @@ from anpr_engine.cli.common import (
     settings_from,
 )
 from anpr_engine.config import MatchPolicy, Settings
+from anpr_engine.match.table import match_reads
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import MODELS
-from anpr_engine.pipeline import Engine, Stats, freeze_heap, match_reads
+from anpr_engine.pipeline import Engine, Stats, freeze_heap
 from anpr_engine.read_files import read_reads_file
+from anpr_engine.retro import RecentReads
 from anpr_engine.watchlist_files import load_entries
 
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
@@ -78,15 +81,17 @@ def run_settings(
     country_policy: CountryPolicy | None = None,
     suppress_s: float | None = None,
     instance_id: str | None = None,
+    covert_alerts_topic: str | None = None,
+    retro_window_s: float | None = None,
 ) -> Settings:
     """The settings `run` works with: its options where given, else the environment, else the defaults."""
     given = {
         "group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id,
-        "suppress_s": suppress_s,
+        "suppress_s": suppress_s, "retro_window_s": retro_window_s,
     }  # fmt: skip
     extra: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     extra["match"] = _policy(max_equivalences, max_differences, country_policy)
-    return settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, **extra)
+    return settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, covert_alerts_topic, **extra)
 
 
 @app.command()
@@ -108,6 +113,11 @@ def run(
     instance_id: Annotated[
         str | None, typer.Option(help="Static group member id: a restarted instance resumes its partitions at once.")
     ] = None,
+    covert_alerts_topic: CovertAlertsTopic = None,
+    retro_window_s: Annotated[
+        float | None,
+        typer.Option(min=0, help="Seconds of recent reads kept for retro-hits on later-listed entries; 0: off [3600]."),
+    ] = None,
     idle_exit_s: Annotated[
         float | None,
         typer.Option(help="Exit after this many seconds without reads (default: run until signalled)."),
@@ -124,7 +134,8 @@ def run(
 
     settings = run_settings(
         bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, group_id, max_equivalences,
-        max_differences, batch_max_reads, country_policy, suppress_s, instance_id,
+        max_differences, batch_max_reads, country_policy, suppress_s, instance_id, covert_alerts_topic,
+        retro_window_s,
     )  # fmt: skip
     ensure_topics(settings)
     t0 = time.perf_counter()
@@ -142,6 +153,8 @@ def run(
         watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000), ts_min_ms=settings.ts_min_ms,
         ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=follower,
         updates_interval_s=settings.watchlist_interval_ms / 1000,
+        recent=RecentReads(int(settings.retro_window_s * 1000), settings.retro_max_reads)
+        if settings.retro_window_s > 0 else None,
     )  # fmt: skip
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -194,7 +207,7 @@ def match(
     window = Settings().suppress_s if suppress_s is None else suppress_s
     suppressor = Suppressor(int(window * 1000))
     for batch in table.sort_by("ts_ms").to_batches(max_chunksize=100_000):
-        hits = match_reads(pa.Table.from_batches([batch]), wl, time.time_ns() // 1_000_000, stats)
+        hits = match_reads(pa.Table.from_batches([batch]), wl, time.time_ns() // 1_000_000, stats.rejected_plates)
         kept = suppressor.keep(hits)
         stats.suppressed += len(hits) - len(kept)
         found.extend(kept)

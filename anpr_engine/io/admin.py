@@ -15,6 +15,7 @@ def topic_specs(settings: Settings) -> list[NewTopic]:
     return [
         NewTopic(t.reads, num_partitions=t.reads_partitions, replication_factor=1),
         NewTopic(t.alerts, num_partitions=t.reads_partitions, replication_factor=1),
+        NewTopic(t.alerts_covert, num_partitions=1, replication_factor=1),
         NewTopic(t.watchlist, num_partitions=1, replication_factor=1, config={"cleanup.policy": "compact"}),
         NewTopic(t.dlq, num_partitions=1, replication_factor=1),
     ]

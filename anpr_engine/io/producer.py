@@ -81,11 +81,13 @@ class AckedProducer:
 
 
 class KafkaAlertSink:
-    """Alerts as JSON on the alerts topic, keyed by camera id, with filterable headers."""
+    """Alerts as JSON on the alerts topic (those of covert lists on the covert alerts topic only),
+    keyed by camera id, with filterable headers."""
 
-    def __init__(self, out: AckedProducer, topic: str) -> None:
+    def __init__(self, out: AckedProducer, topic: str, covert_topic: str) -> None:
         self.out = out
         self.topic = topic
+        self.covert_topic = covert_topic
 
     def send(self, alerts: Sequence[OutgoingAlert]) -> None:
         for a in alerts:
@@ -94,7 +96,7 @@ class KafkaAlertSink:
                 ("agency_country", a.agency_country.encode()),
                 ("list_name", a.list_name.encode()),
             ]
-            self.out.produce(self.topic, a.value, a.key, headers)
+            self.out.produce(self.covert_topic if a.covert else self.topic, a.value, a.key, headers)
 
     def flush(self) -> None:
         self.out.flush()
@@ -125,4 +127,5 @@ class KafkaDeadLetterSink:
 def alert_sinks(settings: Settings) -> tuple[AckedProducer, KafkaAlertSink, KafkaDeadLetterSink]:
     """One acknowledged producer shared by the alert and dead-letter sinks."""
     out = AckedProducer(new_producer(settings), settings.flush_timeout_s)
-    return out, KafkaAlertSink(out, settings.topics.alerts), KafkaDeadLetterSink(out, settings.topics.dlq)
+    t = settings.topics
+    return out, KafkaAlertSink(out, t.alerts, t.alerts_covert), KafkaDeadLetterSink(out, t.dlq)

@@ -6,12 +6,14 @@ where several readings hit the same entry, the best-ranked one gives the hit.
 
 from __future__ import annotations
 
+from collections import Counter
 from dataclasses import dataclass
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from anpr_engine.alerts import HitReads, OutgoingAlert, encode_alert
 from anpr_engine.match.hits import Hits
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.normalize import NormalizedPlates, normalize_plates
@@ -65,3 +67,21 @@ def _readings(reads: pa.Table) -> tuple[pa.Array, np.ndarray, np.ndarray]:
         np.concatenate([own, parents]),
         np.concatenate([np.zeros(n, dtype=np.int8), rank.astype(np.int8)]),
     )
+
+
+def match_reads(
+    reads: pa.Table, watchlist: Watchlist, now_ms: int, rejected: Counter[str] | None = None, retro: bool = False
+) -> list[OutgoingAlert]:
+    """Alerts for a table of valid reads (READ_SCHEMA): one per (read, entry) hit, in read order;
+    plate_texts that are not plate text are counted by reason into `rejected`."""
+    found = match_table(reads, watchlist)
+    if rejected is not None:
+        rejected.update(found.rejected)
+    if len(found.slot) == 0:
+        return []
+    hit_reads = HitReads(reads.take(pa.array(found.read)))
+    columns = (found.reading, found.slot, found.equivalences, found.differences, found.rank)
+    return [
+        encode_alert(hit_reads, i, watchlist.listed(slot), eq, diff, rank, found.plates.text(r), now_ms, retro)
+        for i, (r, slot, eq, diff, rank) in enumerate(zip(*(c.tolist() for c in columns), strict=True))
+    ]

@@ -1,8 +1,15 @@
-"""Watchlist: the live table of listed entries and its plate index.
+"""Watchlist: the live table of listed entries and lists, and its plate index.
 
-Entries are upserted and deleted as the compacted watchlist topic delivers them (`apply`), while
-matching goes on, so the index is changed in place instead of rebuilt. Country and validity rules
-are applied to the few hits after the index probe, not to every read.
+Entries and list records are upserted and deleted as the compacted watchlist topic delivers them
+(`apply`), while matching goes on, so the index is changed in place instead of rebuilt. Country,
+validity and active-generation rules are applied to the few hits after the index probe, not to
+every read.
+
+Whole-list replace works by generations: a replace publishes the list's entries under a new
+generation (keys `<entry_id>|<generation>`), then the list record naming that generation active,
+then tombstones of the old generation. An entry matches only while its generation is its list's
+active one, so matching sees the old list whole until the one record that switches it, and the new
+list whole after it, whatever prefix of the replace the topic holds (after a restart too).
 """
 
 from __future__ import annotations
@@ -13,6 +20,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
+from pydantic import ValidationError
 
 from anpr_engine.alerts import ListedEntry, listed_entry
 from anpr_engine.config import MatchPolicy
@@ -21,8 +29,17 @@ from anpr_engine.kernels.formats import format_candidates
 from anpr_engine.match.buffers import filled
 from anpr_engine.match.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
 from anpr_engine.match.hits import Hits
+from anpr_engine.match.lists import Lists
 from anpr_engine.match.plate_index import PlateIndex, pattern_problem
-from anpr_engine.models import WatchlistEntry
+from anpr_engine.models import (
+    KEY_SEPARATOR,
+    LIST_KEY_PREFIX,
+    WatchlistEntry,
+    WatchlistList,
+    entry_key,
+    first_error,
+    list_key,
+)
 from anpr_engine.normalize import MAX_LEN, STATUS_NAMES, NormalizedPlates, normalize_plates
 
 _COUNTRY_SET = pa.array(COUNTRIES)
@@ -30,10 +47,21 @@ _COUNTRY_SET = pa.array(COUNTRIES)
 
 @dataclass(frozen=True)
 class Rejected:
-    """An entry that could not be indexed, and why."""
+    """A record that could not be applied (its key, or an entry's id), and why."""
 
     entry_id: str
     reason: str
+
+
+@dataclass(frozen=True)
+class Fresh:
+    """Entries that became matchable in one apply (added, switched active by a replace, or their
+    validity extended), and the validity each had before (empty, from > until, if it had none):
+    what retro-hits are checked for."""
+
+    rows: EntryRows
+    was_from: np.ndarray
+    was_until: np.ndarray
 
 
 def country_code(country: str | None) -> int:
@@ -57,14 +85,21 @@ def plate_problems(plates: list[str]) -> list[str | None]:
 class Watchlist:
     """Listed entries by id, indexed for batch matching."""
 
-    def __init__(self, policy: MatchPolicy | None = None) -> None:
+    def __init__(self, policy: MatchPolicy | None = None, lists: Lists | None = None) -> None:
         self.policy = policy or MatchPolicy()
+        self.lists = lists or Lists()
+        self.track_fresh = False  # collect what becomes matchable, for retro-hits (see take_fresh)
+        self._fresh: list[tuple[list[int], np.ndarray, np.ndarray]] = []
+        self._fresh_rows: list[EntryRows] = []
         self.index = PlateIndex(self.policy.ocr_classes if self.policy.mode == "ocr_equivalent" else ())
         self._formats = format_table(self.policy.ocr_classes)
         self._max_budget = max([self.policy.budget_for(""), *self.policy.list_max_equivalences.values()])
-        self._slot_of: dict[str, int] = {}
+        self._slot_of: dict[str, int] = {}  # by record key
+        self._key_of: list[str | None] = []
         self._listed: dict[int, ListedEntry] = {}
         self._entries: list[bytes | None] = []  # each entry's JSON as received: a model costs about 1.9 kB
+        self._list = np.zeros(0, dtype=np.int32)
+        self._generation = np.zeros(0, dtype=np.int32)
         self._plate_country = np.zeros(0, dtype=np.uint16)
         self._valid_from = np.zeros(0, dtype=np.int64)
         self._valid_until = np.zeros(0, dtype=np.int64)
@@ -87,8 +122,18 @@ class Watchlist:
         e = self._listed.get(slot)
         if e is None:
             entry = WatchlistEntry.model_validate_json(self._json(slot))
-            e = self._listed[slot] = listed_entry(entry, entry.model_dump_json(), self.index.text(slot))
+            covert = bool(self.lists.covert[self._list[slot]])
+            e = self._listed[slot] = listed_entry(entry, entry.model_dump_json(), self.index.text(slot), covert)
         return e
+
+    def keys(self) -> list[str]:
+        """Record keys of the listed entries."""
+        return list(self._slot_of)
+
+    def active(self, key: str) -> bool:
+        """Whether the entry under `key` is listed and of its list's active generation."""
+        slot = self._slot_of.get(key)
+        return slot is not None and bool(self._generation[slot] == self.lists.active[self._list[slot]])
 
     def upsert(self, entries: Iterable[WatchlistEntry]) -> list[Rejected]:
         """Add entries, replacing any with the same id (see upsert_rows)."""
@@ -98,15 +143,21 @@ class Watchlist:
         """Add entries, replacing any with the same id; the last of one id wins. An entry whose plate
         is neither plate text nor a wildcard pattern is rejected, and an entry listed under its id
         before stays as it was: a bad update never unlists a vehicle."""
-        last = dict(zip(rows.entry_id, range(len(rows)), strict=True))
+        keys = _keys(rows)
+        last = dict(zip(keys, range(len(rows)), strict=True))
         if len(last) < len(rows):
             rows = rows.take(sorted(last.values()))
+            keys = _keys(rows)
         problems = plate_problems(rows.plate)
         rejected = [Rejected(i, why) for i, why in zip(rows.entry_id, problems, strict=True) if why is not None]
         if rejected:
-            rows = rows.take([i for i, why in enumerate(problems) if why is None])
-        for entry_id in self._slot_of.keys() & set(rows.entry_id):
-            self.delete(entry_id)
+            good = [i for i, why in enumerate(problems) if why is None]
+            rows, keys = rows.take(good), [keys[i] for i in good]
+        replaced = self._slot_of.keys() & set(keys)
+        if self.track_fresh:
+            self._note_fresh(rows, keys, replaced)
+        for key in replaced:
+            self.delete(key)
         wild = np.fromiter(("*" in p for p in rows.plate), dtype=bool, count=len(rows))
         plain = rows.take(np.flatnonzero(~wild).tolist()) if wild.any() else rows
         if len(plain):
@@ -118,11 +169,51 @@ class Watchlist:
             self._keep(patterns, slots)
         return rejected
 
+    def _note_fresh(self, rows: EntryRows, keys: list[str], replaced: set[str]) -> None:
+        """Remember the rows of an upsert that become matchable or match for longer, with the
+        validity their key had while active before (before the old entries are deleted)."""
+        lists = self.lists.numbers(rows.list_name)
+        active = rows.generation == self.lists.active[lists]
+        was_from = np.full(len(rows), 1, dtype=np.int64)
+        was_until = np.zeros(len(rows), dtype=np.int64)
+        for i, key in enumerate(keys):
+            if key in replaced and self.active(key):
+                slot = self._slot_of[key]
+                was_from[i], was_until[i] = self._valid_from[slot], self._valid_until[slot]
+        wider = (rows.valid_from < was_from) | (rows.valid_until > was_until)
+        fresh = np.flatnonzero(active & wider & (rows.valid_from <= rows.valid_until))
+        if len(fresh):
+            self._fresh.append((fresh.tolist(), was_from[fresh], was_until[fresh]))
+            self._fresh_rows.append(rows)
+
+    def take_fresh(self) -> Fresh | None:
+        """What became matchable since the last call (see Fresh), or None; only while track_fresh."""
+        if not self._fresh:
+            return None
+        parts = [(rows.take(at), f, u) for rows, (at, f, u) in zip(self._fresh_rows, self._fresh, strict=True)]
+        self._fresh, self._fresh_rows = [], []
+        rows = parts[0][0]
+        for more, _, _ in parts[1:]:
+            rows = EntryRows.concat(rows, more)
+        was_from = np.concatenate([f for _, f, _ in parts])
+        was_until = np.concatenate([u for _, _, u in parts])
+        keys = _keys(rows)
+        first: dict[str, int] = {}
+        for i, key in enumerate(keys):
+            first.setdefault(key, i)
+        last = sorted(dict(zip(keys, range(len(keys)), strict=True)).values())
+        if len(last) < len(keys):  # a key fresh twice: its last entry, with what it covered before the first
+            was = [first[keys[i]] for i in last]
+            rows, was_from, was_until = rows.take(last), was_from[was], was_until[was]
+        return Fresh(rows, was_from, was_until)
+
     def apply(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> list[Rejected]:
-        """Records of the compacted watchlist topic, in order: a value upserts the entry under its key,
-        a tombstone (None) deletes it; of several records of one key the last wins. A record that is
-        unusable (no key, not an entry, an entry_id other than its key, a plate that cannot be listed)
-        is rejected and leaves its key's entry as it was."""
+        """Records of the compacted watchlist topic, in order: a value upserts the entry (or list)
+        under its key, a tombstone (None) deletes it; of several records of one key the last wins.
+        Keys `list|<name>` hold list records, all others entries (see models.entry_key). A record that
+        is unusable (no key, not an entry or list, a key other than its own, a plate that cannot be
+        listed) is rejected and leaves its key's entry as it was. All records given are applied
+        before the next match: a replace's switch and its entries are never seen apart."""
         latest: dict[bytes | None, bytes | None] = dict(records)
         rejected: list[Rejected] = []
         if None in latest:
@@ -130,25 +221,79 @@ class Watchlist:
             rejected.append(Rejected("", "watchlist record without a key"))
         keys: list[str] = []
         values: list[bytes] = []
-        for key, value in latest.items():
-            entry_id = key.decode("utf-8", "replace")  # type: ignore[union-attr]  # None was taken out
-            if value is None:
-                self.delete(entry_id)
+        lists: list[tuple[str, bytes | None]] = []
+        tombstones: list[str] = []
+        for raw_key, value in latest.items():
+            key = raw_key.decode("utf-8", "replace")  # type: ignore[union-attr]  # None was taken out
+            if key.startswith(LIST_KEY_PREFIX):
+                lists.append((key, value))
+            elif value is None:
+                tombstones.append(key)
             else:
-                keys.append(entry_id)
+                keys.append(key)
                 values.append(value)
         rows, at, refused = decode_entries(values)
         rejected += [Rejected(keys[i], why) for i, why in refused]
         record_keys = [keys[i] for i in at]
-        mismatched = [] if record_keys == rows.entry_id else [
-            j for j, key in enumerate(record_keys) if rows.entry_id[j] != key
+        own_keys = _keys(rows)
+        mismatched = [] if record_keys == own_keys else [
+            j for j, key in enumerate(record_keys) if own_keys[j] != key
         ]  # fmt: skip
         if mismatched:
             rejected += [
-                Rejected(keys[at[j]], f"entry_id {rows.entry_id[j]!r} is not the record's key") for j in mismatched
+                Rejected(keys[at[j]], f"entry {own_keys[j]!r} (id|generation) is not the record's key")
+                for j in mismatched
             ]
             rows = rows.take(sorted(set(range(len(rows))) - set(mismatched)))
-        return rejected + self.upsert_rows(rows)
+        rejected += self.upsert_rows(rows)
+        for key, value in lists:  # before the tombstones, which may delete the generation switched from
+            rejected += self._apply_list(key, value)
+        for key in tombstones:
+            self.delete(key)
+        return rejected
+
+    def _apply_list(self, key: str, value: bytes | None) -> list[Rejected]:
+        """A list record (None: its tombstone, the list back to plain at generation 0)."""
+        record = None
+        if value is not None:
+            try:
+                record = WatchlistList.model_validate_json(value)
+            except ValidationError as e:
+                return [Rejected(key, f"not a list record: {first_error(e, 'record')}")]
+            if list_key(record.list_name) != key:
+                return [Rejected(key, f"list {record.list_name!r} is not the record's key")]
+        name = key[len(LIST_KEY_PREFIX) :]
+        number, before, after = self.lists.set(name, record)
+        self._listed.clear()  # covert may have changed
+        if self.track_fresh and after != before:
+            self._note_switch(number, before, after)
+        return []
+
+    def _note_switch(self, number: int, before: int, after: int) -> None:
+        """Remember the entries a replace's switch made active, with the validity their entry id
+        had in the generation switched from."""
+        of_list = np.flatnonzero(self._list[: len(self._key_of)] == number)
+        was: dict[str, tuple[int, int]] = {}
+        now: list[int] = []
+        for slot in of_list.tolist():
+            key = self._key_of[slot]
+            if key is None:
+                continue
+            if self._generation[slot] == before:
+                was[key.split(KEY_SEPARATOR)[0]] = (int(self._valid_from[slot]), int(self._valid_until[slot]))
+            elif self._generation[slot] == after:
+                now.append(slot)
+        if not now:
+            return
+        rows, _, _ = decode_entries([self._json(slot) for slot in now])
+        old = [was.get(entry_id, (1, 0)) for entry_id in rows.entry_id]
+        was_from = np.array([f for f, _ in old], dtype=np.int64)
+        was_until = np.array([u for _, u in old], dtype=np.int64)
+        wider = (rows.valid_from < was_from) | (rows.valid_until > was_until)
+        fresh = np.flatnonzero(wider & (rows.valid_from <= rows.valid_until))
+        if len(fresh):
+            self._fresh.append((fresh.tolist(), was_from[fresh], was_until[fresh]))
+            self._fresh_rows.append(rows)
 
     def _plain_plates(self, rows: EntryRows) -> tuple[NormalizedPlates, np.ndarray, np.ndarray]:
         """The normalized plates of `rows` and their budgets of equivalences and of differences, one
@@ -174,29 +319,34 @@ class Watchlist:
             raise RuntimeError("an entry judged valid was refused by the index")  # a bug, not bad input
         self._grow(self.index.capacity)
         at = slots.tolist()
-        self._slot_of.update(zip(rows.entry_id, at, strict=True))
-        for slot, raw in zip(at, rows.json, strict=True):
+        keys = _keys(rows)
+        self._slot_of.update(zip(keys, at, strict=True))
+        for slot, raw, key in zip(at, rows.json, keys, strict=True):
             self._entries[slot] = raw
+            self._key_of[slot] = key
+        self._list[slots] = self.lists.numbers(rows.list_name)
+        self._generation[slots] = rows.generation
         countries = pa.array(rows.plate_country, pa.string()).dictionary_encode()
         codes = np.array([country_code(c) for c in countries.dictionary.to_pylist()] + [0], dtype=np.uint16)
         self._plate_country[slots] = codes[countries.indices.fill_null(len(codes) - 1).to_numpy()]
         self._valid_from[slots] = rows.valid_from
         self._valid_until[slots] = rows.valid_until
 
-    def delete(self, entry_id: str) -> bool:
-        """Remove an entry by id; False if it was not listed."""
-        slot = self._slot_of.pop(entry_id, None)
+    def delete(self, key: str) -> bool:
+        """Remove an entry by record key (its id, for generation 0); False if it was not listed."""
+        slot = self._slot_of.pop(key, None)
         if slot is None:
             return False
         self.index.remove(slot)
         self._entries[slot] = None
+        self._key_of[slot] = None
         self._listed.pop(slot, None)
         return True
 
     def match(self, plates: NormalizedPlates, read_country: pa.Array, ts_ms: np.ndarray) -> Hits:
-        """Hits of a normalized batch, keeping those whose validity window holds the read's time and,
-        under the `strict` country policy, whose plate country is the read's OCR'd one or either is unknown.
-        """
+        """Hits of a normalized batch, keeping those of an active generation whose validity window
+        holds the read's time and, under the `strict` country policy, whose plate country is the
+        read's OCR'd one or either is unknown."""
         trusted = None  # reads that fit a national format of their country: never read with differences
         if self.policy.mode == "format":
             hits, trusted = self._format_hits(plates, read_country)
@@ -210,6 +360,7 @@ class Watchlist:
             return hits
         ts = ts_ms[hits.read]
         keep = (self._valid_from[hits.slot] <= ts) & (ts <= self._valid_until[hits.slot])
+        keep &= self._generation[hits.slot] == self.lists.active[self._list[hits.slot]]
         if self.policy.country == "strict":
             rc = read_country.take(pa.array(hits.read)).to_pylist()
             read_cc = np.fromiter((country_code(c) for c in rc), dtype=np.uint16, count=len(rc))
@@ -243,6 +394,16 @@ class Watchlist:
             return
         extra = capacity - len(self._entries)
         self._entries.extend([None] * extra)
+        self._key_of.extend([None] * extra)
+        self._list = np.concatenate([self._list, np.zeros(extra, dtype=np.int32)])
+        self._generation = np.concatenate([self._generation, np.zeros(extra, dtype=np.int32)])
         self._plate_country = np.concatenate([self._plate_country, np.zeros(extra, dtype=np.uint16)])
         self._valid_from = np.concatenate([self._valid_from, np.zeros(extra, dtype=np.int64)])
         self._valid_until = np.concatenate([self._valid_until, np.full(extra, NEVER, dtype=np.int64)])
+
+
+def _keys(rows: EntryRows) -> list[str]:
+    """Record keys of entry rows."""
+    if not rows.generation.any():
+        return rows.entry_id
+    return [entry_key(i, g) for i, g in zip(rows.entry_id, rows.generation.tolist(), strict=True)]

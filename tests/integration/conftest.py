@@ -24,7 +24,11 @@ def settings() -> Settings:
     """Fresh topics and group for one test, created on the broker."""
     run = uuid.uuid4().hex[:10]
     topics = TopicNames(
-        reads=f"t.{run}.reads", alerts=f"t.{run}.alerts", watchlist=f"t.{run}.watchlist", dlq=f"t.{run}.dlq"
+        reads=f"t.{run}.reads",
+        alerts=f"t.{run}.alerts",
+        watchlist=f"t.{run}.watchlist",
+        dlq=f"t.{run}.dlq",
+        alerts_covert=f"t.{run}.covert",
     )
     s = Settings(topics=topics, group_id=f"t.{run}.engine")
     ensure_topics(s)
@@ -39,6 +43,11 @@ def cli_args(s: Settings) -> list[str]:
     ]  # fmt: skip
 
 
+def engine_args(s: Settings) -> list[str]:
+    """cli_args, and the options only `anpr-engine run` has."""
+    return [*cli_args(s), "--covert-alerts-topic", s.topics.alerts_covert]
+
+
 def produce(s: Settings, topic: str, items: list[tuple[bytes | None, bytes | None]]) -> None:
     out = AckedProducer(new_producer(s))
     for key, value in items:
@@ -51,7 +60,7 @@ def topic_values(s: Settings, topic: str) -> list[bytes]:
 
 
 def run_engine(s: Settings, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
-    cmd = [str(BIN / "anpr-engine"), "run", *cli_args(s), "--group-id", s.group_id, "--idle-exit-s", "3",
+    cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--idle-exit-s", "3",
            "--suppress-s", "0", *extra]  # fmt: skip
     return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout, env=os.environ.copy(), check=False)
 

@@ -15,7 +15,7 @@ from anpr_engine.models import Alert
 from anpr_engine.reads import encode_read
 from simulators.noise import NoiseModel
 from simulators.traffic import SimulatedRead, Traffic, make_watchlists, malformed_message
-from tests.integration.conftest import BIN, cli_args, produce, run_engine, topic_values
+from tests.integration.conftest import BIN, engine_args, produce, run_engine, topic_values
 from tests.reference import ref_alerts
 
 pytestmark = pytest.mark.integration
@@ -86,7 +86,7 @@ def test_engine_killed_and_restarted_skips_no_read(settings: Settings, static_me
     member = ["--instance-id", "engine-a"] if static_member else []
     sims, expected = _setup(settings, 20_000, seed=13, listed_share=0.05)
     produce(settings, settings.topics.reads, [(x.read.camera_id.encode(), encode_read(x.read)) for x in sims])
-    cmd = [str(BIN / "anpr-engine"), "run", *cli_args(settings), "--group-id", settings.group_id,
+    cmd = [str(BIN / "anpr-engine"), "run", *engine_args(settings), "--group-id", settings.group_id,
            "--batch-max-reads", "200", "--suppress-s", "0", *member]  # fmt: skip
     first = subprocess.Popen(cmd, stderr=subprocess.DEVNULL)
     try:
@@ -113,7 +113,7 @@ def test_engine_killed_and_restarted_skips_no_read(settings: Settings, static_me
 
 def test_sigterm_finishes_the_batch_and_exits_zero(settings: Settings) -> None:
     sims, _ = _setup(settings, 2000, seed=14)
-    cmd = [str(BIN / "anpr-engine"), "run", *cli_args(settings), "--group-id", settings.group_id]
+    cmd = [str(BIN / "anpr-engine"), "run", *engine_args(settings), "--group-id", settings.group_id]
     proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
     try:
         produce(settings, settings.topics.reads, [(x.read.camera_id.encode(), encode_read(x.read)) for x in sims])

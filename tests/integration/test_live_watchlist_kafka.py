@@ -15,7 +15,7 @@ import pytest
 
 from anpr_engine.config import Settings
 from anpr_engine.models import Category, WatchlistEntry
-from tests.integration.conftest import BIN, cli_args, produce, topic_values
+from tests.integration.conftest import BIN, engine_args, produce, topic_values
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ class Engine:
     """An engine process, its stderr in a file."""
 
     def __init__(self, s: Settings, alerts_topic: str, group: str, log: Path) -> None:
-        args = cli_args(s)
+        args = engine_args(s)
         args[args.index("--alerts-topic") + 1] = alerts_topic
         self.log = log
         self.alerts_topic = alerts_topic

@@ -21,6 +21,10 @@ CASES = {
     "country_policy": ("ANPR_MATCH__COUNTRY", "strict", "strict", CountryPolicy.LENIENT, lambda s: s.match.country),
     "suppress_s": ("ANPR_SUPPRESS_S", "7", 7.0, 3.0, lambda s: s.suppress_s),
     "instance_id": ("ANPR_INSTANCE_ID", "env-1", "env-1", "opt-1", lambda s: s.instance_id),
+    "covert_alerts_topic": (
+        "ANPR_TOPICS__ALERTS_COVERT", "env.covert", "env.covert", "opt.covert", lambda s: s.topics.alerts_covert,
+    ),
+    "retro_window_s": ("ANPR_RETRO_WINDOW_S", "60", 60.0, 5.0, lambda s: s.retro_window_s),
 }  # fmt: skip
 
 

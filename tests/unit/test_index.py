@@ -16,10 +16,10 @@ COUNTRIES = st.sampled_from([None, "NL", "BE", "DE"])
 
 
 def entry(i: int, plate: str, country: str | None = None, **kw: object) -> WatchlistEntry:
+    fields: dict[str, object] = {"list_name": "l", "agency": "a", "agency_country": "NL", **kw}
     return WatchlistEntry(
-        entry_id=f"e{i}", plate=plate, plate_country=country, list_name="l", agency="a",
-        agency_country="NL", category=Category.STOLEN_VEHICLE, **kw,
-    )  # fmt: skip
+        entry_id=f"e{i}", plate=plate, plate_country=country, category=Category.STOLEN_VEHICLE, **fields,
+    )  # type: ignore[arg-type]  # fmt: skip
 
 
 @given(
