@@ -173,10 +173,9 @@ class Engine:
         self.apply_updates()
         if not messages:
             self.settle()
-            if self._retro:
-                self._send(self._retro)
+            if self._retro:  # retro alerts of updates applied while no reads come
+                self._send([])
                 self.alerts.flush()
-                self._retro = []
             return 0
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.time()

@@ -23,7 +23,7 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from anpr_engine.match.watchlist import plate_problems
-from anpr_engine.models import WatchlistEntry
+from anpr_engine.models import WatchlistEntry, WatchlistList
 from anpr_engine.normalize import normalize_one
 
 
@@ -78,15 +78,29 @@ def _reason(e: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
 
 
-def load_entries(path: Path, defaults: Mapping[str, Any] | None = None) -> tuple[list[WatchlistEntry], list[RowError]]:
-    """Validated entries of a watchlist file, and the rows that failed with line number and reason."""
+def load_entries(
+    path: Path,
+    defaults: Mapping[str, Any] | None = None,
+    lists: Mapping[str, WatchlistList] | None = None,
+    only_list: str | None = None,
+) -> tuple[list[WatchlistEntry], list[RowError]]:
+    """Validated entries of a watchlist file, and the rows that failed with line number and reason.
+    A row's missing fields come from `defaults`, then from its list's record in `lists` (see
+    list_defaults). With `only_list`, rows name that list or none; a row naming another is refused."""
     valid: list[tuple[int, WatchlistEntry]] = []
     errors: list[RowError] = []
     for line, row in _rows(path):
         if isinstance(row, str):
             errors.append(RowError(line, row))
             continue
-        data = {**(defaults or {}), **{k: v for k, v in row.items() if v is not None}}
+        given = {k: v for k, v in row.items() if v is not None}
+        if only_list is not None and given.setdefault("list_name", only_list) != only_list:
+            errors.append(RowError(line, f"list_name: {given['list_name']!r} is not the list replaced ({only_list!r})"))
+            continue
+        data = {**(defaults or {}), **given}
+        record = (lists or {}).get(str(data.get("list_name")))
+        if record is not None:
+            data = {**list_defaults(record), **data}
         if not data.get("entry_id") and data.get("plate"):
             data["entry_id"] = derived_entry_id(data)
         try:
@@ -97,6 +111,32 @@ def load_entries(path: Path, defaults: Mapping[str, Any] | None = None) -> tuple
     errors += [RowError(line, f"plate: {why}") for (line, _), why in zip(valid, problems, strict=True) if why]
     entries = [e for (_, e), why in zip(valid, problems, strict=True) if why is None]
     return entries, sorted(errors, key=lambda err: err.line)
+
+
+def list_defaults(record: WatchlistList) -> dict[str, Any]:
+    """The fields a list gives its entries that leave them out."""
+    out = {"agency": record.agency, "agency_country": record.agency_country, "priority": record.priority,
+           "action": record.action}  # fmt: skip
+    if record.category is not None:
+        out["category"] = record.category
+    return out
+
+
+def on_lists(entries: list[WatchlistEntry], lists: Mapping[str, WatchlistList], now_ms: int) -> list[WatchlistEntry]:
+    """Entries as they are published: at their list's active generation, and listed for the list's
+    default validity from now (or from their own start) when they have no end."""
+    out = []
+    for e in entries:
+        record = lists.get(e.list_name)
+        if record is None:
+            out.append(e)
+            continue
+        update: dict[str, int] = {"generation": record.generation}
+        if e.valid_until_ms is None and record.default_validity_s is not None:
+            update["valid_from_ms"] = start = e.valid_from_ms or now_ms
+            update["valid_until_ms"] = start + record.default_validity_s * 1000
+        out.append(e.model_copy(update=update))
+    return out
 
 
 def derived_entry_id(data: Mapping[str, Any]) -> str:

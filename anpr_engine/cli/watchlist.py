@@ -1,17 +1,27 @@
-"""`anpr-watchlist`: validate watchlist files and publish them to the compacted watchlist topic; add,
-remove and count entries there."""
+"""`anpr-watchlist`: validate watchlist files and publish them to the compacted watchlist topic;
+replace a list whole; set list records; add, remove and count entries there."""
 
 from __future__ import annotations
 
+import time
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 
 from anpr_engine.cli.common import Bootstrap, WatchlistTopic, die, settings_from
 from anpr_engine.match.watchlist import plate_problems
-from anpr_engine.models import Action, Category, WatchlistEntry, first_error
-from anpr_engine.watchlist_files import derived_entry_id, listed_form, load_entries
+from anpr_engine.models import Action, Category, WatchlistEntry, WatchlistList, entry_key, first_error
+from anpr_engine.watchlist_files import (
+    RowError,
+    derived_entry_id,
+    list_defaults,
+    listed_form,
+    load_entries,
+    on_lists,
+)
 
 app = typer.Typer(help="Watchlist files → the shared watchlist topic.", no_args_is_help=True)
 
@@ -27,33 +37,118 @@ def publish(
     category: Annotated[Category | None, typer.Option(help="Category for rows without one.")] = None,
     delete: Annotated[bool, typer.Option(help="Publish tombstones: remove these entries instead.")] = False,
 ) -> None:
-    """Validate every row; publish the valid ones (keyed by entry id); report bad rows with line and reason."""
+    """Validate every row; publish the valid ones (keyed by entry id, at their list's active
+    generation, with its defaults); report bad rows with line and reason."""
     from anpr_engine.io.admin import ensure_topics
-    from anpr_engine.io.producer import AckedProducer, new_producer
+    from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
-    defaults = {
-        "list_name": list_name,
-        "agency": agency,
-        "agency_country": agency_country,
-        "category": category,
-    }
-    try:
-        entries, errors = load_entries(file, {k: v for k, v in defaults.items() if v is not None})
-    except (OSError, ValueError) as e:
-        raise die(str(e)) from e
-    for err in errors:
-        typer.echo(f"{file}:{err.line}: {err.reason}", err=True)
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
     ensure_topics(settings)
-    out = AckedProducer(new_producer(settings), settings.flush_timeout_s)
-    for entry in entries:
-        value = None if delete else entry.model_dump_json().encode()
-        out.produce(settings.topics.watchlist, value, entry.entry_id.encode())
-    out.flush()
+    state = topic_state(settings)
+    defaults = {"list_name": list_name, "agency": agency, "agency_country": agency_country, "category": category}
+    entries, errors = _load(file, {k: v for k, v in defaults.items() if v is not None}, state.lists)
+    entries = on_lists(entries, state.lists, _now_ms())
+    writer = WatchlistWriter(settings)
+    if delete:
+        writer.tombstones([entry_key(e.entry_id, e.generation) for e in entries])
+    else:
+        writer.entries(entries)
     verb = "deleted" if delete else "published"
     typer.echo(f"watchlist: {verb} {len(entries)} entries to {settings.topics.watchlist}, {len(errors)} rows rejected")
     if not entries and errors:
         raise die("no valid rows", 1)
+
+
+def _load(
+    file: Path, defaults: Mapping[str, object] | None = None, lists: Mapping[str, WatchlistList] | None = None,
+    only_list: str | None = None,
+) -> tuple[list[WatchlistEntry], list[RowError]]:  # fmt: skip
+    """A watchlist file's valid entries, its bad rows reported on stderr as `file:line: reason`."""
+    try:
+        entries, errors = load_entries(file, defaults, lists, only_list)
+    except (OSError, ValueError) as e:
+        raise die(str(e)) from e
+    for err in errors:
+        typer.echo(f"{file}:{err.line}: {err.reason}", err=True)
+    return entries, errors
+
+
+def _now_ms() -> int:
+    return time.time_ns() // 1_000_000
+
+
+@app.command()
+def replace(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="The list's new entries, whole.")],
+    list_name: Annotated[str, typer.Option(help="The list replaced.")],
+    agency: Annotated[str | None, typer.Option(help="Listing agency (for a list without a record yet).")] = None,
+    agency_country: Annotated[str | None, typer.Option(help="The agency's country (likewise).")] = None,
+    category: Annotated[Category | None, typer.Option(help="Category for rows without one.")] = None,
+    bootstrap: Bootstrap = None,
+    watchlist_topic: WatchlistTopic = None,
+) -> None:
+    """Replace one list whole and atomically (e.g. a nightly export): matching sees the old list
+    until one record switches it to the new, never a mix and never an empty list."""
+    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.watchlist_topic import WatchlistWriter, replace_list, topic_state
+
+    settings = settings_from(bootstrap, watchlist=watchlist_topic)
+    ensure_topics(settings)
+    state = topic_state(settings)
+    record = state.lists.get(list_name)
+    if record is None:
+        if agency is None or agency_country is None:
+            raise die(f"list {list_name!r} has no list record yet: give --agency and --agency-country")
+        record = _list_record({"list_name": list_name, "agency": agency, "agency_country": agency_country})
+    defaults = {"category": category} if category is not None else {}
+    entries, errors = _load(file, defaults, {list_name: record}, only_list=list_name)
+    if errors:
+        raise die(f"{len(errors)} rows rejected: the list is replaced only by a file without bad rows", 1)
+    entries = on_lists(entries, {list_name: record}, _now_ms())
+    generation, removed = replace_list(WatchlistWriter(settings), state, record, entries)
+    typer.echo(
+        f"watchlist: list {list_name} replaced by generation {generation}: {len(entries)} entries, "
+        f"{removed} of earlier generations removed"
+    )
+
+
+def _list_record(data: dict[str, object]) -> WatchlistList:
+    try:
+        return WatchlistList.model_validate({"record": "list", **data})
+    except ValidationError as e:
+        raise die(first_error(e, "list")) from e
+
+
+@app.command("set-list")
+def set_list(
+    list_name: Annotated[str, typer.Argument(help="The list's name.")],
+    agency: Annotated[str | None, typer.Option(help="The listing agency.")] = None,
+    agency_country: Annotated[str | None, typer.Option(help="The agency's country (NL, BE, ...).")] = None,
+    category: Annotated[Category | None, typer.Option(help="Default category of its entries.")] = None,
+    priority: Annotated[int | None, typer.Option(min=0, max=100, help="Default priority, 0 most urgent.")] = None,
+    action: Annotated[Action | None, typer.Option(help="Default action on a hit.")] = None,
+    covert: Annotated[bool | None, typer.Option("--covert/--overt", help="Hits go to the covert topic only.")] = None,
+    default_validity_s: Annotated[
+        int | None, typer.Option(min=1, help="Entries added without an end are listed this long.")
+    ] = None,
+    bootstrap: Bootstrap = None,
+    watchlist_topic: WatchlistTopic = None,
+) -> None:
+    """Create a list record, or change the given fields of one (its active generation stays)."""
+    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
+
+    settings = settings_from(bootstrap, watchlist=watchlist_topic)
+    ensure_topics(settings)
+    current = topic_state(settings).lists.get(list_name)
+    given = {
+        "agency": agency, "agency_country": agency_country, "category": category, "priority": priority,
+        "action": action, "covert": covert, "default_validity_s": default_validity_s,
+    }  # fmt: skip
+    base = current.model_dump() if current is not None else {}
+    record = _list_record({**base, "list_name": list_name, **{k: v for k, v in given.items() if v is not None}})
+    WatchlistWriter(settings).list_record(record)
+    typer.echo(f"watchlist: list {list_name} {'changed' if current else 'created'}: {record.model_dump_json()}")
 
 
 @app.command()
@@ -61,12 +156,7 @@ def check(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Watchlist .csv, .jsonl or .parquet.")],
 ) -> None:
     """Validate a watchlist file without publishing; exit 1 if any row is bad."""
-    try:
-        entries, errors = load_entries(file)
-    except (OSError, ValueError) as e:
-        raise die(str(e)) from e
-    for err in errors:
-        typer.echo(f"{file}:{err.line}: {err.reason}", err=True)
+    entries, errors = _load(file)
     typer.echo(f"watchlist: {len(entries)} valid entries, {len(errors)} rows rejected")
     if errors:
         raise typer.Exit(1)
@@ -76,35 +166,39 @@ def check(
 def add(
     plate: Annotated[str, typer.Option(help="The plate as printed, or a wildcard pattern such as 12-AB*.")],
     list_name: Annotated[str, typer.Option(help="The list it goes on.")],
-    agency: Annotated[str, typer.Option(help="The listing agency.")],
-    agency_country: Annotated[str, typer.Option(help="The agency's country (NL, BE, ...).")],
-    category: Annotated[Category, typer.Option(help="Why the vehicle is listed.")],
+    agency: Annotated[str | None, typer.Option(help="The listing agency [the list's].")] = None,
+    agency_country: Annotated[str | None, typer.Option(help="The agency's country (NL, BE, ...) [the list's].")] = None,
+    category: Annotated[Category | None, typer.Option(help="Why the vehicle is listed [the list's].")] = None,
     plate_country: Annotated[str | None, typer.Option(help="The plate's country, if known.")] = None,
-    priority: Annotated[int, typer.Option(min=0, max=100, help="0 is the most urgent.")] = 50,
-    action: Annotated[Action, typer.Option(help="What to do on a hit.")] = Action.STOP_AND_CHECK,
+    priority: Annotated[int | None, typer.Option(min=0, max=100, help="0 is the most urgent [the list's, 50].")] = None,
+    action: Annotated[Action | None, typer.Option(help="What to do on a hit [the list's, stop_and_check].")] = None,
     valid_for_s: Annotated[
-        float | None, typer.Option(min=0, help="Listed from now for this long (default: until removed).")
+        float | None,
+        typer.Option(min=0, help="Listed from now for this long [the list's default validity; else until removed]."),
     ] = None,
     note: Annotated[str | None, typer.Option(help="A note for the operators.")] = None,
     entry_id: Annotated[str | None, typer.Option(help="Entry id [derived from country, list and plate].")] = None,
     bootstrap: Bootstrap = None,
     watchlist_topic: WatchlistTopic = None,
 ) -> None:
-    """List one vehicle now: publish one entry (an entry with its id is replaced)."""
-    import time
-
-    from pydantic import ValidationError
-
+    """List one vehicle now: publish one entry (an entry with its id is replaced), taking what is
+    not given from its list's record."""
     from anpr_engine.io.admin import ensure_topics
-    from anpr_engine.io.producer import AckedProducer, new_producer
+    from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
-    now_ms = int(time.time() * 1000)
-    data = {
+    settings = settings_from(bootstrap, watchlist=watchlist_topic)
+    ensure_topics(settings)
+    lists = topic_state(settings).lists
+    now_ms = _now_ms()
+    given = {
         "plate": plate, "list_name": list_name, "agency": agency, "agency_country": agency_country,
         "category": category, "plate_country": plate_country, "priority": priority, "action": action,
         "note": note, "valid_from_ms": now_ms if valid_for_s is not None else None,
         "valid_until_ms": now_ms + int(valid_for_s * 1000) if valid_for_s is not None else None,
     }  # fmt: skip
+    data = {k: v for k, v in given.items() if v is not None}
+    if list_name in lists:
+        data = {**list_defaults(lists[list_name]), **data}
     data["entry_id"] = entry_id or derived_entry_id(data)
     try:
         entry = WatchlistEntry.model_validate(data)
@@ -113,11 +207,8 @@ def add(
     (problem,) = plate_problems([entry.plate])
     if problem is not None:
         raise die(problem)
-    settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    ensure_topics(settings)
-    out = AckedProducer(new_producer(settings), settings.flush_timeout_s)
-    out.produce(settings.topics.watchlist, entry.model_dump_json().encode(), entry.entry_id.encode())
-    out.flush()
+    (entry,) = on_lists([entry], lists, now_ms)
+    WatchlistWriter(settings).entries([entry])
     typer.echo(f"watchlist: added {entry.entry_id} to {settings.topics.watchlist}")
 
 
@@ -128,25 +219,21 @@ def remove(
     bootstrap: Bootstrap = None,
     watchlist_topic: WatchlistTopic = None,
 ) -> None:
-    """Unlist: publish tombstones, by entry id or for every entry of a plate; exit 1 if none matched."""
-    from anpr_engine.io.producer import AckedProducer, new_producer
-    from anpr_engine.io.watchlist_topic import listed_entries
+    """Unlist: publish tombstones, by entry id or for every entry of a plate (in every generation
+    of its list); exit 1 if none matched."""
+    from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
     if not entry_id and plate is None:
         raise die("give --entry-id or --plate")
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    listed = listed_entries(settings)
-    ids = [i for i in entry_id or [] if i in listed]
-    if plate is not None:
-        wanted = listed_form(plate)
-        ids += [i for i, e in listed.items() if listed_form(e.plate) == wanted]
-    if not ids:
+    entries = topic_state(settings).entries
+    wanted = listed_form(plate) if plate is not None else None
+    keys = [k for k, e in entries.items() if e.entry_id in (entry_id or []) or listed_form(e.plate) == wanted]
+    if not keys:
         raise die("no listed entry matches", 1)
-    out = AckedProducer(new_producer(settings), settings.flush_timeout_s)
-    for i in dict.fromkeys(ids):
-        out.produce(settings.topics.watchlist, None, i.encode())
-    out.flush()
-    typer.echo(f"watchlist: removed {len(set(ids))} entries: {', '.join(sorted(set(ids)))}")
+    WatchlistWriter(settings).tombstones(keys)
+    ids = sorted({entries[k].entry_id for k in keys})
+    typer.echo(f"watchlist: removed {len(ids)} entries: {', '.join(ids)}")
 
 
 @app.command("ls")
@@ -155,22 +242,32 @@ def list_counts(
     watchlist_topic: WatchlistTopic = None,
     as_json: Annotated[bool, typer.Option("--json", help="The counts as JSON.")] = False,
 ) -> None:
-    """Live counts of listed entries per list, agency country and category, read from the topic."""
+    """Live counts of matching entries per list, agency country and category, read from the topic;
+    and the list records."""
     import json
     from collections import Counter
 
-    from anpr_engine.io.watchlist_topic import listed_entries
+    from anpr_engine.io.watchlist_topic import topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    counts = Counter((e.list_name, e.agency_country, e.category.value) for e in listed_entries(settings).values())
+    state = topic_state(settings)
+    counts = Counter((e.list_name, e.agency_country, e.category.value) for e in state.active().values())
     rows = [
-        {"list_name": n, "agency_country": c, "category": cat, "entries": k}
+        {"list_name": n, "agency_country": c, "category": cat, "entries": k,
+         "covert": bool(state.lists[n].covert) if n in state.lists else False}
         for (n, c, cat), k in sorted(counts.items())
-    ]
+    ]  # fmt: skip
     if as_json:
-        typer.echo(json.dumps(rows))
+        typer.echo(json.dumps({"counts": rows, "lists": [r.model_dump(mode="json") for r in state.lists.values()]}))
         return
     typer.echo(f"{'list':<24} {'agency':<6} {'category':<20} {'entries':>9}")
     for r in rows:
-        typer.echo(f"{r['list_name']:<24} {r['agency_country']:<6} {r['category']:<20} {r['entries']:>9}")
+        covert = " (covert)" if r["covert"] else ""
+        typer.echo(f"{r['list_name']:<24} {r['agency_country']:<6} {r['category']:<20} {r['entries']:>9}{covert}")
     typer.echo(f"{'total':<52} {sum(counts.values()):>9}")
+    for lst in state.lists.values():
+        validity = f", entries valid {lst.default_validity_s}s" if lst.default_validity_s else ""
+        typer.echo(
+            f"list {lst.list_name}: {lst.agency} ({lst.agency_country}), generation {lst.generation}"
+            f"{', covert' if lst.covert else ''}{validity}"
+        )

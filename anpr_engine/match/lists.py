@@ -38,6 +38,9 @@ class Lists:
         distinct = np.array([self.number(n) for n in encoded.dictionary.to_pylist()], dtype=np.int32)
         return distinct[encoded.indices.to_numpy()] if len(names) else np.zeros(0, dtype=np.int32)
 
+    def names(self) -> list[str]:
+        return list(self._ids)
+
     def record(self, name: str) -> WatchlistList | None:
         n = self._ids.get(name)
         return None if n is None else self.records[n]

@@ -126,7 +126,10 @@ class Watchlist:
             e = self._listed[slot] = listed_entry(entry, entry.model_dump_json(), self.index.text(slot), covert)
         return e
 
-    def keys(self) -> list[str]:
+    def entry_by_key(self, key: str) -> WatchlistEntry:
+        return self.entry(self._slot_of[key])
+
+    def entry_keys(self) -> list[str]:
         """Record keys of the listed entries."""
         return list(self._slot_of)
 

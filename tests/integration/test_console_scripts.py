@@ -11,7 +11,7 @@ import pytest
 
 from anpr_engine.config import Settings
 from anpr_engine.models import Alert
-from tests.integration.conftest import BIN, cli_args, run_engine
+from tests.integration.conftest import BIN, cli_args, run_engine, topic_values
 
 pytestmark = pytest.mark.integration
 
@@ -136,7 +136,8 @@ def test_watchlist_add_ls_and_remove(settings: Settings) -> None:
     assert done.returncode == 2 and "name at least 3 characters" in done.stderr and "Traceback" not in done.stderr
     done = sh(cmd, "ls", "--json", *wl)
     assert done.returncode == 0, done.stderr
-    assert {(r["category"], r["entries"]) for r in json.loads(done.stdout)} == {("wanted_person", 1), ("burglary", 1)}
+    counts = json.loads(done.stdout)["counts"]
+    assert {(r["category"], r["entries"]) for r in counts} == {("wanted_person", 1), ("burglary", 1)}
     done = sh(cmd, "remove", "--plate", "12 bd 34", *wl)
     assert done.returncode == 0 and "removed 1 entries: NL-wanted-12BD34-ANY" in done.stdout, done.stderr
     done = sh(cmd, "remove", "--plate", "12 bd 34", *wl)
@@ -144,4 +145,35 @@ def test_watchlist_add_ls_and_remove(settings: Settings) -> None:
     done = sh(cmd, "remove", "--entry-id", "w-1", *wl)
     assert done.returncode == 0, done.stderr
     done = sh(cmd, "ls", "--json", *wl)
-    assert json.loads(done.stdout) == []
+    assert json.loads(done.stdout) == {"counts": [], "lists": []}
+
+
+def test_set_list_add_with_its_defaults_and_replace(settings: Settings, tmp_path: Path) -> None:
+    wl = [*cli_args(settings)[:2], "--watchlist-topic", settings.topics.watchlist]
+    cmd = str(BIN / "anpr-watchlist")
+    done = sh(cmd, "set-list", "new-wanted", "--agency", "Federale Politie", "--agency-country", "BE",
+              "--category", "wanted_person", "--priority", "5", "--default-validity-s", "86400", *wl)  # fmt: skip
+    assert done.returncode == 0 and "created" in done.stdout, done.stderr
+    done = sh(cmd, "add", "--plate", "1-ABC-234", "--list-name", "new-wanted", *wl)  # everything else from the list
+    assert done.returncode == 0, done.stderr
+    done = sh(cmd, "set-list", "new-wanted", "--covert", *wl)
+    assert done.returncode == 0 and "changed" in done.stdout, done.stderr
+    listed = json.loads(sh(cmd, "ls", "--json", *wl).stdout)
+    (entry,) = [json.loads(v) for v in topic_values(settings, settings.topics.watchlist) if b'"plate"' in v]
+    assert (entry["agency_country"], entry["category"], entry["priority"]) == ("BE", "wanted_person", 5)
+    assert entry["valid_until_ms"] - entry["valid_from_ms"] == 86_400_000  # the list's default validity
+    assert listed["counts"] == [
+        {"list_name": "new-wanted", "agency_country": "BE", "category": "wanted_person", "entries": 1, "covert": True}
+    ]
+    assert [(lst["list_name"], lst["covert"], lst["priority"]) for lst in listed["lists"]] == [("new-wanted", True, 5)]
+
+    export = tmp_path / "nightly.csv"
+    export.write_text("plate;list_name\n2-XYZ-345;\n3-KLM-456;new-wanted\n")
+    bad = tmp_path / "bad.csv"
+    bad.write_text("plate;list_name\n2-XYZ-345;\n3-KLM-456;other-list\n")
+    done = sh(cmd, "replace", str(bad), "--list-name", "new-wanted", *wl)
+    assert done.returncode == 1 and f"{bad}:3: list_name" in done.stderr  # nothing replaced
+    done = sh(cmd, "replace", str(export), "--list-name", "new-wanted", *wl)
+    assert done.returncode == 0 and "generation 1: 2 entries, 1 of earlier generations removed" in done.stdout
+    listed = json.loads(sh(cmd, "ls", "--json", *wl).stdout)
+    assert [c["entries"] for c in listed["counts"]] == [2] and listed["lists"][0]["generation"] == 1

@@ -230,3 +230,11 @@ def test_no_retro_hits_without_a_window() -> None:
         engine.step()
     engine.settle()
     assert _sent(sink) == []
+
+
+def test_retro_alerts_of_an_update_applied_while_no_reads_come_are_sent_once() -> None:
+    wl = Watchlist()
+    engine, sink = _engine(wl, [("a", "12BD34", NOW - 1000)], [[], [], [_record(_entry(1, "12-BD-34"))]])
+    for _ in range(3):  # the third step finds no batch: the retro alert goes out on its own
+        engine.step()
+    assert _sent(sink) == [("a", "e1", True, False)] and engine.stats.retro == 1
