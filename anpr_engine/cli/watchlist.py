@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
+import pyarrow as pa
 import typer
 from pydantic import ValidationError
 
@@ -117,6 +118,51 @@ def _list_record(data: dict[str, object]) -> WatchlistList:
         return WatchlistList.model_validate({"record": "list", **data})
     except ValidationError as e:
         raise die(first_error(e, "list")) from e
+
+
+@app.command("check-archive")
+def check_archive(
+    file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Entries to look for: a watchlist file.")],
+    reads: Annotated[Path, typer.Option(exists=True, dir_okay=False, help="Past reads: .parquet, .jsonl or .csv.")],
+    out: Annotated[Path | None, typer.Option(help="Alerts as JSON lines [stdout].")] = None,
+    max_equivalences: Annotated[
+        int | None, typer.Option("--max-equivalences", min=0, max=2, help="OCR look-alikes a hit may use [2].")
+    ] = None,
+) -> None:
+    """For investigators: which archived reads the entries of a file match (at the reads' own time,
+    with the engine's matching), as alerts with `retro: true`."""
+    from anpr_engine.config import Settings
+    from anpr_engine.match.table import match_reads
+    from anpr_engine.match.watchlist import Watchlist
+    from anpr_engine.read_files import read_reads_file
+
+    entries, _ = _load(file)
+    try:
+        table, rejects = read_reads_file(reads)
+    except (OSError, ValueError) as e:
+        raise die(str(e)) from e
+    for line, why in rejects:
+        typer.echo(f"{reads}:{line}: {why}", err=True)
+    policy = Settings().match
+    if max_equivalences is not None:
+        policy = policy.model_copy(update={"max_equivalences": max_equivalences})
+    watchlist = Watchlist(policy)
+    watchlist.upsert(entries)
+    now_ms = _now_ms()
+    found = [
+        a for batch in table.sort_by("ts_ms").to_batches(max_chunksize=100_000)
+        for a in match_reads(pa.Table.from_batches([batch]), watchlist, now_ms, retro=True)
+    ]  # fmt: skip
+    text = "".join(a.value.decode() + "\n" for a in found)
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+    typer.echo(
+        f"watchlist: {len(found)} retro alerts from {table.num_rows} archived reads ({len(rejects)} unreadable) "
+        f"against {len(entries)} entries",
+        err=True,
+    )
 
 
 @app.command("set-list")

@@ -122,6 +122,11 @@ def test_wildcard_entries_load_from_every_file_format(settings: Settings, tmp_pa
         for a in map(Alert.model_validate_json, out.read_text().splitlines())
     }
     assert got == {("r0", "w0", "wildcard"), ("r1", "w1", "wildcard"), ("r2", "w2", "exact")}
+    done = sh(str(BIN / "anpr-watchlist"), "check-archive", str(wl), "--reads", str(reads))
+    assert done.returncode == 0 and "3 retro alerts from 4 archived reads" in done.stderr, done.stderr
+    archive = [Alert.model_validate_json(line) for line in done.stdout.splitlines()]
+    assert {(a.read.read_id, a.entry.entry_id, a.match.kind.value) for a in archive} == got
+    assert all(a.retro for a in archive)
 
 
 def test_watchlist_add_ls_and_remove(settings: Settings) -> None:
