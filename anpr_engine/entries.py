@@ -36,7 +36,7 @@ ENTRY_SCHEMA = pa.schema(
         pa.field("generation", pa.int64()),
     ]
 )
-_FLAT = FlatSchema(ENTRY_SCHEMA, 0)
+FLAT = FlatSchema(ENTRY_SCHEMA, 0)
 BULK_MIN = 64  # fewer records than this are cheaper through the model (each bulk call costs about 0.7 ms)
 _CATEGORIES = Words([c.value for c in Category])
 _ACTIONS = Words([a.value for a in Action])
@@ -88,7 +88,7 @@ class EntryRows:
         )  # fmt: skip
 
 
-def _vouched(t: pa.Table) -> np.ndarray:
+def vouched_rows(t: pa.Table) -> np.ndarray:
     """Rows that certainly satisfy every WatchlistEntry constraint. A field left out or null where
     the model has a default (priority, action) is left to the model."""
     if t.num_rows == 0:
@@ -121,9 +121,9 @@ def decode_entries(
         fast: list[int] = []
         rows = EntryRows.of([])
     else:
-        table, status = parse_units(*joined(values), _FLAT)
+        table, status = parse_units(*joined(values), FLAT)
         vouched = status == OK
-        vouched[vouched] = _vouched(table.filter(pa.array(vouched)))
+        vouched[vouched] = vouched_rows(table.filter(pa.array(vouched)))
         fast = np.flatnonzero(vouched).tolist()
         t = table if len(fast) == table.num_rows else table.take(pa.array(fast, pa.int64()))
         rows = EntryRows(

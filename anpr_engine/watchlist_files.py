@@ -14,17 +14,25 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from enum import Enum
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from anpr_engine.entries import ENTRY_SCHEMA, FLAT, NEVER, EntryRows, vouched_rows
+from anpr_engine.kernels.json_objects import OK
 from anpr_engine.match.watchlist import plate_problems
-from anpr_engine.models import WatchlistEntry, WatchlistList
-from anpr_engine.normalize import normalize_one
+from anpr_engine.models import Action, WatchlistEntry, WatchlistList
+from anpr_engine.normalize import normalize_one, normalize_plates
+from anpr_engine.read_json import joined, parse_units
 
 
 @dataclass(frozen=True)
@@ -33,84 +41,287 @@ class RowError:
     reason: str
 
 
-def _rows(path: Path) -> Iterator[tuple[int, Mapping[str, Any] | str]]:
-    """(line, row) for every row; row is a reason string when the row cannot even be parsed."""
+@dataclass(frozen=True)
+class _Parsed:
+    """A watchlist file parsed: its rows typed as ENTRY_SCHEMA (a field missing or not of its type:
+    null), which rows hold every given value as given (the others go to the model whole), each row
+    as given, and each row's line (Parquet: row number)."""
+
+    table: pa.Table
+    as_given: np.ndarray
+    raw: Callable[[int], Mapping[str, Any] | str]  # a reason where the row is not even an object
+    lines: np.ndarray
+    errors: list[RowError]  # rows that could not be parsed at all
+
+
+def _parse(path: Path) -> _Parsed:
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        for i, row in enumerate(pq.read_table(path).to_pylist(), start=1):
-            yield i, row
-        return
+        return _parse_parquet(path)
+    if suffix not in (".jsonl", ".ndjson", ".json", ".csv", ".txt", ".tsv"):
+        raise ValueError(f"{path}: unknown watchlist format {suffix!r} (use .csv, .jsonl or .parquet)")
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")
+        text = data.decode("utf-8")
     except UnicodeDecodeError as e:
         raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
-    if suffix in (".jsonl", ".ndjson", ".json"):
-        for i, line in enumerate(text.splitlines(), start=1):
-            if not line.strip():
-                continue
-            try:
-                row = json.loads(line)
-            except json.JSONDecodeError as e:
-                yield i, f"not JSON: {e.msg}"
-                continue
-            yield i, row if isinstance(row, dict) else "not a JSON object"
-        return
-    if suffix in (".csv", ".txt", ".tsv"):
-        sample = text[:4096]
+    data = data.removeprefix(b"\xef\xbb\xbf")
+    return _parse_jsonl(data) if suffix in (".jsonl", ".ndjson", ".json") else _parse_csv(data, text.lstrip("\ufeff"))
+
+
+def _parse_jsonl(data: bytes) -> _Parsed:
+    lines = data.split(b"\n")
+    numbers = np.array([i for i, line in enumerate(lines, start=1) if line.strip()], dtype=np.int64)
+    values = [lines[i - 1] for i in numbers.tolist()]
+    table, status = parse_units(*joined(values), FLAT)
+
+    def raw(i: int) -> Mapping[str, Any] | str:
         try:
-            dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(sample, delimiters=";,\t:")
-        except csv.Error:
-            dialect = csv.excel
-        reader = csv.DictReader(io.StringIO(text), dialect=dialect)
-        for row in reader:
-            if None in row:
-                yield reader.line_num, "more fields than the header has"
-                continue
-            yield (
-                reader.line_num,
-                {k.strip(): (v.strip() if v and v.strip() else None) for k, v in row.items()},
-            )
-        return
-    raise ValueError(f"{path}: unknown watchlist format {suffix!r} (use .csv, .jsonl or .parquet)")
+            row = json.loads(values[i])
+        except json.JSONDecodeError as e:
+            return f"not JSON: {e.msg}"
+        return row if isinstance(row, dict) else "not a JSON object"
+
+    return _Parsed(table, status == OK, raw, numbers, [])
+
+
+def _parse_csv(data: bytes, text: str) -> _Parsed:
+    try:
+        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t:")
+    except csv.Error:
+        dialect = csv.excel
+    first = text.split("\n", 1)[0]
+    names = [h.strip() for h in next(csv.reader([first], dialect=dialect), [])]
+    if not names:
+        return _Parsed(pa.table({f.name: pa.nulls(0, f.type) for f in ENTRY_SCHEMA}), np.zeros(0, bool),
+                       lambda i: "", np.zeros(0, np.int64), [])  # fmt: skip
+    bad: list[RowError] = []
+
+    def invalid(row: pcsv.InvalidRow) -> str:
+        more = row.actual_columns > row.expected_columns
+        bad.append(RowError(row.number or 0, f"{'more' if more else 'fewer'} fields than the header has"))
+        return "skip"
+
+    columns = [f"c{i}" for i in range(len(names))]
+    parsed = pcsv.read_csv(
+        io.BytesIO(data),
+        read_options=pcsv.ReadOptions(column_names=columns, skip_rows=1, use_threads=False),
+        parse_options=pcsv.ParseOptions(
+            delimiter=dialect.delimiter, quote_char=dialect.quotechar or False, invalid_row_handler=invalid
+        ),
+        convert_options=pcsv.ConvertOptions(
+            column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False
+        ),
+    )
+    given_cols: dict[str, Any] = {}
+    for i, name in enumerate(names):
+        if name and name not in given_cols:
+            col = pc.utf8_trim_whitespace(parsed[f"c{i}"])
+            given_cols[name] = pc.if_else(pc.equal(col, ""), pa.scalar(None, pa.string()), col)
+    n = parsed.num_rows
+    given = pa.table(given_cols) if given_cols else pa.table({"": pa.nulls(n, pa.string())})
+    as_given = np.ones(n, dtype=bool)
+    typed: dict[str, Any] = {}
+    for field in ENTRY_SCHEMA:
+        if field.name not in given.column_names:
+            typed[field.name] = pa.nulls(n, field.type)
+        elif field.type == pa.string():
+            typed[field.name] = given[field.name]
+        else:
+            col = given[field.name]
+            digits = pc.fill_null(pc.match_substring_regex(col, r"^[0-9]{1,18}$"), False)
+            as_given &= np.asarray(pc.or_(digits, pc.is_null(col)).to_numpy(zero_copy_only=False), dtype=bool)
+            typed[field.name] = pc.cast(pc.if_else(digits, col, pa.scalar(None, pa.string())), pa.int64())
+    lines = _csv_lines(text, n, {e.line for e in bad})
+    return _Parsed(pa.table(typed, schema=ENTRY_SCHEMA), as_given, lambda i: given.slice(i, 1).to_pylist()[0], lines,
+                   bad)  # fmt: skip
+
+
+def _csv_lines(text: str, rows: int, skipped: set[int]) -> np.ndarray:
+    """Each parsed row's line: the non-blank lines after the header, less the rows skipped as invalid
+    (a quoted field holding a newline shifts the numbers after it)."""
+    numbers = [i for i, line in enumerate(text.split("\n"), start=1) if i > 1 and line.strip() and i not in skipped]
+    return np.array((numbers + [0] * rows)[:rows], dtype=np.int64)
+
+
+def _parse_parquet(path: Path) -> _Parsed:
+    given = pq.read_table(path)
+    n = given.num_rows
+    typed: dict[str, Any] = {}
+    as_given = True
+    for field in ENTRY_SCHEMA:
+        if field.name not in given.column_names:
+            typed[field.name] = pa.nulls(n, field.type)
+            continue
+        col = given[field.name]
+        if field.type == pa.string():
+            same = pa.types.is_string(col.type) or pa.types.is_large_string(col.type)
+        else:
+            same = pa.types.is_integer(col.type)
+        as_given &= same or col.null_count == n
+        typed[field.name] = col.cast(field.type) if same else pa.nulls(n, field.type)
+    table = pa.table(typed, schema=ENTRY_SCHEMA)
+    return _Parsed(table, np.full(n, as_given), lambda i: given.slice(i, 1).to_pylist()[0], np.arange(1, n + 1), [])
 
 
 def _reason(e: ValidationError) -> str:
     return "; ".join(f"{'.'.join(str(p) for p in err['loc'])}: {err['msg']}" for err in e.errors())
 
 
-def load_entries(
+def load_entry_rows(
     path: Path,
     defaults: Mapping[str, Any] | None = None,
     lists: Mapping[str, WatchlistList] | None = None,
     only_list: str | None = None,
-) -> tuple[list[WatchlistEntry], list[RowError]]:
-    """Validated entries of a watchlist file, and the rows that failed with line number and reason.
+    now_ms: int = 0,
+    bulk: bool = True,
+) -> tuple[EntryRows, list[RowError]]:
+    """Valid entries of a watchlist file as EntryRows (each with the JSON it is published as), and
+    the rows that failed with line number and reason.
+
     A row's missing fields come from `defaults`, then from its list's record in `lists` (see
-    list_defaults). With `only_list`, rows name that list or none; a row naming another is refused."""
-    valid: list[tuple[int, WatchlistEntry]] = []
-    errors: list[RowError] = []
-    for line, row in _rows(path):
+    list_defaults); an entry of a list in `lists` takes its active generation and, without an end,
+    its default validity from `now_ms` (or its own start). With `only_list`, rows name that list or
+    none; a row naming another is refused. Rows are checked column by column (as entries from the
+    topic are, entries.py); only the rows those checks cannot vouch for go to the model one by one
+    (all rows without `bulk`), which gives the reason a row is refused."""
+    src = _parse(path)
+    lists = lists or {}
+    errors = list(src.errors)
+    keep = np.ones(src.table.num_rows, dtype=bool)
+    if only_list is not None:
+        names = src.table["list_name"]
+        other = np.asarray(pc.fill_null(pc.not_equal(names, only_list), False).to_numpy(zero_copy_only=False))
+        errors += [
+            RowError(int(src.lines[i]), f"list_name: {names[i].as_py()!r} is not the list replaced ({only_list!r})")
+            for i in np.flatnonzero(other).tolist()
+        ]
+        keep &= ~other
+    t = _filled(src.table, {"list_name": only_list} if only_list else {}, defaults or {}, lists, now_ms)
+    fast = keep & src.as_given & vouched_rows(t) & _printable(t) if bulk else np.zeros(t.num_rows, dtype=bool)
+    at = np.flatnonzero(fast)
+    ft = t if len(at) == t.num_rows else t.take(pa.array(at, pa.int64()))
+    rows = EntryRows(
+        ft["entry_id"].to_pylist(), ft["plate"].to_pylist(), ft["plate_country"].to_pylist(),
+        ft["list_name"].to_pylist(), ft["valid_from_ms"].fill_null(0).to_numpy(),
+        ft["valid_until_ms"].fill_null(NEVER).to_numpy(), ft["generation"].to_numpy().astype(np.int32),
+        pc.cast(_json(ft), pa.binary()).to_pylist(),
+    )  # fmt: skip
+    lines = src.lines[at].tolist()
+    models: list[WatchlistEntry] = []
+    for i in np.flatnonzero(keep & ~fast).tolist():
+        row = src.raw(i)
         if isinstance(row, str):
-            errors.append(RowError(line, row))
+            errors.append(RowError(int(src.lines[i]), row))
             continue
-        given = {k: v for k, v in row.items() if v is not None}
-        if only_list is not None and given.setdefault("list_name", only_list) != only_list:
-            errors.append(RowError(line, f"list_name: {given['list_name']!r} is not the list replaced ({only_list!r})"))
-            continue
-        data = {**(defaults or {}), **given}
-        record = (lists or {}).get(str(data.get("list_name")))
+        data = {**(defaults or {}), **{k: v for k, v in row.items() if v is not None}}
+        if only_list is not None:
+            data.setdefault("list_name", only_list)
+        record = lists.get(str(data.get("list_name")))
         if record is not None:
             data = {**list_defaults(record), **data}
         if not data.get("entry_id") and data.get("plate"):
             data["entry_id"] = derived_entry_id(data)
         try:
-            valid.append((line, WatchlistEntry.model_validate(data)))
+            models.append(WatchlistEntry.model_validate(data))
+            lines.append(int(src.lines[i]))
         except ValidationError as e:
-            errors.append(RowError(line, _reason(e)))
-    problems = plate_problems([e.plate for _, e in valid])
-    errors += [RowError(line, f"plate: {why}") for (line, _), why in zip(valid, problems, strict=True) if why]
-    entries = [e for (_, e), why in zip(valid, problems, strict=True) if why is None]
-    return entries, sorted(errors, key=lambda err: err.line)
+            errors.append(RowError(int(src.lines[i]), _reason(e)))
+    if models:
+        rows = EntryRows.concat(rows, EntryRows.of(on_lists(models, lists, now_ms)))
+    problems = plate_problems(rows.plate)
+    errors += [RowError(line, f"plate: {why}") for line, why in zip(lines, problems, strict=True) if why]
+    if any(problems):
+        rows = rows.take([i for i, why in enumerate(problems) if why is None])
+    return rows, sorted(errors, key=lambda err: err.line)
+
+
+def load_entries(path: Path, defaults: Mapping[str, Any] | None = None) -> tuple[list[WatchlistEntry], list[RowError]]:
+    """load_entry_rows as models (for the simulator and small files)."""
+    rows, errors = load_entry_rows(path, defaults)
+    return [WatchlistEntry.model_validate_json(j) for j in rows.json], errors
+
+
+def _filled(
+    t: pa.Table, forced: Mapping[str, Any], defaults: Mapping[str, Any], lists: Mapping[str, WatchlistList], now_ms: int
+) -> pa.Table:
+    """The table with missing values from `forced`, `defaults`, the rows' list records and the
+    model's own defaults; entry ids derived where missing; generation and default validity from the
+    lists (as on_lists)."""
+
+    def put(table: pa.Table, name: str, column: Any) -> pa.Table:
+        return table.set_column(table.schema.get_field_index(name), name, column)
+
+    def fill(table: pa.Table, name: str, value: Any, where: Any = None) -> pa.Table:
+        col = table[name]
+        scalar = pa.scalar(value.value if isinstance(value, Enum) else value, col.type)
+        return put(table, name, col.fill_null(scalar) if where is None else
+                   pc.if_else(pc.and_(where, pc.is_null(col)), scalar, col))  # fmt: skip
+
+    for name, value in {**defaults, **forced}.items():
+        if name in ENTRY_SCHEMA.names and value is not None:
+            t = fill(t, name, value)
+    for name, record in lists.items():
+        on_list = pc.fill_null(pc.equal(t["list_name"], name), False)
+        for field, value in list_defaults(record).items():
+            t = fill(t, field, value, on_list)
+        t = put(t, "generation", pc.if_else(on_list, pa.scalar(record.generation, pa.int64()), t["generation"]))
+        if record.default_validity_s is not None:
+            open_ended = pc.and_(on_list, pc.is_null(t["valid_until_ms"]))
+            start = pc.if_else(open_ended, t["valid_from_ms"].fill_null(now_ms), t["valid_from_ms"])
+            until = pc.if_else(open_ended, pc.add(start, record.default_validity_s * 1000), t["valid_until_ms"])
+            t = put(put(t, "valid_from_ms", start), "valid_until_ms", until)
+    t = fill(fill(fill(t, "priority", 50), "action", Action.STOP_AND_CHECK), "generation", 0)
+    no_id = np.flatnonzero(
+        np.asarray(pc.and_(pc.is_null(t["entry_id"]), pc.is_valid(t["plate"])).to_numpy(zero_copy_only=False))
+    )
+    if len(no_id):
+        sub = t.take(pa.array(no_id, pa.int64()))
+        ids = [
+            f"{c or 'XX'}-{n or 'list'}-{p}-{pcc or 'ANY'}"
+            for c, n, p, pcc in zip(sub["agency_country"].to_pylist(), sub["list_name"].to_pylist(),
+                                    _listed_forms(sub["plate"].to_pylist()), sub["plate_country"].to_pylist(),
+                                    strict=True)
+        ]  # fmt: skip
+        where = np.full(t.num_rows, -1, dtype=np.int64)
+        where[no_id] = np.arange(len(no_id))
+        derived = pa.array(ids, pa.string()).take(pa.array(where, pa.int64(), mask=where < 0))
+        t = put(t, "entry_id", pc.coalesce(t["entry_id"], derived))
+    return t
+
+
+def _listed_forms(plates: list[str]) -> list[str]:
+    """listed_form of many plates, the plain ones normalized in one batch."""
+    plain = [i for i, p in enumerate(plates) if "*" not in p]
+    out = [listed_form(p) if "*" in p else "" for p in plates]
+    for i, text in zip(plain, normalize_plates([plates[i] for i in plain]).texts(), strict=True):
+        out[i] = text or plates[i].strip()
+    return out
+
+
+def _printable(t: pa.Table) -> np.ndarray:
+    """Rows without control characters in their strings (those are written into JSON as they are)."""
+    ok = np.ones(t.num_rows, dtype=bool)
+    for field in ENTRY_SCHEMA:
+        if field.type == pa.string():
+            bad = pc.fill_null(pc.match_substring_regex(t[field.name], r"[\x00-\x1f]"), False)
+            ok &= ~np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
+    return ok
+
+
+def _json(t: pa.Table) -> Any:
+    """Each row's WatchlistEntry JSON, written column by column (for vouched rows: valid values,
+    no control characters)."""
+    parts: list[Any] = []
+    for k, field in enumerate(ENTRY_SCHEMA):
+        col = t[field.name]
+        if field.type == pa.string():
+            escaped = pc.replace_substring(pc.replace_substring(col, "\\", "\\\\"), '"', '\\"')
+            value = pc.binary_join_element_wise('"', escaped, '"', "")
+        else:
+            value = pc.cast(col, pa.string())
+        parts += [("{" if k == 0 else ",") + f'"{field.name}":', pc.fill_null(value, "null")]
+    return pc.binary_join_element_wise(*parts, "}", "")
 
 
 def list_defaults(record: WatchlistList) -> dict[str, Any]:

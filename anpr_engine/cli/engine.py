@@ -33,7 +33,7 @@ from anpr_engine.models import MODELS
 from anpr_engine.pipeline import Engine, Stats, freeze_heap
 from anpr_engine.read_files import read_reads_file
 from anpr_engine.retro import RecentReads
-from anpr_engine.watchlist_files import load_entries
+from anpr_engine.watchlist_files import load_entry_rows
 
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
 
@@ -192,7 +192,7 @@ def match(
 ) -> None:
     """Offline mode, no broker: match a file of reads against a watchlist file and write alerts."""
     try:
-        entries, errors = load_entries(watchlist)
+        entries, errors = load_entry_rows(watchlist)
         table, rejects = read_reads_file(reads)
     except (OSError, ValueError) as e:
         raise die(str(e)) from e
@@ -201,7 +201,7 @@ def match(
     for line, why in rejects:
         typer.echo(f"{reads}:{line}: {why}", err=True)
     wl = Watchlist(_policy(max_equivalences, max_differences, country_policy))
-    wl.upsert(entries)
+    wl.upsert_rows(entries)
     stats = Stats()
     found = []
     window = Settings().suppress_s if suppress_s is None else suppress_s

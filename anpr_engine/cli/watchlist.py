@@ -13,6 +13,7 @@ import typer
 from pydantic import ValidationError
 
 from anpr_engine.cli.common import Bootstrap, WatchlistTopic, die, settings_from
+from anpr_engine.entries import EntryRows
 from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import Action, Category, WatchlistEntry, WatchlistList, entry_key, first_error
 from anpr_engine.watchlist_files import (
@@ -20,7 +21,7 @@ from anpr_engine.watchlist_files import (
     derived_entry_id,
     list_defaults,
     listed_form,
-    load_entries,
+    load_entry_rows,
     on_lists,
 )
 
@@ -48,10 +49,9 @@ def publish(
     state = topic_state(settings)
     defaults = {"list_name": list_name, "agency": agency, "agency_country": agency_country, "category": category}
     entries, errors = _load(file, {k: v for k, v in defaults.items() if v is not None}, state.lists)
-    entries = on_lists(entries, state.lists, _now_ms())
     writer = WatchlistWriter(settings)
     if delete:
-        writer.tombstones([entry_key(e.entry_id, e.generation) for e in entries])
+        writer.tombstones([entry_key(i, g) for i, g in zip(entries.entry_id, entries.generation.tolist(), strict=True)])
     else:
         writer.entries(entries)
     verb = "deleted" if delete else "published"
@@ -63,10 +63,10 @@ def publish(
 def _load(
     file: Path, defaults: Mapping[str, object] | None = None, lists: Mapping[str, WatchlistList] | None = None,
     only_list: str | None = None,
-) -> tuple[list[WatchlistEntry], list[RowError]]:  # fmt: skip
+) -> tuple[EntryRows, list[RowError]]:  # fmt: skip
     """A watchlist file's valid entries, its bad rows reported on stderr as `file:line: reason`."""
     try:
-        entries, errors = load_entries(file, defaults, lists, only_list)
+        entries, errors = load_entry_rows(file, defaults, lists, only_list, _now_ms())
     except (OSError, ValueError) as e:
         raise die(str(e)) from e
     for err in errors:
@@ -91,7 +91,7 @@ def replace(
     """Replace one list whole and atomically (e.g. a nightly export): matching sees the old list
     until one record switches it to the new, never a mix and never an empty list."""
     from anpr_engine.io.admin import ensure_topics
-    from anpr_engine.io.watchlist_topic import WatchlistWriter, replace_list, topic_state
+    from anpr_engine.io.watchlist_topic import WatchlistWriter, next_generation, replace_list, topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
     ensure_topics(settings)
@@ -101,14 +101,14 @@ def replace(
         if agency is None or agency_country is None:
             raise die(f"list {list_name!r} has no list record yet: give --agency and --agency-country")
         record = _list_record({"list_name": list_name, "agency": agency, "agency_country": agency_country})
+    record = record.model_copy(update={"generation": next_generation(state, list_name)})
     defaults = {"category": category} if category is not None else {}
     entries, errors = _load(file, defaults, {list_name: record}, only_list=list_name)
     if errors:
         raise die(f"{len(errors)} rows rejected: the list is replaced only by a file without bad rows", 1)
-    entries = on_lists(entries, {list_name: record}, _now_ms())
-    generation, removed = replace_list(WatchlistWriter(settings), state, record, entries)
+    removed = replace_list(WatchlistWriter(settings), state, record, entries)
     typer.echo(
-        f"watchlist: list {list_name} replaced by generation {generation}: {len(entries)} entries, "
+        f"watchlist: list {list_name} replaced by generation {record.generation}: {len(entries)} entries, "
         f"{removed} of earlier generations removed"
     )
 
@@ -147,7 +147,7 @@ def check_archive(
     if max_equivalences is not None:
         policy = policy.model_copy(update={"max_equivalences": max_equivalences})
     watchlist = Watchlist(policy)
-    watchlist.upsert(entries)
+    watchlist.upsert_rows(entries)
     now_ms = _now_ms()
     found = [
         a for batch in table.sort_by("ts_ms").to_batches(max_chunksize=100_000)
@@ -254,7 +254,7 @@ def add(
     if problem is not None:
         raise die(problem)
     (entry,) = on_lists([entry], lists, now_ms)
-    WatchlistWriter(settings).entries([entry])
+    WatchlistWriter(settings).entries(EntryRows.of([entry]))
     typer.echo(f"watchlist: added {entry.entry_id} to {settings.topics.watchlist}")
 
 

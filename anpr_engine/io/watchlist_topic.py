@@ -7,6 +7,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from anpr_engine.config import MatchPolicy, Settings
+from anpr_engine.entries import EntryRows
 from anpr_engine.io.consumer import TopicFollower
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.match.watchlist import Watchlist
@@ -60,9 +61,10 @@ class WatchlistWriter:
         self.topic = settings.topics.watchlist
         self.out = AckedProducer(new_producer(settings), settings.flush_timeout_s)
 
-    def entries(self, entries: list[WatchlistEntry]) -> None:
-        for e in entries:
-            self.out.produce(self.topic, e.model_dump_json().encode(), entry_key(e.entry_id, e.generation).encode())
+    def entries(self, rows: EntryRows) -> None:
+        """Entries under their record keys (see models.entry_key), as their JSON."""
+        for entry_id, generation, value in zip(rows.entry_id, rows.generation.tolist(), rows.json, strict=True):
+            self.out.produce(self.topic, value, entry_key(entry_id, generation).encode())
         self.out.flush()
 
     def tombstones(self, keys: list[str]) -> None:
@@ -75,27 +77,33 @@ class WatchlistWriter:
         self.out.flush()
 
 
+def next_generation(state: TopicState, list_name: str) -> int:
+    """A generation of the list that no record on the topic has used."""
+    seen = [e.generation for e in state.entries.values() if e.list_name == list_name]
+    return 1 + max([state.generation(list_name), *seen])
+
+
 def replace_list(
     writer: WatchlistWriter,
     state: TopicState,
     record: WatchlistList,
-    entries: list[WatchlistEntry],
+    rows: EntryRows,
     after_step: Callable[[str], None] = lambda step: None,
-) -> tuple[int, int]:
-    """Replace a list whole: its entries under a new generation, then the list record switching to
-    it, then tombstones of every other generation of the list (a replace cut short before leaves
-    some). Returns (the new generation, entries removed). `after_step` is told each step's name."""
-    name = record.list_name
-    seen = [e.generation for e in state.entries.values() if e.list_name == name]
-    generation = 1 + max([state.generation(name), *seen])
-    writer.entries([e.model_copy(update={"list_name": name, "generation": generation}) for e in entries])
+) -> int:
+    """Replace a list whole by the generation `record` names (from next_generation; `rows` are of
+    it): its entries, then the list record switching to it, then tombstones of every other
+    generation of the list (a replace cut short before leaves some). Returns the entries removed.
+    `after_step` is told each step's name."""
+    if (rows.generation != record.generation).any():
+        raise ValueError(f"entries of another generation than {record.generation} given")
+    writer.entries(rows)
     after_step("entries")
-    writer.list_record(record.model_copy(update={"generation": generation}))
+    writer.list_record(record)
     after_step("switch")
-    old = [k for k, e in state.entries.items() if e.list_name == name and e.generation != generation]
+    old = [k for k, e in state.entries.items() if e.list_name == record.list_name and e.generation != record.generation]
     writer.tombstones(old)
     after_step("tombstones")
-    return generation, len(old)
+    return len(old)
 
 
 def listed_entries(settings: Settings) -> dict[str, WatchlistEntry]:

@@ -12,8 +12,9 @@ from pathlib import Path
 import pytest
 
 from anpr_engine.config import Settings
+from anpr_engine.entries import EntryRows
 from anpr_engine.io.producer import AckedProducer, new_producer
-from anpr_engine.io.watchlist_topic import WatchlistWriter, replace_list, topic_state
+from anpr_engine.io.watchlist_topic import WatchlistWriter, next_generation, replace_list, topic_state
 from anpr_engine.models import Category, WatchlistEntry, WatchlistList
 from anpr_engine.reads import NDJSON
 from tests.integration.conftest import BIN, cli_args, topic_values
@@ -73,7 +74,7 @@ def test_a_replace_is_never_seen_mixed_even_across_a_restart(
     s = settings
     writer = WatchlistWriter(s)
     writer.list_record(_list("nightly"))
-    writer.entries([_entry(i, p) for i, p in OLD.items()])
+    writer.entries(EntryRows.of([_entry(i, p) for i, p in OLD.items()]))
     steady = Engine(s, s.topics.alerts, s.group_id, tmp_path / "steady.log")
     engines.append(steady)
     restarted = Engine(s, f"{s.topics.alerts}.r1", f"{s.group_id}.r", tmp_path / "r1.log")
@@ -92,9 +93,10 @@ def test_a_replace_is_never_seen_mixed_even_across_a_restart(
             engines.append(restarted)
             _wait(lambda: topic_values(s, f"{s.topics.alerts}.r2") != [], "the restarted engine matches nothing")
 
-    generation, removed = replace_list(writer, topic_state(s), _list("nightly"), [_entry(i, p) for i, p in NEW.items()],
-                                       after)  # fmt: skip
-    assert (generation, removed) == (1, 2)
+    state = topic_state(s)
+    record = _list("nightly").model_copy(update={"generation": next_generation(state, "nightly")})
+    rows = EntryRows.of([_entry(i, p).model_copy(update={"generation": record.generation}) for i, p in NEW.items()])
+    assert (record.generation, replace_list(writer, state, record, rows, after)) == (1, 2)
     sent = traffic.sent
     _wait(lambda: traffic.sent > sent + 30, "no traffic after the replace")
     traffic.halt.set()
@@ -120,7 +122,7 @@ def test_covert_hits_go_to_the_covert_topic_only_and_retro_hits_are_flagged(
     s = settings
     writer = WatchlistWriter(s)
     writer.list_record(_list("covert-ops", covert=True))
-    writer.entries([_entry("c1", "12-BD-34", "covert-ops"), _entry("o1", "56-FG-78", "open")])
+    writer.entries(EntryRows.of([_entry("c1", "12-BD-34", "covert-ops"), _entry("o1", "56-FG-78", "open")]))
     engine = Engine(s, s.topics.alerts, s.group_id, tmp_path / "engine.log")
     engines.append(engine)
     out = AckedProducer(new_producer(s))

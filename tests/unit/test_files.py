@@ -6,13 +6,16 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from anpr_engine.cli.engine import app as engine_app
-from anpr_engine.models import MODELS, Alert
+from anpr_engine.entries import NEVER
+from anpr_engine.models import MODELS, Alert, Category, WatchlistEntry, WatchlistList
 from anpr_engine.read_files import read_reads_file, write_reads_file
 from anpr_engine.reads import reads_to_table
-from anpr_engine.watchlist_files import load_entries, write_entries
+from anpr_engine.watchlist_files import load_entries, load_entry_rows, write_entries
 from simulators.traffic import Traffic, make_watchlists
 from tests.reference import ref_alerts
 
@@ -114,3 +117,61 @@ def test_parquet_reads_missing_column_is_a_clear_error(tmp_path: Path) -> None:
     pq.write_table(pa.table({"plate_text": ["AB"]}), tmp_path / "r.parquet")
     with pytest.raises(ValueError, match="missing columns"):
         read_reads_file(tmp_path / "r.parquet")
+
+
+FIELD_VALUES = {
+    "entry_id": ["e1", "e|2", "", " e3 ", "é" * 130, 'q"uote\\d'],
+    "plate": ["12-AB-34", "1*", "ab c 12", "", "12AB*", "x" * 70, "12-ÄB-34", "**", "\x07"],
+    "plate_country": ["NL", "nl", "", "NLD"],
+    "list_name": ["l", "", "other", "l" * 65],
+    "agency": ["Politie", "", "a" * 129],
+    "agency_country": ["BE", "B", ""],
+    "category": ["burglary", "BURGLARY", "", "nope"],
+    "priority": ["0", "100", "101", "-1", "5.0", "x", "", "99999999999999999999"],
+    "action": ["seize", "", "sieze"],
+    "valid_from_ms": ["", "0", "1795000000000", "-5", "1e3"],
+    "valid_until_ms": ["", "1895000000000", "9223372036854775808"],
+    "note": ["", "n", "n" * 600],
+    "generation": ["", "0", "3", "2147483648"],
+}
+
+
+def _row(changes: list[tuple[str, int]]) -> dict[str, str]:
+    """A valid row (each field's first value) with some fields changed to any of theirs."""
+    row = {k: v[0] for k, v in FIELD_VALUES.items()}
+    for name, i in changes:
+        row[name] = FIELD_VALUES[name][i % len(FIELD_VALUES[name])]
+    return row
+
+
+rows_with_changes = st.lists(
+    st.lists(st.tuples(st.sampled_from(list(FIELD_VALUES)), st.integers(0, 9)), max_size=2).map(_row), max_size=30
+)
+
+
+@given(rows_with_changes, st.sampled_from([".csv", ".jsonl", ".parquet"]), st.booleans())
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+def test_bulk_loading_equals_the_model_row_by_row(
+    tmp_path: Path, rows: list[dict[str, str]], suffix: str, with_lists: bool
+) -> None:
+    """The column checks and the JSON written from columns agree with the model on every row: the
+    same entries (as the model reads their JSON), the same rejected lines."""
+    path = tmp_path / f"wl{suffix}"
+    if suffix == ".csv":
+        path.write_text(";".join(FIELD_VALUES) + "\n" + "".join(";".join(r.values()) + "\n" for r in rows))
+    elif suffix == ".jsonl":
+        path.write_text("".join(json.dumps({k: (int(v) if v.lstrip("-").isdigit() else v) for k, v in r.items() if v})
+                                + "\n" for r in rows))  # fmt: skip
+    else:
+        pq.write_table(pa.Table.from_pylist([{k: v or None for k, v in r.items()} for r in rows]), path)
+    lists = {"l": WatchlistList(record="list", list_name="l", agency="A", agency_country="NL", generation=4,
+                                category=Category.DRUGS, default_validity_s=60)} if with_lists else None  # fmt: skip
+    defaults = {"agency": "Default"}
+    fast, fast_errors = load_entry_rows(path, defaults, lists, now_ms=1_800_000_000_000)
+    slow, slow_errors = load_entry_rows(path, defaults, lists, now_ms=1_800_000_000_000, bulk=False)
+    as_model = [WatchlistEntry.model_validate_json(j) for j in fast.json]
+    assert sorted(as_model, key=repr) == sorted((WatchlistEntry.model_validate_json(j) for j in slow.json), key=repr)
+    assert [e.line for e in fast_errors] == [e.line for e in slow_errors]
+    assert [(e.entry_id, e.generation, e.valid_until_ms or NEVER) for e in as_model] == [
+        (i, g, u) for i, g, u in zip(fast.entry_id, fast.generation.tolist(), fast.valid_until.tolist(), strict=True)
+    ]
