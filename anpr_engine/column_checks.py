@@ -14,6 +14,8 @@ from anpr_engine.kernels.validate import one_of, two_capitals
 
 def one_array(col: pa.ChunkedArray) -> pa.Array:
     """The column as one array; a single chunk as it is (ChunkedArray.combine_chunks copies even that)."""
+    if col.num_chunks == 0:
+        return pa.array([], col.type)
     return col.chunk(0) if col.num_chunks == 1 else pa.concat_arrays(col.chunks)
 
 

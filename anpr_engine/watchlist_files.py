@@ -27,8 +27,11 @@ import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 from pydantic import ValidationError
 
+from anpr_engine.column_checks import between
 from anpr_engine.entries import ENTRY_SCHEMA, FLAT, NEVER, EntryRows, vouched_rows
+from anpr_engine.json_columns import json_objects
 from anpr_engine.kernels.json_objects import OK
+from anpr_engine.kernels.lines import visible_lines
 from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import Action, WatchlistEntry, WatchlistList
 from anpr_engine.normalize import normalize_one, normalize_plates
@@ -132,16 +135,21 @@ def _parse_csv(data: bytes, text: str) -> _Parsed:
             digits = pc.fill_null(pc.match_substring_regex(col, r"^[0-9]{1,18}$"), False)
             as_given &= np.asarray(pc.or_(digits, pc.is_null(col)).to_numpy(zero_copy_only=False), dtype=bool)
             typed[field.name] = pc.cast(pc.if_else(digits, col, pa.scalar(None, pa.string())), pa.int64())
-    lines = _csv_lines(text, n, {e.line for e in bad})
+    lines = _csv_lines(data, n, {e.line for e in bad})
     return _Parsed(pa.table(typed, schema=ENTRY_SCHEMA), as_given, lambda i: given.slice(i, 1).to_pylist()[0], lines,
                    bad)  # fmt: skip
 
 
-def _csv_lines(text: str, rows: int, skipped: set[int]) -> np.ndarray:
-    """Each parsed row's line: the non-blank lines after the header, less the rows skipped as invalid
-    (a quoted field holding a newline shifts the numbers after it)."""
-    numbers = [i for i, line in enumerate(text.split("\n"), start=1) if i > 1 and line.strip() and i not in skipped]
-    return np.array((numbers + [0] * rows)[:rows], dtype=np.int64)
+def _csv_lines(data: bytes, rows: int, skipped: set[int]) -> np.ndarray:
+    """Each parsed row's line: the lines after the header that hold more than whitespace, less the
+    rows skipped as invalid (a quoted field holding a newline shifts the numbers after it)."""
+    buf = np.frombuffer(data, dtype=np.uint8)
+    numbers = np.empty(int(np.count_nonzero(buf == 10)) + 1, dtype=np.int64)
+    numbers = numbers[: visible_lines(buf, numbers)]
+    numbers = numbers[numbers > 1]
+    if skipped:
+        numbers = numbers[~np.isin(numbers, list(skipped))]
+    return np.concatenate([numbers, np.zeros(max(0, rows - numbers.shape[0]), np.int64)])[:rows]
 
 
 def _parse_parquet(path: Path) -> _Parsed:
@@ -198,14 +206,19 @@ def load_entry_rows(
         ]
         keep &= ~other
     t = _filled(src.table, {"list_name": only_list} if only_list else {}, defaults or {}, lists, now_ms)
-    fast = keep & src.as_given & vouched_rows(t) & _printable(t) if bulk else np.zeros(t.num_rows, dtype=bool)
+    given_generation = between(src.table["generation"], 0, 2**31 - 1, null_ok=True)  # a list's replaces it
+    entry_json, written = json_objects(t)
+    fast = keep & src.as_given & given_generation & vouched_rows(t) & written
+    if not bulk:
+        fast[:] = False
     at = np.flatnonzero(fast)
-    ft = t if len(at) == t.num_rows else t.take(pa.array(at, pa.int64()))
+    every = len(at) == t.num_rows
+    ft = t if every else t.take(pa.array(at, pa.int64()))
     rows = EntryRows(
         ft["entry_id"].to_pylist(), ft["plate"].to_pylist(), ft["plate_country"].to_pylist(),
         ft["list_name"].to_pylist(), ft["valid_from_ms"].fill_null(0).to_numpy(),
         ft["valid_until_ms"].fill_null(NEVER).to_numpy(), ft["generation"].to_numpy().astype(np.int32),
-        pc.cast(_json(ft), pa.binary()).to_pylist(),
+        (entry_json if every else entry_json.take(pa.array(at, pa.int64()))).to_pylist(),
     )  # fmt: skip
     lines = src.lines[at].tolist()
     models: list[WatchlistEntry] = []
@@ -299,31 +312,6 @@ def _listed_forms(plates: list[str]) -> list[str]:
     return out
 
 
-def _printable(t: pa.Table) -> np.ndarray:
-    """Rows without control characters in their strings (those are written into JSON as they are)."""
-    ok = np.ones(t.num_rows, dtype=bool)
-    for field in ENTRY_SCHEMA:
-        if field.type == pa.string():
-            bad = pc.fill_null(pc.match_substring_regex(t[field.name], r"[\x00-\x1f]"), False)
-            ok &= ~np.asarray(bad.to_numpy(zero_copy_only=False), dtype=bool)
-    return ok
-
-
-def _json(t: pa.Table) -> Any:
-    """Each row's WatchlistEntry JSON, written column by column (for vouched rows: valid values,
-    no control characters)."""
-    parts: list[Any] = []
-    for k, field in enumerate(ENTRY_SCHEMA):
-        col = t[field.name]
-        if field.type == pa.string():
-            escaped = pc.replace_substring(pc.replace_substring(col, "\\", "\\\\"), '"', '\\"')
-            value = pc.binary_join_element_wise('"', escaped, '"', "")
-        else:
-            value = pc.cast(col, pa.string())
-        parts += [("{" if k == 0 else ",") + f'"{field.name}":', pc.fill_null(value, "null")]
-    return pc.binary_join_element_wise(*parts, "}", "")
-
-
 def list_defaults(record: WatchlistList) -> dict[str, Any]:
     """The fields a list gives its entries that leave them out."""
     out = {"agency": record.agency, "agency_country": record.agency_country, "priority": record.priority,
@@ -344,7 +332,7 @@ def on_lists(entries: list[WatchlistEntry], lists: Mapping[str, WatchlistList], 
             continue
         update: dict[str, int] = {"generation": record.generation}
         if e.valid_until_ms is None and record.default_validity_s is not None:
-            update["valid_from_ms"] = start = e.valid_from_ms or now_ms
+            update["valid_from_ms"] = start = now_ms if e.valid_from_ms is None else e.valid_from_ms
             update["valid_until_ms"] = start + record.default_validity_s * 1000
         out.append(e.model_copy(update=update))
     return out

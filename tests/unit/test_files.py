@@ -150,7 +150,7 @@ rows_with_changes = st.lists(
 
 
 @given(rows_with_changes, st.sampled_from([".csv", ".jsonl", ".parquet"]), st.booleans())
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 def test_bulk_loading_equals_the_model_row_by_row(
     tmp_path: Path, rows: list[dict[str, str]], suffix: str, with_lists: bool
 ) -> None:
