@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 
 from anpr_engine.kernels import hashindex as hx
-from anpr_engine.match.buffers import filled, grown
+from anpr_engine.match.buffers import capacity_for, filled, grown
 
 MAX_LOAD = 0.6
 
@@ -41,7 +41,7 @@ class KeyChains:
             return
         needed = int(items.max()) + 1
         if needed > self.next.shape[0]:
-            rows = max(needed, 2 * self.next.shape[0])
+            rows = capacity_for(self.next.shape[0], needed)
             self.next = grown(self.next, rows, -1)
             self.item_key = grown(self.item_key, rows, 0)
             self.live = grown(self.live, rows, False)

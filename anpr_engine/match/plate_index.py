@@ -15,7 +15,7 @@ import numpy as np
 from anpr_engine.kernels.normalize import BASE
 from anpr_engine.kernels.variants import MAX_DELETIONS, deletion_variants
 from anpr_engine.kernels.wildcards import WILDCARD, glob_pairs, grams
-from anpr_engine.match.buffers import filled, grown
+from anpr_engine.match.buffers import capacity_for, filled, grown
 from anpr_engine.match.chains import KeyChains
 from anpr_engine.match.hits import Hits
 from anpr_engine.normalize import (
@@ -255,7 +255,7 @@ class PlateIndex:
         return new
 
     def _grow_entries(self, needed: int) -> None:
-        cap = max(needed, self._codes.shape[0] * 2)
+        cap = capacity_for(self._codes.shape[0], needed)
         self._codes = grown(self._codes, cap, 0)
         self._lengths = grown(self._lengths, cap, 0)
         self._max_equiv = grown(self._max_equiv, cap, 0)

@@ -29,6 +29,8 @@ from anpr_engine.kernels.formats import format_candidates
 from anpr_engine.match.buffers import filled
 from anpr_engine.match.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
 from anpr_engine.match.hits import Hits
+from anpr_engine.match.json_store import JsonStore
+from anpr_engine.match.key_map import KeyMap
 from anpr_engine.match.lists import Lists
 from anpr_engine.match.plate_index import PlateIndex, pattern_problem
 from anpr_engine.models import (
@@ -94,10 +96,9 @@ class Watchlist:
         self.index = PlateIndex(self.policy.ocr_classes if self.policy.mode == "ocr_equivalent" else ())
         self._formats = format_table(self.policy.ocr_classes)
         self._max_budget = max([self.policy.budget_for(""), *self.policy.list_max_equivalences.values()])
-        self._slot_of: dict[str, int] = {}  # by record key
-        self._key_of: list[str | None] = []
+        self._keys = KeyMap()  # record key <-> slot
         self._listed: dict[int, ListedEntry] = {}
-        self._entries: list[bytes | None] = []  # each entry's JSON as received: a model costs about 1.9 kB
+        self._store = JsonStore()  # each entry's JSON as received (a model costs about 1.9 kB)
         self._list = np.zeros(0, dtype=np.int32)
         self._generation = np.zeros(0, dtype=np.int32)
         self._plate_country = np.zeros(0, dtype=np.uint16)
@@ -105,13 +106,16 @@ class Watchlist:
         self._valid_until = np.zeros(0, dtype=np.int64)
 
     def __len__(self) -> int:
-        return len(self._slot_of)
+        return len(self._keys)
+
+    @property
+    def nbytes(self) -> int:
+        """Bytes held by the watchlist's arrays and stores (the index included)."""
+        arrays = (self._list, self._generation, self._plate_country, self._valid_from, self._valid_until)
+        return self.index.nbytes + self._keys.nbytes + self._store.nbytes + sum(a.nbytes for a in arrays)
 
     def _json(self, slot: int) -> bytes:
-        e = self._entries[slot]
-        if e is None:
-            raise KeyError(f"slot {slot} is empty")
-        return e
+        return self._store.get(slot)
 
     def entry(self, slot: int) -> WatchlistEntry:
         return WatchlistEntry.model_validate_json(self._json(slot))
@@ -127,16 +131,22 @@ class Watchlist:
         return e
 
     def entry_by_key(self, key: str) -> WatchlistEntry:
-        return self.entry(self._slot_of[key])
+        slot = int(self._keys.find([key])[0])
+        if slot < 0:
+            raise KeyError(key)
+        return self.entry(slot)
 
     def entry_keys(self) -> list[str]:
         """Record keys of the listed entries."""
-        return list(self._slot_of)
+        return [self._keys.key(slot) for slot in self._keys.slots().tolist()]
 
     def active(self, key: str) -> bool:
         """Whether the entry under `key` is listed and of its list's active generation."""
-        slot = self._slot_of.get(key)
-        return slot is not None and bool(self._generation[slot] == self.lists.active[self._list[slot]])
+        slot = int(self._keys.find([key])[0])
+        return slot >= 0 and self._is_active(slot)
+
+    def _is_active(self, slot: int) -> bool:
+        return bool(self._generation[slot] == self.lists.active[self._list[slot]])
 
     def upsert(self, entries: Iterable[WatchlistEntry]) -> list[Rejected]:
         """Add entries, replacing any with the same id (see upsert_rows)."""
@@ -156,11 +166,11 @@ class Watchlist:
         if rejected:
             good = [i for i, why in enumerate(problems) if why is None]
             rows, keys = rows.take(good), [keys[i] for i in good]
-        replaced = self._slot_of.keys() & set(keys)
+        found = self._keys.find(keys)
         if self.track_fresh:
-            self._note_fresh(rows, keys, replaced)
-        for key in replaced:
-            self.delete(key)
+            self._note_fresh(rows, found)
+        for slot in found[found >= 0].tolist():
+            self._delete_slot(slot)
         wild = np.fromiter(("*" in p for p in rows.plate), dtype=bool, count=len(rows))
         plain = rows.take(np.flatnonzero(~wild).tolist()) if wild.any() else rows
         if len(plain):
@@ -172,16 +182,15 @@ class Watchlist:
             self._keep(patterns, slots)
         return rejected
 
-    def _note_fresh(self, rows: EntryRows, keys: list[str], replaced: set[str]) -> None:
+    def _note_fresh(self, rows: EntryRows, found: np.ndarray) -> None:
         """Remember the rows of an upsert that become matchable or match for longer, with the
-        validity their key had while active before (before the old entries are deleted)."""
+        validity their key had while active before (`found`: the slot each key has now, or -1)."""
         lists = self.lists.numbers(rows.list_name)
         active = rows.generation == self.lists.active[lists]
         was_from = np.full(len(rows), 1, dtype=np.int64)
         was_until = np.zeros(len(rows), dtype=np.int64)
-        for i, key in enumerate(keys):
-            if key in replaced and self.active(key):
-                slot = self._slot_of[key]
+        for i, slot in enumerate(found.tolist()):
+            if slot >= 0 and self._is_active(slot):
                 was_from[i], was_until[i] = self._valid_from[slot], self._valid_until[slot]
         wider = (rows.valid_from < was_from) | (rows.valid_until > was_until)
         fresh = np.flatnonzero(active & wider & (rows.valid_from <= rows.valid_until))
@@ -251,8 +260,9 @@ class Watchlist:
         rejected += self.upsert_rows(rows)
         for key, value in lists:  # before the tombstones, which may delete the generation switched from
             rejected += self._apply_list(key, value)
-        for key in tombstones:
-            self.delete(key)
+        gone = self._keys.find(tombstones)
+        for slot in gone[gone >= 0].tolist():
+            self._delete_slot(slot)
         return rejected
 
     def _apply_list(self, key: str, value: bytes | None) -> list[Rejected]:
@@ -275,13 +285,11 @@ class Watchlist:
     def _note_switch(self, number: int, before: int, after: int) -> None:
         """Remember the entries a replace's switch made active, with the validity their entry id
         had in the generation switched from."""
-        of_list = np.flatnonzero(self._list[: len(self._key_of)] == number)
+        held = self._keys.slots()
         was: dict[str, tuple[int, int]] = {}
         now: list[int] = []
-        for slot in of_list.tolist():
-            key = self._key_of[slot]
-            if key is None:
-                continue
+        for slot in held[self._list[held] == number].tolist():
+            key = self._keys.key(slot)
             if self._generation[slot] == before:
                 was[key.split(KEY_SEPARATOR)[0]] = (int(self._valid_from[slot]), int(self._valid_until[slot]))
             elif self._generation[slot] == after:
@@ -323,10 +331,8 @@ class Watchlist:
         self._grow(self.index.capacity)
         at = slots.tolist()
         keys = _keys(rows)
-        self._slot_of.update(zip(keys, at, strict=True))
-        for slot, raw, key in zip(at, rows.json, keys, strict=True):
-            self._entries[slot] = raw
-            self._key_of[slot] = key
+        self._keys.put(keys, slots.astype(np.int64))
+        self._store.put(at, rows.json)
         self._list[slots] = self.lists.numbers(rows.list_name)
         self._generation[slots] = rows.generation
         countries = pa.array(rows.plate_country, pa.string()).dictionary_encode()
@@ -337,14 +343,17 @@ class Watchlist:
 
     def delete(self, key: str) -> bool:
         """Remove an entry by record key (its id, for generation 0); False if it was not listed."""
-        slot = self._slot_of.pop(key, None)
-        if slot is None:
+        slot = int(self._keys.find([key])[0])
+        if slot < 0:
             return False
-        self.index.remove(slot)
-        self._entries[slot] = None
-        self._key_of[slot] = None
-        self._listed.pop(slot, None)
+        self._delete_slot(slot)
         return True
+
+    def _delete_slot(self, slot: int) -> None:
+        self.index.remove(slot)
+        self._keys.remove(slot)
+        self._store.remove(slot)
+        self._listed.pop(slot, None)
 
     def match(self, plates: NormalizedPlates, read_country: pa.Array, ts_ms: np.ndarray) -> Hits:
         """Hits of a normalized batch, keeping those of an active generation whose validity window
@@ -393,11 +402,9 @@ class Watchlist:
         return Hits.of(c_read[rows], slots, c_cost[rows]), fits
 
     def _grow(self, capacity: int) -> None:
-        if len(self._entries) >= capacity:
+        if self._list.shape[0] >= capacity:
             return
-        extra = capacity - len(self._entries)
-        self._entries.extend([None] * extra)
-        self._key_of.extend([None] * extra)
+        extra = capacity - self._list.shape[0]
         self._list = np.concatenate([self._list, np.zeros(extra, dtype=np.int32)])
         self._generation = np.concatenate([self._generation, np.zeros(extra, dtype=np.int32)])
         self._plate_country = np.concatenate([self._plate_country, np.zeros(extra, dtype=np.uint16)])
