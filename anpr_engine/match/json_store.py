@@ -33,6 +33,7 @@ class JsonStore:
         self._pos = np.zeros(0, dtype=np.int16)  # per slot: its place in the block
         self._pending: dict[int, bytes] = {}
         self._dead = 0  # removed entries still inside blocks
+        self._in_blocks = 0  # live entries inside blocks
         self._cached: tuple[int, bytes] = (_NONE, b"")
 
     @property
@@ -49,13 +50,14 @@ class JsonStore:
             return
         self._grow(max(slots) + 1)
         self._block[np.asarray(slots, dtype=np.int64)] = _NONE
-        self._pending.update(zip(slots, values, strict=True))
-        if len(self._pending) >= BLOCK:
-            items = list(self._pending.items())
-            whole = len(items) - len(items) % BLOCK
-            for at in range(0, whole, BLOCK):
-                self._compress(items[at : at + BLOCK])
-            self._pending = dict(items[whole:])
+        if self._pending:
+            self._pending.update(zip(slots, values, strict=True))
+            slots, values = list(self._pending), list(self._pending.values())
+            self._pending = {}
+        whole = len(slots) - len(slots) % BLOCK
+        if whole:
+            self._compress(slots[:whole], values[:whole])
+        self._pending = dict(zip(slots[whole:], values[whole:], strict=True))
 
     def get(self, slot: int) -> bytes:
         value = self._pending.get(slot)
@@ -79,31 +81,43 @@ class JsonStore:
         self._block[slot] = _NONE
         self._live[block] -= 1
         self._dead += 1
+        self._in_blocks -= 1
         if self._live[block] == 0:
             self._dead -= self._offsets[block].shape[0] - 1  # type: ignore[union-attr]
             self._blocks[block] = self._offsets[block] = None
-        if self._dead > max(MIN_DEAD, int(self._live.sum())):
+        if self._dead > max(MIN_DEAD, self._in_blocks):
             self._repack()
 
-    def _compress(self, items: list[tuple[int, bytes]]) -> None:
-        block = len(self._blocks)
-        values = [v for _, v in items]
-        self._blocks.append(zlib.compress(b"".join(values), 1))
-        self._offsets.append(np.cumsum([0, *map(len, values)]).astype(np.int32))
-        self._live = np.append(self._live, np.int32(len(items)))
-        slots = np.array([s for s, _ in items], dtype=np.int64)
-        self._block[slots] = block
-        self._pos[slots] = np.arange(len(items), dtype=np.int16)
+    def _compress(self, slots: Sequence[int], values: Sequence[bytes]) -> None:
+        """Blocks of BLOCK values each (len(values) is a multiple of BLOCK), compressed from one buffer."""
+        first = len(self._blocks)
+        count = len(values) // BLOCK
+        joined = memoryview(b"".join(values))
+        ends = np.cumsum(np.fromiter(map(len, values), dtype=np.int64, count=len(values)))
+        bounds = np.concatenate([[0], ends]).reshape(-1)
+        for b in range(count):
+            lo, hi = int(bounds[b * BLOCK]), int(bounds[(b + 1) * BLOCK])
+            self._blocks.append(zlib.compress(joined[lo:hi], 1))
+            self._offsets.append((bounds[b * BLOCK : (b + 1) * BLOCK + 1] - lo).astype(np.int32))
+        if first + count > self._live.shape[0]:
+            self._live = grown(self._live, capacity_for(self._live.shape[0], first + count), 0)
+        self._live[first : first + count] = BLOCK
+        self._in_blocks += len(values)
+        at = np.asarray(slots, dtype=np.int64)
+        self._block[at] = first + np.arange(len(values)) // BLOCK
+        self._pos[at] = np.arange(len(values)) % BLOCK
 
     def _repack(self) -> None:
         """Recompress the live entries of blocks that are mostly removed entries."""
         sizes = np.array([0 if o is None else o.shape[0] - 1 for o in self._offsets], dtype=np.int32)
-        sparse = np.flatnonzero((self._live > 0) & (self._live * 2 < sizes))
+        live = self._live[: len(self._blocks)]
+        sparse = np.flatnonzero((live > 0) & (live * 2 < sizes))
         moved: list[tuple[int, bytes]] = []
         for block in sparse.tolist():
             slots = np.flatnonzero(self._block == block).tolist()
             moved += [(s, self.get(s)) for s in slots]
             self._dead -= int(sizes[block] - self._live[block])
+            self._in_blocks -= int(self._live[block])
             self._blocks[block] = self._offsets[block] = None
             self._live[block] = 0
             self._block[slots] = _NONE
