@@ -64,7 +64,14 @@ def bench_table(latest: dict[str, Any]) -> list[str]:
         f"{w['index_only_build_s']:.2f} s; the watchlist holds {w['bytes_per_entry']:.0f} bytes per entry, "
         f"{w['index_bytes_per_entry']:.0f} of them in the index. Under 1 000 watchlist upserts a second: "
         f"p99 {w['update_p99_ms']:.0f} ms from publish to applied, reads/s {w['read_throughput_under_updates']:.2f} "
-        f"of those without updates, {w['update_apply_share'] * 100:.1f} % of the engine's time spent applying them.",
+        f"of those without updates, {w['update_apply_share'] * 100:.1f} % of the engine's time spent applying them. "
+        f"`anpr-watchlist check` of a {w['file_check_rows']:,}-row CSV: {w['file_check_s_1m']:.1f} s a million rows "
+        f"(process start included), {w['file_check_ratio_model']:.1f}x the model validating every row."
+        + (
+            f" 10 000 000 entries load from the topic in {w['topic_load_s_10m']:.0f} s."
+            if "topic_load_s_10m" in w
+            else ""
+        ),
         f"Machine: {m['cores']} cores, {m['cpu_model']}, the broker on the same machine; "
         f"{latest['profile']} profile, {latest['timestamp']}.",
     ]

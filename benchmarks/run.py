@@ -23,6 +23,7 @@ from typing import Any
 from rich.console import Console
 from rich.table import Table
 
+from benchmarks.files import bench_file_check
 from benchmarks.latency import bench_latency
 from benchmarks.matcher import bench_matcher, watchlist_bytes_per_entry
 from benchmarks.pipeline import bench_live_updates, bench_pipeline, bench_topic_load
@@ -47,6 +48,7 @@ class Profile:
     topic_load_entries: int  # entries on the watchlist topic whose load is timed
     live_reads: int  # reads of each run with and without watchlist updates arriving
     live_entries: int
+    file_check_rows: int  # rows of the watchlist CSV `anpr-watchlist check` validates
 
 
 PROFILES = {
@@ -65,6 +67,7 @@ PROFILES = {
         5_000,
         100_000,
         1_000,
+        10_000,
     ),
     "quick": Profile(
         [10_000, 100_000, 1_000_000],
@@ -81,6 +84,7 @@ PROFILES = {
         1_000_000,
         1_000_000,
         100_000,
+        1_000_000,
     ),
     "full": Profile(
         [10_000, 100_000, 1_000_000, 10_000_000],
@@ -94,8 +98,9 @@ PROFILES = {
         [10_000, 100_000, 1_000_000],
         1_000_000,
         1_000_000,
-        1_000_000,
+        10_000_000,
         2_000_000,
+        1_000_000,
         1_000_000,
     ),
 }
@@ -115,7 +120,7 @@ def machine() -> dict[str, Any]:
 
 def summary(matcher: list[dict[str, Any]], pipe: dict[str, Any], latency: list[dict[str, Any]],
             quality: list[dict[str, Any]], held_per_entry: float, topic: dict[str, Any],
-            live: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
+            live: dict[str, Any], files: dict[str, Any]) -> dict[str, Any]:  # fmt: skip
     """The keys of latest.json that the issues name, from the largest size measured up to 1 000 000."""
     size = max(r["entries"] for r in matcher if r["entries"] <= 1_000_000)
     exact = next(r for r in matcher if r["entries"] == size and r["mode"] == "exact")
@@ -140,7 +145,11 @@ def summary(matcher: list[dict[str, Any]], pipe: dict[str, Any], latency: list[d
                       "index_only_build_s": exact["build_s"],
                       "topic_load_s_1m": topic["load_s"] * 1_000_000 / topic["entries"],
                       "topic_load_entries": topic["entries"], "update_p99_ms": live["update_p99_ms"],
-                      "read_throughput_under_updates": live["ratio"], "update_apply_share": live["apply_share"]},
+                      "read_throughput_under_updates": live["ratio"], "update_apply_share": live["apply_share"],
+                      "file_check_s_1m": files["check_s"] * 1_000_000 / files["rows"], "file_check_rows": files["rows"],
+                      "file_check_ratio_model": files["ratio"],
+                      **({"topic_load_s_10m": topic["load_s"] * 10_000_000 / topic["entries"]}
+                         if topic["entries"] >= 10_000_000 else {})},
         "scale_out": {k: v for k, v in pipe.items() if k.startswith("workers_")},
         "quality_default": next(
             ({"recall": q["recall"], "false_alerts_per_million": q["false_alerts_per_million"], "entries": q["entries"]}
@@ -251,17 +260,18 @@ def main() -> None:
     held = section("memory", lambda: watchlist_bytes_per_entry(prof.memory_entries))
     topic = section("watchlist topic load", lambda: bench_topic_load(prof.topic_load_entries))
     live = section("watchlist updates", lambda: bench_live_updates(prof.live_reads, prof.live_entries))
+    files = section("watchlist file check", lambda: bench_file_check(prof.file_check_rows))
     pipe = section("pipeline", lambda: bench_pipeline(prof.pipeline_reads, prof.naive_reads, prof.pipeline_watchlist))
     latency = section("latency", lambda: bench_latency(prof.rates, prof.latency_s, prof.pipeline_watchlist))
     quality = section("quality", lambda: bench_quality(prof.quality_sizes, prof.quality_reads))
     print_tables(console, matcher, pipe, latency, quality)
     args.out.mkdir(parents=True, exist_ok=True)
     result = {
-        **summary(matcher, pipe, latency, quality, held, topic, live),
+        **summary(matcher, pipe, latency, quality, held, topic, live, files),
         "machine": machine(), "timestamp": datetime.now(UTC).isoformat(timespec="seconds"), "profile": name,
         "seconds": time.perf_counter() - t0, "section_seconds": took,
         "details": {"matcher": matcher, "pipeline": pipe, "latency": latency, "topic_load": topic,
-                    "live_updates": live},
+                    "live_updates": live, "file_check": files},
     }  # fmt: skip
     (args.out / "latest.json").write_text(json.dumps(result, indent=2) + "\n")
     (args.out / "quality.json").write_text(json.dumps(quality_json(quality), indent=2) + "\n")

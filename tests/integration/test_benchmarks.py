@@ -16,6 +16,7 @@ REQUIRED = [
     "pipeline.raw_consume_per_s", "pipeline.naive_per_s", "pipeline.ratio_raw", "pipeline.ratio_naive",
     "pipeline.batched_reads_per_s", "pipeline.ratio_batched_naive", "latency_ms.p50", "latency_ms.p99",
     "watchlist.load_s_1m", "watchlist.bytes_per_entry", "watchlist.topic_load_s_1m", "watchlist.update_p99_ms",
+    "watchlist.read_throughput_under_updates", "watchlist.file_check_s_1m",
 ]  # fmt: skip
 
 
