@@ -31,7 +31,7 @@ from anpr_engine.column_checks import between
 from anpr_engine.entries import ENTRY_SCHEMA, FLAT, NEVER, EntryRows, vouched_rows
 from anpr_engine.json_columns import json_objects
 from anpr_engine.kernels.json_objects import OK
-from anpr_engine.kernels.lines import visible_lines
+from anpr_engine.kernels.lines import csv_row_lines
 from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import Action, WatchlistEntry, WatchlistList
 from anpr_engine.normalize import normalize_one, normalize_plates
@@ -88,13 +88,27 @@ def _parse_jsonl(data: bytes) -> _Parsed:
     return _Parsed(table, status == OK, raw, numbers, [])
 
 
-def _parse_csv(data: bytes, text: str) -> _Parsed:
-    try:
-        dialect: type[csv.Dialect] | csv.Dialect = csv.Sniffer().sniff(text[:4096], delimiters=";,\t:")
-    except csv.Error:
-        dialect = csv.excel
+DELIMITERS = ";,\t:"
+
+
+def _delimiter(text: str) -> str:
+    """The delimiter of a CSV: the one of `; , tab :` its header line holds most often (a header names
+    fields, so it holds one between every two); where that is not one alone, csv.Sniffer's guess,
+    else a comma."""
     first = text.split("\n", 1)[0]
-    names = [h.strip() for h in next(csv.reader([first], dialect=dialect), [])]
+    counts = sorted(((first.count(d), d) for d in DELIMITERS), reverse=True)
+    if counts[0][0] > counts[1][0]:
+        return counts[0][1]
+    try:
+        return csv.Sniffer().sniff(text[:4096], delimiters=DELIMITERS).delimiter
+    except csv.Error:
+        return ","
+
+
+def _parse_csv(data: bytes, text: str) -> _Parsed:
+    delimiter = _delimiter(text)
+    first = text.split("\n", 1)[0]
+    names = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
     if not names:
         return _Parsed(pa.table({f.name: pa.nulls(0, f.type) for f in ENTRY_SCHEMA}), np.zeros(0, bool),
                        lambda i: "", np.zeros(0, np.int64), [])  # fmt: skip
@@ -109,9 +123,7 @@ def _parse_csv(data: bytes, text: str) -> _Parsed:
     parsed = pcsv.read_csv(
         io.BytesIO(data),
         read_options=pcsv.ReadOptions(column_names=columns, skip_rows=1, use_threads=False),
-        parse_options=pcsv.ParseOptions(
-            delimiter=dialect.delimiter, quote_char=dialect.quotechar or False, invalid_row_handler=invalid
-        ),
+        parse_options=pcsv.ParseOptions(delimiter=delimiter, invalid_row_handler=invalid),
         convert_options=pcsv.ConvertOptions(
             column_types=dict.fromkeys(columns, pa.string()), strings_can_be_null=False
         ),
@@ -135,21 +147,22 @@ def _parse_csv(data: bytes, text: str) -> _Parsed:
             digits = pc.fill_null(pc.match_substring_regex(col, r"^[0-9]{1,18}$"), False)
             as_given &= np.asarray(pc.or_(digits, pc.is_null(col)).to_numpy(zero_copy_only=False), dtype=bool)
             typed[field.name] = pc.cast(pc.if_else(digits, col, pa.scalar(None, pa.string())), pa.int64())
-    lines = _csv_lines(data, n, {e.line for e in bad})
+    lines, bad = _csv_lines(data, delimiter, n, bad)
     return _Parsed(pa.table(typed, schema=ENTRY_SCHEMA), as_given, lambda i: given.slice(i, 1).to_pylist()[0], lines,
                    bad)  # fmt: skip
 
 
-def _csv_lines(data: bytes, rows: int, skipped: set[int]) -> np.ndarray:
-    """Each parsed row's line: the lines after the header that hold more than whitespace, less the
-    rows skipped as invalid (a quoted field holding a newline shifts the numbers after it)."""
+def _csv_lines(data: bytes, delimiter: str, rows: int, bad: list[RowError]) -> tuple[np.ndarray, list[RowError]]:
+    """Each parsed row's line (where it starts), and the invalid rows with their lines: Arrow numbers
+    rows (the header is row 1, empty lines are none), `bad` holds those numbers."""
     buf = np.frombuffer(data, dtype=np.uint8)
-    numbers = np.empty(int(np.count_nonzero(buf == 10)) + 1, dtype=np.int64)
-    numbers = numbers[: visible_lines(buf, numbers)]
-    numbers = numbers[numbers > 1]
-    if skipped:
-        numbers = numbers[~np.isin(numbers, list(skipped))]
-    return np.concatenate([numbers, np.zeros(max(0, rows - numbers.shape[0]), np.int64)])[:rows]
+    starts = np.empty(int(np.count_nonzero((buf == 10) | (buf == 13))) + 1, dtype=np.int64)
+    starts = starts[: csv_row_lines(buf, ord(delimiter), ord('"'), starts)]
+    numbers = np.arange(1, starts.shape[0] + 1)
+    lines = starts[(numbers > 1) & ~np.isin(numbers, [e.line for e in bad])]
+    lines = np.concatenate([lines, np.zeros(max(0, rows - lines.shape[0]), np.int64)])[:rows]
+    where = [RowError(int(starts[e.line - 1]) if 0 < e.line <= starts.shape[0] else e.line, e.reason) for e in bad]
+    return lines, where
 
 
 def _parse_parquet(path: Path) -> _Parsed:

@@ -175,3 +175,24 @@ def test_bulk_loading_equals_the_model_row_by_row(
     assert [(e.entry_id, e.generation, e.valid_until_ms or NEVER) for e in as_model] == [
         (i, g, u) for i, g, u in zip(fast.entry_id, fast.generation.tolist(), fast.valid_until.tolist(), strict=True)
     ]
+
+
+def test_csv_rows_keep_their_lines_across_blank_lines_quoted_newlines_and_bad_field_counts(tmp_path: Path) -> None:
+    """Found by hand: a small `;` file with a bad row was read as comma-separated (the sniffer gave
+    up), and rows after a blank line were reported a line early."""
+    path = tmp_path / "wl.csv"
+    path.write_text(
+        "plate;list_name;agency;agency_country;category\n"
+        '"12-AB\n-34";l;a;NL;drugs\n'  # lines 2-3: a quoted newline, not plate text
+        "99-XZ-11;l;a;NL;drugs\n"  # 4
+        "\n"
+        "   \n"  # 6: one field
+        "88-ZZ-11;l;a;NL;drugs;extra\n"  # 7
+        "77-YY-11;l;a;NL\r\n"  # 8, CRLF
+        "66-WW-11;l;a;NL;drugs\n"  # 9
+    )
+    entries, errors = load_entries(path)
+    assert [e.plate for e in entries] == ["99-XZ-11", "66-WW-11"]
+    assert [(e.line, e.reason.split(" ")[0]) for e in errors] == [
+        (2, "plate:"), (6, "fewer"), (7, "more"), (8, "fewer"),
+    ]  # fmt: skip

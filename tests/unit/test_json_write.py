@@ -1,7 +1,9 @@
-"""The JSON-writing and line-numbering kernels against plain Python (json.dumps, str.split)."""
+"""The JSON-writing and CSV row-numbering kernels against plain Python (json.dumps, the csv module)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 
 import numpy as np
@@ -11,7 +13,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anpr_engine.json_columns import json_objects
-from anpr_engine.kernels.lines import visible_lines
+from anpr_engine.kernels.lines import csv_row_lines
 
 SCHEMA = pa.schema([("s", pa.string()), ("n", pa.int64()), ("t", pa.string())])
 rows = st.lists(
@@ -42,9 +44,19 @@ def test_json_objects_refuse_other_column_types() -> None:
         json_objects(pa.table({"f": pa.array([1.5])}))
 
 
-@given(st.text(alphabet="a \t\r\n", max_size=40))
-def test_visible_lines_equal_a_split(text: str) -> None:
+@given(st.text(alphabet='a,"\r\n ', max_size=40))
+def test_csv_row_lines_equal_pythons_csv_reader(text: str) -> None:
     buf = np.frombuffer(text.encode(), dtype=np.uint8)
-    out = np.empty(text.count("\n") + 1, dtype=np.int64)
-    got = out[: visible_lines(buf, out)].tolist()
-    assert got == [i for i, line in enumerate(text.split("\n"), start=1) if line.strip(" \t\r")]
+    out = np.empty(text.count("\n") + text.count("\r") + 1, dtype=np.int64)
+    got = out[: csv_row_lines(buf, ord(","), ord('"'), out)].tolist()
+    reader = csv.reader(io.StringIO(text, newline=""), strict=False)
+    want = []
+    while True:
+        before = reader.line_num
+        try:
+            row = next(reader)
+        except StopIteration:
+            break
+        if row:
+            want.append(before + 1)
+    assert got == want
