@@ -44,7 +44,7 @@ def test_demo_pieces_short_run(settings: Settings, tmp_path: Path) -> None:
     done = sh(str(BIN / "anpr-simulate"), "watchlists", "--size", "50", "--out", str(wl))
     assert done.returncode == 0, done.stderr
     with wl.open("a") as f:  # one bad row: reported, the rest still published
-        f.write("bad-1;;NL;l;a;NL;stolen_vehicle;10;stop_and_check;;;\n")
+        f.write("bad-1;;NL;l;a;NL;stolen_vehicle;10;stop_and_check;;;;0\n")
     done = sh(str(BIN / "anpr-watchlist"), "publish", str(wl), "--bootstrap-servers", settings.bootstrap_servers,
               "--watchlist-topic", settings.topics.watchlist)  # fmt: skip
     assert done.returncode == 0, done.stderr
