@@ -228,9 +228,7 @@ class Engine:
             self._retro += self.recent.hits(fresh, self.watchlist, self.clock_ms())
         self.stats.watchlist_apply_s += time.perf_counter() - t
         for r in refused:
-            log.warning(
-                "watchlist record %r refused, the entry under its key stays as it was: %s", r.entry_id, r.reason
-            )
+            log.warning("watchlist record %r refused, the entry under its key stays as it was: %s", r.key, r.reason)
         self.stats.watchlist_records += len(records)
         self.stats.watchlist_refused += len(refused)
 

@@ -49,9 +49,10 @@ _COUNTRY_SET = pa.array(COUNTRIES)
 
 @dataclass(frozen=True)
 class Rejected:
-    """A record that could not be applied (its key, or an entry's id), and why."""
+    """A record that could not be applied (its key: an entry's id, with `|<generation>` after
+    generation 0), and why."""
 
-    entry_id: str
+    key: str
     reason: str
 
 
@@ -162,7 +163,7 @@ class Watchlist:
             rows = rows.take(sorted(last.values()))
             keys = _keys(rows)
         problems = plate_problems(rows.plate)
-        rejected = [Rejected(i, why) for i, why in zip(rows.entry_id, problems, strict=True) if why is not None]
+        rejected = [Rejected(k, why) for k, why in zip(keys, problems, strict=True) if why is not None]
         if rejected:
             good = [i for i, why in enumerate(problems) if why is None]
             rows, keys = rows.take(good), [keys[i] for i in good]
@@ -221,12 +222,26 @@ class Watchlist:
 
     def apply(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> list[Rejected]:
         """Records of the compacted watchlist topic, in order: a value upserts the entry (or list)
-        under its key, a tombstone (None) deletes it; of several records of one key the last wins.
-        Keys `list|<name>` hold list records, all others entries (see models.entry_key). A record that
-        is unusable (no key, not an entry or list, a key other than its own, a plate that cannot be
-        listed) is rejected and leaves its key's entry as it was. All records given are applied
-        before the next match: a replace's switch and its entries are never seen apart."""
-        latest: dict[bytes | None, bytes | None] = dict(records)
+        under its key, a tombstone (None) deletes it; of several records of one key the last usable
+        one wins. Keys `list|<name>` hold list records, all others entries (see models.entry_key). A
+        record that is unusable (no key, not an entry or list, a key other than its own, a plate that
+        cannot be listed) is rejected and leaves its key's entry as it was, as if it had come alone:
+        an engine loading the topic whole then holds what one applying it record by record holds.
+        All records given are applied before the next match: a replace's switch and its entries are
+        never seen apart."""
+        pending = list(records)
+        rejected: list[Rejected] = []
+        while pending:
+            latest: dict[bytes | None, bytes | None] = dict(pending)
+            refused = self._apply_latest(latest)
+            rejected += refused
+            last = {key: i for i, (key, _) in enumerate(pending)}
+            again = {r.key.encode() for r in refused if r.key}
+            pending = [(k, v) for i, (k, v) in enumerate(pending) if k in again and i < last[k]]
+        return rejected
+
+    def _apply_latest(self, latest: dict[bytes | None, bytes | None]) -> list[Rejected]:
+        """One record per key, applied; the refused ones returned."""
         rejected: list[Rejected] = []
         if None in latest:
             del latest[None]

@@ -113,7 +113,7 @@ def test_an_invalid_update_keeps_the_listed_entry(bad_plate: str) -> None:
     wl = Watchlist()
     assert wl.upsert([entry(1, "12-ABC-3"), entry(2, "*XYZ*")]) == []
     rejected = wl.upsert([entry(1, bad_plate), entry(2, bad_plate), entry(3, "99-XYZ-1")])
-    assert [r.entry_id for r in rejected] == ["e1", "e2"] and all(r.reason for r in rejected)
+    assert [r.key for r in rejected] == ["e1", "e2"] and all(r.reason for r in rejected)
     assert len(wl) == 3
     plates = normalize_plates(["12ABC3", "1XYZ9", "99XYZ1"])
     hits = wl.match(plates, pa.array([None] * 3, pa.string()), np.zeros(3, dtype=np.int64))

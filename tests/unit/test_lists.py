@@ -70,6 +70,13 @@ def test_a_replace_is_never_seen_mixed_or_empty_at_any_point_of_it() -> None:
     assert len(wl) == 2
 
 
+def test_a_list_record_that_does_not_fit_its_key_is_refused_and_the_one_before_stays() -> None:
+    wl = Watchlist()
+    key, covert = _list("l", covert=True)
+    wl.apply([(key, covert), (key, b"[1, 2]")])  # a bad record after a good one, in one chunk
+    assert wl.lists.record("l") is not None and bool(wl.lists.covert[wl.lists.number("l")])
+
+
 def test_a_list_record_that_does_not_fit_its_key_is_refused() -> None:
     wl = Watchlist()
     _, value = _list("other", 3)
@@ -83,7 +90,7 @@ def test_entry_ids_with_the_key_separator_are_refused() -> None:
     wl = Watchlist()
     value = json.dumps({**json.loads(_entry(1, "12-BD-34").model_dump_json()), "entry_id": "e|1"}).encode()
     refused = wl.apply([(b"e|1", value)] * 1 + [_record(_entry(i, "12-BD-34")) for i in range(2, 80)])
-    assert [r.entry_id for r in refused] == ["e|1"] and len(wl) == 78  # decoded in bulk, the model refuses it
+    assert [r.key for r in refused] == ["e|1"] and len(wl) == 78  # decoded in bulk, the model refuses it
 
 
 Op = tuple[str, int, int]

@@ -44,9 +44,9 @@ def test_unusable_records_are_refused_and_leave_the_entry_as_it_was() -> None:
     wl.apply([_record(entry(1, "12-BD-34"))])
     other_key = (b"e1", entry(9, "56-FG-78").model_dump_json().encode())  # its entry_id is e9
     refused = wl.apply([(b"e1", b"{not json"), (None, b"{}"), other_key, (b"e1", b'{"entry_id": "e1"}')])
-    assert len(refused) == 2 and all(r.reason for r in refused)  # e1's last record and the keyless one
+    assert len(refused) == 4 and all(r.reason for r in refused)  # e1's three records and the keyless one
     refused = wl.apply([other_key])
-    assert [r.entry_id for r in refused] == ["e1"] and "not the record's key" in refused[0].reason
+    assert [r.key for r in refused] == ["e1"] and "not the record's key" in refused[0].reason
     assert _hits(wl, ["12BD34"]) == {(0, "e1")}
 
 
@@ -100,3 +100,16 @@ def test_any_sequence_of_upserts_and_deletes_matches_a_dict_rebuilt_from_it(
     want = {(h.read, h.entry_id) for h in ref_match(reads, list(state.values()))}
     assert len(wl) == len(state)
     assert _hits(wl, [p for p, _ in plates]) == want
+
+
+def test_a_bad_record_after_a_good_one_leaves_the_good_one_whether_applied_apart_or_together() -> None:
+    """Found by hand: a new instance loading the topic in one chunk kept only a key's last record,
+    so a bad record after a good one unlisted an entry the running engines still held."""
+    good = _record(entry(2, "56-FG-78"))
+    bad = (b"e2", b'{"entry_id": "e2", "plate": "56-FG-78"}')
+    apart, together = Watchlist(), Watchlist()
+    apart.apply([good])
+    apart.apply([bad])
+    refused = together.apply([good, bad])
+    assert len(refused) == 1 and refused[0].key == "e2"
+    assert _hits(apart, ["56FG78"]) == _hits(together, ["56FG78"]) == {(0, "e2")}

@@ -33,7 +33,7 @@ def _ref(pattern: str, plate: str) -> bool:
 def test_wildcard_matching_equals_reference(pats: list[str], reads: list[str]) -> None:
     wl = Watchlist()
     rejected = wl.upsert([entry(i, p) for i, p in enumerate(pats)])
-    refused = {r.entry_id for r in rejected}
+    refused = {r.key for r in rejected}
     for i, p in enumerate(pats):  # refused exactly when a pattern names too little, repeats a star or is too long
         assert (f"e{i}" in refused) == (len(p) - p.count("*") < 3 or "**" in p or len(p) > 12)
     hits = wl.match(normalize_plates(reads), pa.nulls(len(reads), pa.string()), np.zeros(len(reads), np.int64))
@@ -64,7 +64,7 @@ def test_wildcard_alerts_and_refusals() -> None:
     refused = wl.upsert([
         entry(1, "12-AB*"), entry(2, "*"), entry(3, "1*2*3*4"), entry(4, "A\x00*BC"), entry(5, "*XYZ*"),
     ])  # fmt: skip
-    assert [r.entry_id for r in refused] == ["e2", "e3", "e4"] and all(r.reason for r in refused)
+    assert [r.key for r in refused] == ["e2", "e3", "e4"] and all(r.reason for r in refused)
     reads = [base.model_copy(update={"read_id": f"w{i}", "plate_text": t, "plate_country": None})
              for i, t in enumerate(["12-ABC-3", "99-XYZ-1", "13-ABC-3"])]  # fmt: skip
     sink = ListSink()
