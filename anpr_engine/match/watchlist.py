@@ -193,6 +193,10 @@ class Watchlist:
         for i, slot in enumerate(found.tolist()):
             if slot >= 0 and self._is_active(slot):
                 was_from[i], was_until[i] = self._valid_from[slot], self._valid_until[slot]
+        self._remember(rows, was_from, was_until, active)
+
+    def _remember(self, rows: EntryRows, was_from: np.ndarray, was_until: np.ndarray, active: np.ndarray) -> None:
+        """Keep the active rows that cover read times their key did not cover before, for take_fresh."""
         wider = (rows.valid_from < was_from) | (rows.valid_until > was_until)
         fresh = np.flatnonzero(active & wider & (rows.valid_from <= rows.valid_until))
         if len(fresh):
@@ -315,11 +319,7 @@ class Watchlist:
         old = [was.get(entry_id, (1, 0)) for entry_id in rows.entry_id]
         was_from = np.array([f for f, _ in old], dtype=np.int64)
         was_until = np.array([u for _, u in old], dtype=np.int64)
-        wider = (rows.valid_from < was_from) | (rows.valid_until > was_until)
-        fresh = np.flatnonzero(wider & (rows.valid_from <= rows.valid_until))
-        if len(fresh):
-            self._fresh.append((fresh.tolist(), was_from[fresh], was_until[fresh]))
-            self._fresh_rows.append(rows)
+        self._remember(rows, was_from, was_until, np.ones(len(rows), dtype=bool))
 
     def _plain_plates(self, rows: EntryRows) -> tuple[NormalizedPlates, np.ndarray, np.ndarray]:
         """The normalized plates of `rows` and their budgets of equivalences and of differences, one
