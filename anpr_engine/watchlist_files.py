@@ -5,8 +5,10 @@ Plates, wildcard patterns among them (`12-AB*`), are judged by the watchlist's o
 
 Every row is validated on its own: a bad row is reported with its line (CSV/JSONL: the file's line
 number; Parquet: the row number) and reason, and never stops the valid rows. Only the plate column
-is required; list, agency, country and category can come from defaults given by the caller, and a
-missing entry id is derived from agency country, list, normalized plate and plate country.
+is required; list, agency, country and category can come from defaults given by the caller or the
+list's record, and a missing entry id is derived from agency country, list, normalized plate and
+plate country. Rows are checked column by column, as entries from the topic are (entries.py): a
+1 000 000-row file in seconds, where the model row by row took 26 µs a row.
 """
 
 from __future__ import annotations
@@ -370,8 +372,6 @@ def write_entries(entries: list[WatchlistEntry], path: Path) -> None:
     rows = [e.model_dump(mode="json") for e in entries]
     suffix = path.suffix.lower()
     if suffix == ".parquet":
-        import pyarrow as pa
-
         pq.write_table(pa.Table.from_pylist(rows), path)
     elif suffix == ".csv":
         with path.open("w", newline="", encoding="utf-8") as f:
