@@ -142,6 +142,9 @@ class Settings(BaseSettings):
         description="recent reads kept for retro-hits: an entry listed now alerts on its reads this far back "
         "(by read time); 0: no retro-hits",
     )
+    retro_interval_ms: int = Field(
+        default=1000, ge=0, description="least time between two searches of the recent reads for retro-hits"
+    )
     retro_max_reads: int = Field(
         default=2_000_000, ge=0, description="most reads kept for retro-hits (the oldest go first beyond it)"
     )

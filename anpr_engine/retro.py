@@ -17,6 +17,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from anpr_engine.alerts import OutgoingAlert
+from anpr_engine.config import Settings
 from anpr_engine.match.table import match_reads
 from anpr_engine.match.watchlist import Fresh, Watchlist
 
@@ -31,6 +32,13 @@ class RecentReads:
         self.max_reads = max_reads
         self._tables: deque[tuple[int, pa.Table]] = deque()  # (newest read time, reads)
         self._count = 0
+
+    @staticmethod
+    def of(settings: Settings) -> RecentReads | None:
+        """The window the settings ask for (retro_window_s, retro_max_reads), or None for none."""
+        if settings.retro_window_s <= 0 or settings.retro_max_reads <= 0:
+            return None
+        return RecentReads(int(settings.retro_window_s * 1000), settings.retro_max_reads)
 
     def __len__(self) -> int:
         return self._count
@@ -71,7 +79,7 @@ class RecentReads:
         out: list[OutgoingAlert] = []
         for _, table in self._tables:
             ts = table["ts_ms"].to_numpy()
-            inside = np.flatnonzero((ts >= since) & (ts <= now_ms))
+            inside = np.flatnonzero(ts >= since)  # a read stamped ahead (a camera's clock) counts too
             if not len(inside):
                 continue
             t = table if len(inside) == table.num_rows else table.take(pa.array(inside))

@@ -25,6 +25,7 @@ from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import PlateRead
 from anpr_engine.pipeline import Engine, freeze_heap
 from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, decode_reads
+from anpr_engine.retro import RecentReads
 from benchmarks.baseline import py_normalize
 from benchmarks.data import Listed, listed_plates, traffic
 from simulators.traffic import CAMERAS
@@ -132,7 +133,10 @@ def engine_in_process(
                                     "group_id": f"{s.group_id}-{topic}"})  # fmt: skip
     source = KafkaReadSource(settings)
     _, alerts, dead = alert_sinks(settings)
-    engine = Engine(watchlist, source, alerts, dead, updates=updates, updates_interval_s=s.watchlist_interval_ms / 1000)
+    engine = Engine(
+        watchlist, source, alerts, dead, updates=updates, updates_interval_s=s.watchlist_interval_ms / 1000,
+        recent=RecentReads.of(settings), retro_interval_s=s.retro_interval_ms / 1000,  # as `anpr-engine run` has it
+    )  # fmt: skip
     deadline = time.monotonic() + 600
     while engine.stats.reads + engine.stats.dlq < n_reads and time.monotonic() < deadline:
         engine.step()

@@ -153,8 +153,7 @@ def run(
         watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000), ts_min_ms=settings.ts_min_ms,
         ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=follower,
         updates_interval_s=settings.watchlist_interval_ms / 1000,
-        recent=RecentReads(int(settings.retro_window_s * 1000), settings.retro_max_reads)
-        if settings.retro_window_s > 0 else None,
+        recent=RecentReads.of(settings), retro_interval_s=settings.retro_interval_ms / 1000,
     )  # fmt: skip
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:

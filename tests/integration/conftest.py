@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -72,3 +75,58 @@ def engine_proc(settings: Settings) -> Iterator[list[subprocess.Popen[str]]]:
     for p in procs:
         if p.poll() is None:
             p.kill()
+
+
+def read_now(read_id: str, plate: str) -> bytes:
+    """A read of `plate` stamped now, as a camera at the Lanaken crossing sends it."""
+    return json.dumps({
+        "read_id": read_id, "camera_id": "BE-LANAKEN-1", "camera_country": "BE", "site": "N78 Lanaken", "lane": 0,
+        "direction": "inbound", "ts_ms": int(time.time() * 1000), "plate_text": plate, "confidence": 0.9,
+    }).encode()  # fmt: skip
+
+
+class Engine:
+    """An engine process, its stderr in a file."""
+
+    def __init__(self, s: Settings, alerts_topic: str, group: str, log: Path) -> None:
+        args = engine_args(s)
+        args[args.index("--alerts-topic") + 1] = alerts_topic
+        self.log = log
+        self.alerts_topic = alerts_topic
+        with log.open("w") as f:
+            self.proc = subprocess.Popen(
+                [str(BIN / "anpr-engine"), "run", *args, "--group-id", group, "--suppress-s", "0"], stderr=f
+            )
+        wait(lambda: "consuming" in log.read_text(), f"{log} never started")
+
+    def alerts(self, s: Settings) -> set[tuple[str, str]]:
+        return {
+            (a["read"]["read_id"], a["entry"]["entry_id"]) for a in map(json.loads, topic_values(s, self.alerts_topic))
+        }
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            self.proc.wait(60)
+
+
+def within(done: Callable[[], bool], timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while not done():
+        if time.monotonic() >= deadline:
+            return False
+        time.sleep(0.2)
+    return True
+
+
+def wait(done: Callable[[], bool], why: str, timeout_s: float = 60) -> None:
+    assert within(done, timeout_s), why
+
+
+@pytest.fixture
+def engines() -> Iterator[list[Engine]]:
+    running: list[Engine] = []
+    yield running
+    for e in running:
+        if e.proc.poll() is None:
+            e.proc.kill()

@@ -17,8 +17,7 @@ from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.io.watchlist_topic import WatchlistWriter, next_generation, replace_list, topic_state
 from anpr_engine.models import Category, WatchlistEntry, WatchlistList
 from anpr_engine.reads import NDJSON
-from tests.integration.conftest import BIN, cli_args, topic_values
-from tests.integration.test_live_watchlist_kafka import Engine, _read, _wait, _within, engines  # noqa: F401
+from tests.integration.conftest import BIN, Engine, cli_args, read_now, topic_values, wait, within
 
 pytestmark = pytest.mark.integration
 
@@ -48,7 +47,7 @@ class Traffic(threading.Thread):
         out = AckedProducer(new_producer(self.s))
         plates = sorted(set(OLD.values()) | set(NEW.values()))
         while not self.halt.is_set():
-            value = b"\n".join(_read(f"m{self.sent}-{p}", p) for p in plates)
+            value = b"\n".join(read_now(f"m{self.sent}-{p}", p) for p in plates)
             out.producer.produce(self.s.topics.reads, value, b"gw", headers=[("content-type", NDJSON.encode())])
             out.flush()
             self.sent += 1
@@ -68,7 +67,7 @@ def _hits_per_message(s: Settings, topic: str) -> dict[str, set[tuple[str, int]]
 
 def test_a_replace_is_never_seen_mixed_even_across_a_restart(
     settings: Settings,
-    engines: list[Engine],  # noqa: F811
+    engines: list[Engine],
     tmp_path: Path,
 ) -> None:
     s = settings
@@ -81,7 +80,7 @@ def test_a_replace_is_never_seen_mixed_even_across_a_restart(
     engines.append(restarted)
     traffic = Traffic(s)
     traffic.start()
-    _wait(lambda: traffic.sent > 20, "no traffic")
+    wait(lambda: traffic.sent > 20, "no traffic")
 
     def after(step: str) -> None:
         nonlocal restarted
@@ -91,20 +90,20 @@ def test_a_replace_is_never_seen_mixed_even_across_a_restart(
             # the same group, its own alerts topic: what it redelivers of r1's uncommitted batches is told apart
             restarted = Engine(s, f"{s.topics.alerts}.r2", f"{s.group_id}.r", tmp_path / "r2.log")
             engines.append(restarted)
-            _wait(lambda: topic_values(s, f"{s.topics.alerts}.r2") != [], "the restarted engine matches nothing")
+            wait(lambda: topic_values(s, f"{s.topics.alerts}.r2") != [], "the restarted engine matches nothing")
 
     state = topic_state(s)
     record = _list("nightly").model_copy(update={"generation": next_generation(state, "nightly")})
     rows = EntryRows.of([_entry(i, p).model_copy(update={"generation": record.generation}) for i, p in NEW.items()])
     assert (record.generation, replace_list(writer, state, record, rows, after)) == (1, 2)
     sent = traffic.sent
-    _wait(lambda: traffic.sent > sent + 30, "no traffic after the replace")
+    wait(lambda: traffic.sent > sent + 30, "no traffic after the replace")
     traffic.halt.set()
     traffic.join()
     old = {(i, 0) for i in OLD}
     new = {(i, 1) for i in NEW}
     for topic in (s.topics.alerts, f"{s.topics.alerts}.r2"):
-        _wait(lambda topic=topic: f"m{traffic.sent - 1}" in _hits_per_message(s, topic), "last message not matched")  # type: ignore[misc]
+        wait(lambda topic=topic: f"m{traffic.sent - 1}" in _hits_per_message(s, topic), "last message not matched")  # type: ignore[misc]
         seen = _hits_per_message(s, topic)
         assert all(hits in (old, new) for hits in seen.values()), {m: h for m, h in seen.items() if h not in (old, new)}
         assert old in seen.values() and new in seen.values()
@@ -116,7 +115,7 @@ def test_a_replace_is_never_seen_mixed_even_across_a_restart(
 
 def test_covert_hits_go_to_the_covert_topic_only_and_retro_hits_are_flagged(
     settings: Settings,
-    engines: list[Engine],  # noqa: F811
+    engines: list[Engine],
     tmp_path: Path,
 ) -> None:
     s = settings
@@ -128,13 +127,13 @@ def test_covert_hits_go_to_the_covert_topic_only_and_retro_hits_are_flagged(
     out = AckedProducer(new_producer(s))
     now = int(time.time() * 1000)
     earlier = [
-        json.dumps({**json.loads(_read(read_id, "99 XZ 11")), "ts_ms": now - ago}).encode()
+        json.dumps({**json.loads(read_now(read_id, "99 XZ 11")), "ts_ms": now - ago}).encode()
         for read_id, ago in (("passed-10min-ago", 600_000), ("passed-2h-ago", 7_200_000))
     ]
-    for value in [_read("r-covert", "12 BD 34"), _read("r-open", "56 FG 78"), *earlier]:
+    for value in [read_now("r-covert", "12 BD 34"), read_now("r-open", "56 FG 78"), *earlier]:
         out.produce(s.topics.reads, value, b"c")
     out.flush()
-    _wait(lambda: len(topic_values(s, s.topics.alerts)) == 1, "no open alert")
+    wait(lambda: len(topic_values(s, s.topics.alerts)) == 1, "no open alert")
     # listed now: the read of 10 minutes ago alerts as a retro-hit, the one of 2 hours ago (outside the window) not
     done = subprocess.run(
         [str(BIN / "anpr-watchlist"), "add", "--plate", "99-XZ-11", "--list-name", "open", "--agency", "Politie",
@@ -143,8 +142,8 @@ def test_covert_hits_go_to_the_covert_topic_only_and_retro_hits_are_flagged(
         capture_output=True, text=True, timeout=60, check=False,
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
-    _wait(lambda: len(topic_values(s, s.topics.alerts)) >= 2, "no retro alert")
-    assert not _within(lambda: len(topic_values(s, s.topics.alerts)) > 2, 3)
+    wait(lambda: len(topic_values(s, s.topics.alerts)) >= 2, "no retro alert")
+    assert not within(lambda: len(topic_values(s, s.topics.alerts)) > 2, 3)
     engine.stop()
     general = [json.loads(v) for v in topic_values(s, s.topics.alerts)]
     covert = [json.loads(v) for v in topic_values(s, s.topics.alerts_covert)]

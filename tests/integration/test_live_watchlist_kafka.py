@@ -4,18 +4,14 @@ holds the same entries as the running one."""
 
 from __future__ import annotations
 
-import json
-import signal
-import subprocess
 import time
-from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from anpr_engine.config import Settings
 from anpr_engine.models import Category, WatchlistEntry
-from tests.integration.conftest import BIN, engine_args, produce, topic_values
+from tests.integration.conftest import Engine, produce, read_now, wait, within
 
 pytestmark = pytest.mark.integration
 
@@ -25,69 +21,15 @@ def _entry(entry_id: str, plate: str, **kw: object) -> WatchlistEntry:
                           agency_country="NL", category=Category.STOLEN_VEHICLE, **kw)  # type: ignore[arg-type]  # fmt: skip
 
 
-def _read(read_id: str, plate: str) -> bytes:
-    return json.dumps({
-        "read_id": read_id, "camera_id": "BE-LANAKEN-1", "camera_country": "BE", "site": "N78 Lanaken", "lane": 0,
-        "direction": "inbound", "ts_ms": int(time.time() * 1000), "plate_text": plate, "confidence": 0.9,
-    }).encode()  # fmt: skip
-
-
-class Engine:
-    """An engine process, its stderr in a file."""
-
-    def __init__(self, s: Settings, alerts_topic: str, group: str, log: Path) -> None:
-        args = engine_args(s)
-        args[args.index("--alerts-topic") + 1] = alerts_topic
-        self.log = log
-        self.alerts_topic = alerts_topic
-        with log.open("w") as f:
-            self.proc = subprocess.Popen(
-                [str(BIN / "anpr-engine"), "run", *args, "--group-id", group, "--suppress-s", "0"], stderr=f
-            )
-        _wait(lambda: "consuming" in log.read_text(), f"{log} never started")
-
-    def alerts(self, s: Settings) -> set[tuple[str, str]]:
-        return {
-            (a["read"]["read_id"], a["entry"]["entry_id"]) for a in map(json.loads, topic_values(s, self.alerts_topic))
-        }
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(60)
-
-
-def _within(done: Callable[[], bool], timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while not done():
-        if time.monotonic() >= deadline:
-            return False
-        time.sleep(0.2)
-    return True
-
-
-def _wait(done: Callable[[], bool], why: str, timeout_s: float = 60) -> None:
-    assert _within(done, timeout_s), why
-
-
-@pytest.fixture
-def engines() -> Iterator[list[Engine]]:
-    running: list[Engine] = []
-    yield running
-    for e in running:
-        if e.proc.poll() is None:
-            e.proc.kill()
-
-
 def _until_alert(s: Settings, engine: Engine, plate: str, entry_id: str, tag: str, before: str | None = None) -> int:
     """Send reads of `plate` (each after a read of `before`, same key: ordered) until one alerts on
     entry_id; returns that round."""
     for k in range(30):
-        items = [(b"cam", _read(f"{tag}-{k}", plate))]
+        items = [(b"cam", read_now(f"{tag}-{k}", plate))]
         if before is not None:
-            items.insert(0, (b"cam", _read(f"{tag}-before-{k}", before)))
+            items.insert(0, (b"cam", read_now(f"{tag}-before-{k}", before)))
         produce(s, s.topics.reads, items)
-        if _within(lambda read_id=f"{tag}-{k}": (read_id, entry_id) in engine.alerts(s), 2):  # type: ignore[misc]
+        if within(lambda read_id=f"{tag}-{k}": (read_id, entry_id) in engine.alerts(s), 2):  # type: ignore[misc]
             return k
     raise AssertionError(f"no alert on {entry_id} for reads of {plate}")
 
@@ -101,8 +43,8 @@ def test_entries_change_while_the_engine_runs(settings: Settings, engines: list[
     first = Engine(s, s.topics.alerts, s.group_id, tmp_path / "first.log")
     engines.append(first)
 
-    produce(s, s.topics.reads, [(b"cam", _read("r-expired", "56 FG 78")), (b"cam", _read("r-a", "12 BD 34"))])
-    _wait(lambda: ("r-a", "a") in first.alerts(s), "no alert on a listed plate")
+    produce(s, s.topics.reads, [(b"cam", read_now("r-expired", "56 FG 78")), (b"cam", read_now("r-a", "12 BD 34"))])
+    wait(lambda: ("r-a", "a") in first.alerts(s), "no alert on a listed plate")
 
     b = _entry("b", "34-OEU-5")  # published while the engine runs
     produce(s, s.topics.watchlist, [(b"b", b.model_dump_json().encode())])
@@ -116,11 +58,11 @@ def test_entries_change_while_the_engine_runs(settings: Settings, engines: list[
     second = Engine(s, f"{s.topics.alerts}.second", f"{s.group_id}.second", tmp_path / "second.log")
     engines.append(second)
     assert "watchlist 3 entries" in second.log.read_text()  # b, m and the expired x; a is gone
-    final = [(b"cam", _read(f"final-{p}", p)) for p in ("12 BD 34", "56 FG 78", "34 OEU 5", "77 HJ 88")]
+    final = [(b"cam", read_now(f"final-{p}", p)) for p in ("12 BD 34", "56 FG 78", "34 OEU 5", "77 HJ 88")]
     produce(s, s.topics.reads, final)
     want = {("final-34 OEU 5", "b"), ("final-77 HJ 88", "m")}
     for engine in (first, second):
-        _wait(lambda engine=engine: want <= engine.alerts(s), "the final reads did not alert")  # type: ignore[misc]
+        wait(lambda engine=engine: want <= engine.alerts(s), "the final reads did not alert")  # type: ignore[misc]
     first.stop()
     second.stop()
     for engine in (first, second):
