@@ -66,12 +66,28 @@ def _parse(path: Path) -> _Parsed:
     if suffix not in (".jsonl", ".ndjson", ".json", ".csv", ".txt", ".tsv"):
         raise ValueError(f"{path}: unknown watchlist format {suffix!r} (use .csv, .jsonl or .parquet)")
     data = path.read_bytes()
-    try:
-        text = data.decode("utf-8")
-    except UnicodeDecodeError as e:
-        raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
+    if not _utf8(data):
+        try:
+            data.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise ValueError(f"{path}: not UTF-8 text ({e.reason} at byte {e.start})") from e
     data = data.removeprefix(b"\xef\xbb\xbf")
-    return _parse_jsonl(data) if suffix in (".jsonl", ".ndjson", ".json") else _parse_csv(data, text.lstrip("\ufeff"))
+    if suffix in (".jsonl", ".ndjson", ".json"):
+        return _parse_jsonl(data)
+    return _parse_csv(data, data[: 1 << 16].decode("utf-8", "ignore"))
+
+
+def _utf8(data: bytes) -> bool:
+    """Whether data is UTF-8, checked by Arrow on the bytes in place (decoding a large file into a
+    Python string took longer than parsing it)."""
+    whole = pa.Array.from_buffers(
+        pa.large_binary(), 1, [None, pa.py_buffer(np.array([0, len(data)], dtype=np.int64)), pa.py_buffer(data)]
+    )
+    try:
+        whole.cast(pa.large_string())
+    except pa.ArrowInvalid:
+        return False
+    return True
 
 
 def _parse_jsonl(data: bytes) -> _Parsed:
@@ -107,9 +123,10 @@ def _delimiter(text: str) -> str:
         return ","
 
 
-def _parse_csv(data: bytes, text: str) -> _Parsed:
-    delimiter = _delimiter(text)
-    first = text.split("\n", 1)[0]
+def _parse_csv(data: bytes, head: str) -> _Parsed:
+    """`head`: the start of the file as text, for its delimiter and header."""
+    delimiter = _delimiter(head)
+    first = head.split("\n", 1)[0]
     names = [h.strip() for h in next(csv.reader([first], delimiter=delimiter), [])]
     if not names:
         return _Parsed(pa.table({f.name: pa.nulls(0, f.type) for f in ENTRY_SCHEMA}), np.zeros(0, bool),
@@ -198,6 +215,7 @@ def load_entry_rows(
     only_list: str | None = None,
     now_ms: int = 0,
     bulk: bool = True,
+    json: bool = True,
 ) -> tuple[EntryRows, list[RowError]]:
     """Valid entries of a watchlist file as EntryRows (each with the JSON it is published as), and
     the rows that failed with line number and reason.
@@ -207,7 +225,8 @@ def load_entry_rows(
     its default validity from `now_ms` (or its own start). With `only_list`, rows name that list or
     none; a row naming another is refused. Rows are checked column by column (as entries from the
     topic are, entries.py); only the rows those checks cannot vouch for go to the model one by one
-    (all rows without `bulk`), which gives the reason a row is refused."""
+    (all rows without `bulk`), which gives the reason a row is refused. Without `json` the rows
+    vouched for carry no JSON (b""): for a check, which publishes nothing."""
     src = _parse(path)
     lists = lists or {}
     errors = list(src.errors)
@@ -222,7 +241,7 @@ def load_entry_rows(
         keep &= ~other
     t = _filled(src.table, {"list_name": only_list} if only_list else {}, defaults or {}, lists, now_ms)
     given_generation = between(src.table["generation"], 0, 2**31 - 1, null_ok=True)  # a list's replaces it
-    entry_json, written = json_objects(t)
+    entry_json, written = json_objects(t) if json else (None, np.ones(t.num_rows, dtype=bool))
     fast = keep & src.as_given & given_generation & vouched_rows(t) & written
     if not bulk:
         fast[:] = False
@@ -233,7 +252,8 @@ def load_entry_rows(
         ft["entry_id"].to_pylist(), ft["plate"].to_pylist(), ft["plate_country"].to_pylist(),
         ft["list_name"].to_pylist(), ft["valid_from_ms"].fill_null(0).to_numpy(),
         ft["valid_until_ms"].fill_null(NEVER).to_numpy(), ft["generation"].to_numpy().astype(np.int32),
-        (entry_json if every else entry_json.take(pa.array(at, pa.int64()))).to_pylist(),
+        [b""] * len(at) if entry_json is None
+        else (entry_json if every else entry_json.take(pa.array(at, pa.int64()))).to_pylist(),
     )  # fmt: skip
     lines = src.lines[at].tolist()
     models: list[WatchlistEntry] = []

@@ -62,11 +62,11 @@ def publish(
 
 def _load(
     file: Path, defaults: Mapping[str, object] | None = None, lists: Mapping[str, WatchlistList] | None = None,
-    only_list: str | None = None,
+    only_list: str | None = None, json: bool = True,
 ) -> tuple[EntryRows, list[RowError]]:  # fmt: skip
     """A watchlist file's valid entries, its bad rows reported on stderr as `file:line: reason`."""
     try:
-        entries, errors = load_entry_rows(file, defaults, lists, only_list, _now_ms())
+        entries, errors = load_entry_rows(file, defaults, lists, only_list, _now_ms(), json=json)
     except (OSError, ValueError) as e:
         raise die(str(e)) from e
     for err in errors:
@@ -202,7 +202,7 @@ def check(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Watchlist .csv, .jsonl or .parquet.")],
 ) -> None:
     """Validate a watchlist file without publishing; exit 1 if any row is bad."""
-    entries, errors = _load(file)
+    entries, errors = _load(file, json=False)
     typer.echo(f"watchlist: {len(entries)} valid entries, {len(errors)} rows rejected")
     if errors:
         raise typer.Exit(1)

@@ -75,13 +75,17 @@ def country_code(country: str | None) -> int:
 def plate_problems(plates: list[str]) -> list[str | None]:
     """Why each listed plate cannot be listed, or None: the one place that judges a plate (files,
     the topic and offline matching all come through here). A plate with `*` is a wildcard pattern."""
-    plain = [i for i, p in enumerate(plates) if "*" not in p]
-    out: list[str | None] = [pattern_problem(p) if "*" in p else None for p in plates]
-    if plain:
-        status = normalize_plates([plates[i] for i in plain]).status.tolist()
-        for i, st in zip(plain, status, strict=True):
-            if st != 0:
-                out[i] = f"plate {plates[i]!r} is not plate text ({STATUS_NAMES[st]})"
+    arr = pa.array(plates, pa.string())
+    wild = np.asarray(pc.fill_null(pc.match_substring(arr, "*"), False).to_numpy(zero_copy_only=False), dtype=bool)
+    out: list[str | None] = [None] * len(plates)
+    for i in np.flatnonzero(wild).tolist():
+        out[i] = pattern_problem(plates[i])
+    plain = np.flatnonzero(~wild)
+    if len(plain):
+        status = normalize_plates(arr if len(plain) == len(plates) else arr.take(pa.array(plain))).status
+        for j in np.flatnonzero(status != 0).tolist():
+            i = int(plain[j])
+            out[i] = f"plate {plates[i]!r} is not plate text ({STATUS_NAMES[int(status[j])]})"
     return out
 
 

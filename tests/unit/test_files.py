@@ -169,6 +169,8 @@ def test_bulk_loading_equals_the_model_row_by_row(
     defaults = {"agency": "Default"}
     fast, fast_errors = load_entry_rows(path, defaults, lists, now_ms=1_800_000_000_000)
     slow, slow_errors = load_entry_rows(path, defaults, lists, now_ms=1_800_000_000_000, bulk=False)
+    checked, check_errors = load_entry_rows(path, defaults, lists, now_ms=1_800_000_000_000, json=False)
+    assert (sorted(checked.entry_id), check_errors) == (sorted(fast.entry_id), fast_errors)  # as a publish judges
     as_model = [WatchlistEntry.model_validate_json(j) for j in fast.json]
     assert sorted(as_model, key=repr) == sorted((WatchlistEntry.model_validate_json(j) for j in slow.json), key=repr)
     assert [e.line for e in fast_errors] == [e.line for e in slow_errors]
