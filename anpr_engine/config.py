@@ -123,6 +123,10 @@ class Settings(BaseSettings):
     topics: TopicNames = TopicNames()
     match: MatchPolicy = MatchPolicy()
     group_id: str = "anpr-engine"
+    guarantee: Literal["at-least-once", "exactly-once"] = Field(
+        default="at-least-once",
+        description="exactly-once: a batch's alerts, dead letters and consumed offsets in one Kafka transaction",
+    )
     suppress_s: float = Field(
         default=60.0, ge=0, description="one alert per (entry, site) within this many seconds of read time; 0: off"
     )

@@ -5,7 +5,9 @@ sink) so the same loop runs over Kafka (anpr_engine.io) or files (offline mode) 
 Delivery is at-least-once: a batch's position is committed only after its alerts and dead letters
 are acknowledged. The wait for those acknowledgements overlaps the next batch's work: a batch's
 alerts are sent when it is matched, and it is settled (acknowledgements awaited, position
-committed) after the next batch is matched, or when no next batch comes.
+committed) after the next batch is matched, or when no next batch comes. In exactly-once mode
+(`settle_each`) every batch is settled before the next is taken: the source commits its alerts,
+dead letters and offsets in one transaction, and no transaction is open while the group rebalances.
 """
 
 from __future__ import annotations
@@ -145,6 +147,7 @@ class Engine:
         updates_interval_s: float = 0.0,
         recent: RecentReads | None = None,
         retro_interval_s: float = 0.0,
+        settle_each: bool = False,
     ) -> None:
         self.watchlist = watchlist
         self.source = source
@@ -159,6 +162,7 @@ class Engine:
         self.updates_interval_s = updates_interval_s
         self.recent = recent
         self.retro_interval_s = retro_interval_s
+        self.settle_each = settle_each  # settle every batch before the next is taken (exactly-once mode)
         self._retro_at = float("-inf")  # time.monotonic() of the last search of the window
         watchlist.track_fresh = recent is not None
         self._retro: list[OutgoingAlert] = []  # retro alerts found by the last apply_updates, not sent yet
@@ -176,9 +180,10 @@ class Engine:
         self.apply_updates()
         if not messages:
             self.settle()
-            if self._retro:  # retro alerts of updates applied while no reads come
+            if self._retro:  # retro alerts of updates applied while no reads come: settled at once
                 self._send([])
-                self.alerts.flush()
+                self._unsettled = messages
+                self.settle()
             return 0
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.time()
@@ -194,6 +199,8 @@ class Engine:
             self.dead_letters.send(replace(messages.message(r.message), value=r.value, row=r.row), r.reason)
         self._send(found)  # the retro alerts of the updates applied before this batch go with it
         self._unsettled = messages
+        if self.settle_each:
+            self.settle()
         s = self.stats
         s.batches += 1
         s.messages += len(messages)

@@ -51,6 +51,11 @@ MaxDiff = Annotated[
 ]
 
 
+class Guarantee(StrEnum):
+    AT_LEAST_ONCE = "at-least-once"
+    EXACTLY_ONCE = "exactly-once"
+
+
 class CountryPolicy(StrEnum):
     STRICT = "strict"
     LENIENT = "lenient"
@@ -83,11 +88,13 @@ def run_settings(
     instance_id: str | None = None,
     covert_alerts_topic: str | None = None,
     retro_window_s: float | None = None,
+    guarantee: Guarantee | None = None,
 ) -> Settings:
     """The settings `run` works with: its options where given, else the environment, else the defaults."""
     given = {
         "group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id,
         "suppress_s": suppress_s, "retro_window_s": retro_window_s,
+        "guarantee": None if guarantee is None else guarantee.value,
     }  # fmt: skip
     extra: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     extra["match"] = _policy(max_equivalences, max_differences, country_policy)
@@ -118,6 +125,10 @@ def run(
         float | None,
         typer.Option(min=0, help="Seconds of recent reads kept for retro-hits on later-listed entries; 0: off [3600]."),
     ] = None,
+    guarantee: Annotated[
+        Guarantee | None,
+        typer.Option(help="exactly-once: alerts, dead letters and offsets in one Kafka transaction [at-least-once]."),
+    ] = None,
     idle_exit_s: Annotated[
         float | None,
         typer.Option(help="Exit after this many seconds without reads (default: run until signalled)."),
@@ -128,6 +139,7 @@ def run(
     from anpr_engine.io.admin import ensure_topics
     from anpr_engine.io.consumer import KafkaReadSource, TopicFollower
     from anpr_engine.io.producer import alert_sinks
+    from anpr_engine.io.transactions import FatalDeliveryError, TransactionalProducer
     from anpr_engine.io.watchlist_topic import load_watchlist
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -135,7 +147,7 @@ def run(
     settings = run_settings(
         bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, group_id, max_equivalences,
         max_differences, batch_max_reads, country_policy, suppress_s, instance_id, covert_alerts_topic,
-        retro_window_s,
+        retro_window_s, guarantee,
     )  # fmt: skip
     ensure_topics(settings)
     t0 = time.perf_counter()
@@ -147,13 +159,19 @@ def run(
         err=True,
     )
     freeze_heap()
-    source = KafkaReadSource(settings)
-    _, alerts, dead = alert_sinks(settings)
+    exactly_once = settings.guarantee == "exactly-once"
+    try:
+        transactions = TransactionalProducer(settings) if exactly_once else None
+    except FatalDeliveryError as e:
+        raise die(str(e), 1) from e
+    source = KafkaReadSource(settings, transactions=transactions)
+    _, alerts, dead = alert_sinks(settings, transactions)
     engine = Engine(
         watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000), ts_min_ms=settings.ts_min_ms,
         ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=follower,
         updates_interval_s=settings.watchlist_interval_ms / 1000,
         recent=RecentReads.of(settings), retro_interval_s=settings.retro_interval_ms / 1000,
+        settle_each=exactly_once,
     )  # fmt: skip
 
     def on_signal(signum: int, _frame: FrameType | None) -> None:
@@ -163,6 +181,8 @@ def run(
     signal.signal(signal.SIGTERM, on_signal)
     try:
         stats = engine.run(max_idle_s=idle_exit_s)
+    except FatalDeliveryError as e:
+        raise die(str(e), 1) from e
     finally:
         try:
             source.close()

@@ -12,6 +12,7 @@ from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
 from anpr_engine.io.client_logs import client_conf
+from anpr_engine.io.transactions import TransactionAborted, TransactionalProducer
 from anpr_engine.pipeline import Batch, Message
 
 log = logging.getLogger(__name__)
@@ -38,8 +39,14 @@ class KafkaReadSource:
     its partition moved commits nothing for it (the new owner reads that part again: at-least-once).
     """
 
-    def __init__(self, settings: Settings, client: Callable[[dict[str, object]], Consumer] = Consumer) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        client: Callable[[dict[str, object]], Consumer] = Consumer,
+        transactions: TransactionalProducer | None = None,
+    ) -> None:
         self.settings = settings
+        self.transactions = transactions  # exactly-once: offsets are committed in its transactions
         self._commit_error: KafkaException | None = None
         self._assigned: set[Partition] = set()
         self._pending: dict[Partition, int] = {}  # settled positions, not yet committed
@@ -72,7 +79,7 @@ class KafkaReadSource:
             first = self.consumer.poll(self.settings.batch_timeout_s)
             if first is None:
                 self._commit_pending()  # idle: no batch will carry these positions soon
-                return Batch([], [], lambda i: Message(None))
+                return Batch([], [], lambda i: Message(None), [])
             raw = self._take([first])
         # map over the C methods: a per-message Python expression costs more than the engine's match
         errors = list(map(KafkaMessage.error, raw))
@@ -123,11 +130,31 @@ class KafkaReadSource:
             err, self._commit_error = self._commit_error, None
             raise err
         positions: list[TopicPartition] = batch.position  # type: ignore[assignment]
+        if self.transactions is not None:
+            self._commit_in_transaction(positions)
+            return
         for tp in positions:
             if tp.offset >= 0 and (tp.topic, tp.partition) in self._assigned:
                 self._pending[tp.topic, tp.partition] = tp.offset
         if self._pending and time.monotonic() - self._committed_at >= self.settings.commit_interval_ms / 1000:
             self._commit_pending()
+
+    def _commit_in_transaction(self, positions: list[TopicPartition]) -> None:
+        """Exactly-once: commit the transaction holding the batch's alerts and dead letters with its
+        offsets; if it had to be aborted, go back to the committed offsets (the batch is read again)."""
+        held = [tp for tp in positions if tp.offset >= 0 and (tp.topic, tp.partition) in self._assigned]
+        try:
+            self.transactions.commit(held, self.consumer.consumer_group_metadata())  # type: ignore[union-attr]
+        except TransactionAborted as e:
+            log.warning("transaction aborted, reading again from the committed offsets: %s", e)
+            self._rewind()
+
+    def _rewind(self) -> None:
+        """Seek every held partition back to its committed offset (the start where none is)."""
+        for tp in self.consumer.committed(list(self.consumer.assignment()), timeout=self.settings.flush_timeout_s):
+            self.consumer.seek(
+                TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
+            )
 
     def _commit_pending(self) -> None:
         if self._pending:
@@ -187,6 +214,8 @@ class KafkaReadSource:
             self._pending, self._sent = {}, {}
             if last:
                 self._commit_now(last)
+            if self.transactions is not None:
+                self.transactions.close()
         finally:
             self.consumer.close()
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Sequence
+from typing import Protocol
 
 from confluent_kafka import KafkaError, Producer
 
@@ -80,11 +81,20 @@ class AckedProducer:
             raise DeliveryFailed(f"{len(errors)} messages failed: {errors[0]}")
 
 
+class Outbox(Protocol):
+    """Where the sinks produce: an AckedProducer, or in exactly-once mode a TransactionalProducer."""
+
+    def produce(
+        self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers | None = None
+    ) -> None: ...
+    def flush(self) -> None: ...
+
+
 class KafkaAlertSink:
     """Alerts as JSON on the alerts topic (those of covert lists on the covert alerts topic only),
     keyed by camera id, with filterable headers."""
 
-    def __init__(self, out: AckedProducer, topic: str, covert_topic: str) -> None:
+    def __init__(self, out: Outbox, topic: str, covert_topic: str) -> None:
         self.out = out
         self.topic = topic
         self.covert_topic = covert_topic
@@ -105,7 +115,7 @@ class KafkaAlertSink:
 class KafkaDeadLetterSink:
     """Unreadable messages, unchanged, with the reason and their source position in headers."""
 
-    def __init__(self, out: AckedProducer, topic: str) -> None:
+    def __init__(self, out: Outbox, topic: str) -> None:
         self.out = out
         self.topic = topic
 
@@ -124,8 +134,8 @@ class KafkaDeadLetterSink:
         self.out.flush()
 
 
-def alert_sinks(settings: Settings) -> tuple[AckedProducer, KafkaAlertSink, KafkaDeadLetterSink]:
-    """One acknowledged producer shared by the alert and dead-letter sinks."""
-    out = AckedProducer(new_producer(settings), settings.flush_timeout_s)
+def alert_sinks(settings: Settings, out: Outbox | None = None) -> tuple[Outbox, KafkaAlertSink, KafkaDeadLetterSink]:
+    """One producer shared by the alert and dead-letter sinks (an acknowledged one unless given)."""
+    out = out or AckedProducer(new_producer(settings), settings.flush_timeout_s)
     t = settings.topics
     return out, KafkaAlertSink(out, t.alerts, t.alerts_covert), KafkaDeadLetterSink(out, t.dlq)

@@ -4,7 +4,7 @@ import inspect
 
 import pytest
 
-from anpr_engine.cli.engine import CountryPolicy, run, run_settings
+from anpr_engine.cli.engine import CountryPolicy, Guarantee, run, run_settings
 from anpr_engine.config import Settings
 
 # run option -> (environment variable, its value there, what that value becomes, a value as the option, where it lands)
@@ -25,6 +25,7 @@ CASES = {
         "ANPR_TOPICS__ALERTS_COVERT", "env.covert", "env.covert", "opt.covert", lambda s: s.topics.alerts_covert,
     ),
     "retro_window_s": ("ANPR_RETRO_WINDOW_S", "60", 60.0, 5.0, lambda s: s.retro_window_s),
+    "guarantee": ("ANPR_GUARANTEE", "exactly-once", "exactly-once", Guarantee.AT_LEAST_ONCE, lambda s: s.guarantee),
 }  # fmt: skip
 
 
@@ -42,5 +43,5 @@ def test_option_over_environment_over_default(option: str, monkeypatch: pytest.M
     assert get(run_settings()) == get(Settings()) != from_env  # the default
     monkeypatch.setenv(env, raw)
     assert get(run_settings()) == from_env  # the environment over the default
-    want = opt_value.value if isinstance(opt_value, CountryPolicy) else opt_value
+    want = opt_value.value if isinstance(opt_value, CountryPolicy | Guarantee) else opt_value
     assert want != from_env and get(run_settings(**{option: opt_value})) == want  # the option over both

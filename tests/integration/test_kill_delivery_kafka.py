@@ -1,0 +1,82 @@
+"""Kill tests on the real broker: the engine SIGKILLed at random moments and restarted, in both
+delivery modes, against offline `anpr-engine match` over the same reads and watchlist."""
+
+from __future__ import annotations
+
+import json
+import random
+import signal
+import subprocess
+import time
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from anpr_engine.config import Settings
+from anpr_engine.read_files import write_reads_file
+from anpr_engine.reads import encode_read, reads_to_table
+from anpr_engine.watchlist_files import write_entries
+from simulators.noise import NoiseModel
+from simulators.traffic import Traffic, make_watchlists
+from tests.integration.conftest import BIN, engine_args, produce, run_engine, topic_values, wait
+
+pytestmark = pytest.mark.integration
+
+READS = 200_000
+KILLS = 5
+
+
+def _expected(tmp: Path, entries: list, reads: list) -> set[tuple[str, str]]:  # type: ignore[type-arg]
+    """(read, entry) pairs of offline matching with no repeat suppression."""
+    write_entries(entries, tmp / "watchlist.jsonl")
+    write_reads_file(reads_to_table(reads), tmp / "reads.parquet")
+    out = tmp / "alerts.jsonl"
+    done = subprocess.run(
+        [str(BIN / "anpr-engine"), "match", "--reads", str(tmp / "reads.parquet"), "--watchlist",
+         str(tmp / "watchlist.jsonl"), "--out", str(out), "--suppress-s", "0"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return {(a["read"]["read_id"], a["entry"]["entry_id"]) for a in map(json.loads, out.read_text().splitlines())}
+
+
+@pytest.mark.parametrize("guarantee", ["exactly-once", "at-least-once"])
+def test_killed_again_and_again_loses_no_alert_and_in_exactly_once_mode_repeats_none(
+    settings: Settings, tmp_path: Path, guarantee: str
+) -> None:
+    s = settings
+    entries = make_watchlists(100, 21)
+    produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
+    reads = [x.read for x in Traffic(entries, seed=21, listed_share=0.02, noise=NoiseModel()).take(READS)]
+    expected = _expected(tmp_path, entries, reads)
+    assert len(expected) > 2_000
+    produce(s, s.topics.reads, [(r.camera_id.encode(), encode_read(r)) for r in reads])
+    member = ["--instance-id", "kill-test", "--guarantee", guarantee, "--batch-max-reads", "200",
+              "--retro-window-s", "0"]  # fmt: skip
+    cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--suppress-s", "0", *member]
+    rnd = random.Random(7)
+    for k in range(KILLS):
+        log = tmp_path / f"run{k}.log"
+        with log.open("w") as err:
+            proc = subprocess.Popen(cmd, stderr=err)
+        try:
+            wait(lambda log=log: "consuming" in log.read_text(), f"run {k} never started")  # type: ignore[misc]
+            time.sleep(rnd.uniform(0.5, 2.5))
+            proc.send_signal(signal.SIGKILL)
+            proc.wait(30)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+    done = run_engine(s, *member, timeout=300)
+    assert done.returncode == 0, done.stderr
+    alerts = [json.loads(v) for v in topic_values(s, s.topics.alerts)]  # read_committed, librdkafka's default
+    pairs = Counter((a["read"]["read_id"], a["entry"]["entry_id"]) for a in alerts)
+    assert set(pairs) == expected  # none lost, none that offline matching does not give
+    if guarantee == "exactly-once":
+        assert max(pairs.values()) == 1, [p for p, n in pairs.items() if n > 1][:5]
+    else:
+        ids: dict[tuple[str, str], set[str]] = {}
+        for a in alerts:
+            ids.setdefault((a["read"]["read_id"], a["entry"]["entry_id"]), set()).add(a["alert_id"])
+        assert all(len(v) == 1 for v in ids.values())  # a repeat carries the same alert id
