@@ -20,6 +20,7 @@ from anpr_engine.config import Settings, TopicNames
 from anpr_engine.io.admin import ensure_topics
 from anpr_engine.io.consumer import FETCH_TUNING, KafkaReadSource, TopicFollower
 from anpr_engine.io.producer import AckedProducer, alert_sinks, new_producer
+from anpr_engine.io.transactions import TransactionalProducer
 from anpr_engine.io.watchlist_topic import load_watchlist
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import PlateRead
@@ -125,17 +126,23 @@ def naive_engine(s: Settings, topic: str, n: int, listed: Listed) -> tuple[float
 
 
 def engine_in_process(
-    s: Settings, topic: str, n_reads: int, watchlist: Watchlist, updates: TopicFollower | None = None
-) -> tuple[float, int, float]:
+    s: Settings, topic: str, n_reads: int, watchlist: Watchlist, updates: TopicFollower | None = None,
+    guarantee: str = "at-least-once",
+) -> tuple[float, int, float]:  # fmt: skip
     """Reads/s of the engine (consume, decode, match, produce alerts, commit) in this process, its
-    alerts, and the share of its time spent applying watchlist records from `updates`."""
-    settings = s.model_copy(update={"topics": s.topics.model_copy(update={"reads": topic}),
-                                    "group_id": f"{s.group_id}-{topic}"})  # fmt: skip
-    source = KafkaReadSource(settings)
-    _, alerts, dead = alert_sinks(settings)
+    alerts, and the share of its time spent applying watchlist records from `updates`; wired as
+    `anpr-engine run --guarantee <guarantee>` wires it."""
+    group = f"{s.group_id}-{topic}-{guarantee}"
+    settings = s.model_copy(
+        update={"topics": s.topics.model_copy(update={"reads": topic}), "group_id": group, "guarantee": guarantee}
+    )
+    transactions = TransactionalProducer(settings) if guarantee == "exactly-once" else None
+    source = KafkaReadSource(settings, transactions=transactions)
+    _, alerts, dead = alert_sinks(settings, transactions)
     engine = Engine(
         watchlist, source, alerts, dead, updates=updates, updates_interval_s=s.watchlist_interval_ms / 1000,
-        recent=RecentReads.of(settings), retro_interval_s=s.retro_interval_ms / 1000,  # as `anpr-engine run` has it
+        recent=RecentReads.of(settings), retro_interval_s=s.retro_interval_ms / 1000,
+        settle_each=transactions is not None,
     )  # fmt: skip
     deadline = time.monotonic() + 600
     while engine.stats.reads + engine.stats.dlq < n_reads and time.monotonic() < deadline:
@@ -197,12 +204,16 @@ def bench_pipeline(n: int, naive_n: int, watchlist_size: int, workers: tuple[int
     eng, eng_alerts, _ = engine_in_process(s, s.topics.reads, n, wl)
     ndjson, ndjson_alerts, _ = engine_in_process(s, batched_topic, n, wl)
     batched, batched_alerts, _ = engine_in_process(s, arrow_topic, n, wl)
+    eos, eos_alerts, _ = engine_in_process(s, s.topics.reads, n, wl, guarantee="exactly-once")
+    eos_batched, _, _ = engine_in_process(s, arrow_topic, n, wl, guarantee="exactly-once")
     result: dict[str, Any] = {
         "reads": n, "naive_reads": naive_n, "watchlist_entries": watchlist_size, "fill_per_s": n / fill_s,
         "raw_consume_per_s": raw, "naive_per_s": naive, "reads_per_s": eng, "batched_reads_per_s": batched,
         "batched_ndjson_reads_per_s": ndjson, "ratio_raw": eng / raw, "ratio_naive": eng / naive,
         "ratio_batched_naive": batched / naive, "alerts": eng_alerts, "batched_alerts": batched_alerts,
-        "ndjson_alerts": ndjson_alerts, "naive_hits": naive_hits,
+        "ndjson_alerts": ndjson_alerts, "naive_hits": naive_hits, "exactly_once_reads_per_s": eos,
+        "ratio_exactly_once": eos / eng, "exactly_once_batched_reads_per_s": eos_batched,
+        "ratio_exactly_once_batched": eos_batched / batched, "exactly_once_alerts": eos_alerts,
     }  # fmt: skip
     for w in workers:
         result[f"workers_{w}_reads_per_s"] = scale_out(s, s.topics.reads, n, w)

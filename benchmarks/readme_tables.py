@@ -49,6 +49,10 @@ def bench_table(latest: dict[str, Any]) -> list[str]:
         f"| engine, batched JSON lines (1 000 reads per message) | {p['batched_ndjson_reads_per_s']:,.0f} |",
         f"| engine, batched Arrow stream (1 000 reads per message) | {p['batched_reads_per_s']:,.0f} "
         f"({p['ratio_batched_naive']:.1f}× naive) |",
+        f"| exactly-once, one read per message | {p['exactly_once_reads_per_s']:,.0f} "
+        f"({p['ratio_exactly_once']:.2f} of at-least-once) |",
+        f"| exactly-once, batched Arrow stream | {p['exactly_once_batched_reads_per_s']:,.0f} "
+        f"({p['ratio_exactly_once_batched']:.2f} of at-least-once) |",
     ]  # fmt: skip
     out += [f"| {k.split('_')[1]} engine process(es), one read per message | {v:,.0f} |"
             for k, v in p.items() if k.startswith("workers_")]  # fmt: skip

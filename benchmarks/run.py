@@ -136,7 +136,8 @@ def summary(matcher: list[dict[str, Any]], pipe: dict[str, Any], latency: list[d
         },
         "pipeline": {k: pipe[k] for k in (
             "reads_per_s", "raw_consume_per_s", "naive_per_s", "ratio_raw", "ratio_naive", "batched_reads_per_s",
-            "batched_ndjson_reads_per_s", "ratio_batched_naive")},
+            "batched_ndjson_reads_per_s", "ratio_batched_naive", "exactly_once_reads_per_s", "ratio_exactly_once",
+            "exactly_once_batched_reads_per_s", "ratio_exactly_once_batched")},
         "latency_ms": {"offered_per_s": at["offered_per_s"], "p50": at["p50_ms"], "p99": at["p99_ms"],
                        "max": at["max_ms"]},
         # load = validating the entries and indexing them in a Watchlist (the engine's path, Kafka fetch aside)

@@ -16,7 +16,8 @@ REQUIRED = [
     "pipeline.raw_consume_per_s", "pipeline.naive_per_s", "pipeline.ratio_raw", "pipeline.ratio_naive",
     "pipeline.batched_reads_per_s", "pipeline.ratio_batched_naive", "latency_ms.p50", "latency_ms.p99",
     "watchlist.load_s_1m", "watchlist.bytes_per_entry", "watchlist.topic_load_s_1m", "watchlist.update_p99_ms",
-    "watchlist.read_throughput_under_updates", "watchlist.file_check_s_1m",
+    "watchlist.read_throughput_under_updates", "watchlist.file_check_s_1m", "pipeline.ratio_exactly_once",
+    "pipeline.ratio_exactly_once_batched",
 ]  # fmt: skip
 
 
@@ -34,7 +35,7 @@ def test_tiny_benchmark_run(tmp_path: Path) -> None:
     details = latest["details"]
     assert all(r["hits_equal_baseline"] for r in details["matcher"])  # engine and plain Python agree
     pipe = details["pipeline"]
-    assert pipe["alerts"] == pipe["batched_alerts"] == pipe["ndjson_alerts"] > 0  # same reads, same alerts
+    assert pipe["alerts"] == pipe["batched_alerts"] == pipe["ndjson_alerts"] == pipe["exactly_once_alerts"] > 0
     assert all(r["alerts"] > 0 for r in details["latency"])
     quality = json.loads((tmp_path / "quality.json").read_text())
     assert isinstance(quality["default"]["false_alerts_added_over_exact_per_million"], float)
