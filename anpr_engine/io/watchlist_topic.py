@@ -104,8 +104,3 @@ def replace_list(
     writer.tombstones(old)
     after_step("tombstones")
     return len(old)
-
-
-def listed_entries(settings: Settings) -> dict[str, WatchlistEntry]:
-    """The entries that match now (their list's active generation), by record key."""
-    return topic_state(settings).active()

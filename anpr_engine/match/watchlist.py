@@ -145,11 +145,6 @@ class Watchlist:
         """Record keys of the listed entries."""
         return [self._keys.key(slot) for slot in self._keys.slots().tolist()]
 
-    def active(self, key: str) -> bool:
-        """Whether the entry under `key` is listed and of its list's active generation."""
-        slot = int(self._keys.find([key])[0])
-        return slot >= 0 and self._is_active(slot)
-
     def _is_active(self, slot: int) -> bool:
         return bool(self._generation[slot] == self.lists.active[self._list[slot]])
 
