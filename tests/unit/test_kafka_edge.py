@@ -1,5 +1,5 @@
 """The Kafka edge with fake clients: commit answers per partition, revoke, loss, close, a full
-producer queue, and librdkafka's log lines rate-limited."""
+producer queue, librdkafka's log lines rate-limited, and exactly-once transactions."""
 
 from __future__ import annotations
 
@@ -8,12 +8,13 @@ from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import pytest
-from confluent_kafka import KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
 from anpr_engine.config import Settings
 from anpr_engine.io.client_logs import RateLimit
 from anpr_engine.io.consumer import KafkaReadSource
 from anpr_engine.io.producer import AckedProducer, DeliveryFailed
+from anpr_engine.io.transactions import FatalDeliveryError, TransactionAborted, TransactionalProducer
 from anpr_engine.pipeline import Batch, Message
 
 
@@ -172,3 +173,85 @@ def test_a_fetch_with_an_error_event_among_its_messages_is_told_apart() -> None:
 
     eof = KafkaError(KafkaError._PARTITION_EOF)
     assert any_error([None, eof]) and not any_error([None, None]) and not any_error([])
+
+
+class FakeTxnProducer:
+    """A transactional producer that records its calls; `fail` maps a step to the errors it raises next."""
+
+    def __init__(self) -> None:
+        self.calls: list[str] = []
+        self.fail: dict[str, list[KafkaError]] = {}
+
+    def _step(self, name: str) -> None:
+        self.calls.append(name)
+        errors = self.fail.get(name)
+        if errors:
+            raise KafkaException(errors.pop(0))
+
+    def init_transactions(self, timeout: float) -> None:
+        self._step("init")
+
+    def begin_transaction(self) -> None:
+        self._step("begin")
+
+    def produce(self, topic: str, value: bytes | None, key: bytes | None, **kw: Any) -> None:
+        self.calls.append(f"produce {topic}")
+
+    def send_offsets_to_transaction(self, offsets: list[TopicPartition], metadata: object, timeout: float) -> None:
+        self._step("offsets " + ",".join(f"{tp.partition}:{tp.offset}" for tp in offsets))
+
+    def commit_transaction(self, timeout: float) -> None:
+        self._step("commit")
+
+    def abort_transaction(self, timeout: float) -> None:
+        self._step("abort")
+
+
+def test_a_transaction_holds_the_batch_and_its_offsets_retries_what_is_retriable_and_aborts_when_told() -> None:
+    fake = FakeTxnProducer()
+    txn = TransactionalProducer(Settings(flush_timeout_s=5), fake)  # type: ignore[arg-type]
+    txn.produce("alerts", b"a")
+    fake.fail["commit"] = [KafkaError(KafkaError._TIMED_OUT, retriable=True)]
+    txn.commit([TopicPartition("reads", 0, 7)], object())
+    assert fake.calls == ["init", "begin", "produce alerts", "offsets 0:7", "commit", "commit"]
+    fake.calls.clear()
+    fake.fail["commit"] = [KafkaError(KafkaError._STATE, txn_requires_abort=True)]
+    with pytest.raises(TransactionAborted):
+        txn.commit([TopicPartition("reads", 0, 9)], object())
+    assert fake.calls == ["begin", "offsets 0:9", "commit", "abort"]
+    fake.fail["commit"] = [KafkaError(KafkaError._FENCED, fatal=True)]
+    with pytest.raises(FatalDeliveryError, match="transaction failed"):
+        txn.commit([], object())
+
+
+class FakeTransactions:
+    def __init__(self, abort: bool) -> None:
+        self.abort = abort
+        self.commits: list[list[tuple[int, int]]] = []
+
+    def commit(self, offsets: list[TopicPartition], metadata: object) -> None:
+        self.commits.append([(tp.partition, tp.offset) for tp in offsets])
+        if self.abort:
+            raise TransactionAborted("told to")
+
+
+@pytest.mark.parametrize("abort", [False, True])
+def test_exactly_once_commits_held_partitions_in_the_transaction_and_rewinds_after_an_abort(abort: bool) -> None:
+    made: list[FakeConsumer] = []
+
+    def client(conf: dict[str, Any]) -> FakeConsumer:
+        made.append(FakeConsumer(conf))
+        return made[0]
+
+    txn = FakeTransactions(abort)
+    source = KafkaReadSource(Settings(), client, transactions=txn)  # type: ignore[arg-type]
+    fake = made[0]
+    fake.rebalance("on_assign", 0, 1)
+    seeks: list[tuple[int, int]] = []
+    fake.consumer_group_metadata = lambda: "group"  # type: ignore[attr-defined]
+    fake.assignment = lambda: [TopicPartition("reads", 0), TopicPartition("reads", 1)]  # type: ignore[attr-defined]
+    fake.committed = lambda tps, timeout: [TopicPartition("reads", 0, 5), TopicPartition("reads", 1, -1001)]  # type: ignore[attr-defined]
+    fake.seek = lambda tp: seeks.append((tp.partition, tp.offset))  # type: ignore[attr-defined]
+    source.commit(_batch(p0=10, p1=20, p2=30))  # partition 2 is not held
+    assert txn.commits == [[(0, 10), (1, 20)]] and fake.commits == []  # no consumer commit in this mode
+    assert seeks == ([(0, 5), (1, OFFSET_BEGINNING)] if abort else [])
