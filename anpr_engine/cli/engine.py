@@ -135,60 +135,68 @@ def run(
     ] = None,
     stats_file: Annotated[Path | None, typer.Option(help="Write the run's counters here as JSON on exit.")] = None,
 ) -> None:
-    """Consume reads, match them against the watchlist topic, produce alerts; SIGINT/SIGTERM end it cleanly."""
-    from anpr_engine.io.admin import ensure_topics
-    from anpr_engine.io.consumer import KafkaReadSource, TopicFollower
-    from anpr_engine.io.producer import alert_sinks
-    from anpr_engine.io.transactions import FatalDeliveryError, TransactionalProducer
-    from anpr_engine.io.watchlist_topic import load_watchlist
+    """Consume reads, match them against the watchlist topic, produce alerts; SIGINT/SIGTERM end it
+    cleanly (exit 0); a Kafka failure it cannot get past exits 1 with one line."""
+    from confluent_kafka import KafkaException
+
+    from anpr_engine.io.producer import DeliveryFailed
+    from anpr_engine.io.transactions import FatalDeliveryError
 
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-
     settings = run_settings(
         bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, group_id, max_equivalences,
         max_differences, batch_max_reads, country_policy, suppress_s, instance_id, covert_alerts_topic,
         retro_window_s, guarantee,
     )  # fmt: skip
-    ensure_topics(settings)
-    t0 = time.perf_counter()
-    follower = TopicFollower(settings, settings.topics.watchlist)
-    watchlist, bad = load_watchlist(follower, settings.match)
-    typer.echo(
-        f"engine: watchlist {len(watchlist)} entries ({bad} unusable) loaded in {time.perf_counter() - t0:.2f}s "
-        f"from {settings.topics.watchlist}; consuming {settings.topics.reads} as group {settings.group_id}",
-        err=True,
-    )
-    freeze_heap()
-    exactly_once = settings.guarantee == "exactly-once"
     try:
-        transactions = TransactionalProducer(settings) if exactly_once else None
-    except FatalDeliveryError as e:
-        raise die(str(e), 1) from e
-    source = KafkaReadSource(settings, transactions=transactions)
-    _, alerts, dead = alert_sinks(settings, transactions)
-    engine = Engine(
-        watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000), ts_min_ms=settings.ts_min_ms,
-        ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=follower,
-        updates_interval_s=settings.watchlist_interval_ms / 1000,
-        recent=RecentReads.of(settings), retro_interval_s=settings.retro_interval_ms / 1000,
-        settle_each=exactly_once,
-    )  # fmt: skip
-
-    def on_signal(signum: int, _frame: FrameType | None) -> None:
-        engine.stop()
-
-    signal.signal(signal.SIGINT, on_signal)
-    signal.signal(signal.SIGTERM, on_signal)
-    try:
-        stats = engine.run(max_idle_s=idle_exit_s)
-    except FatalDeliveryError as e:
-        raise die(str(e), 1) from e
-    finally:
-        try:
-            source.close()
-        finally:
-            follower.close()
+        stats = _serve(settings, idle_exit_s)
+    except (KafkaException, DeliveryFailed, FatalDeliveryError) as e:
+        raise die(f"kafka: {e}", 1) from e
     _report(stats, stats_file)
+
+
+def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
+    """The engine over Kafka: the watchlist loaded, then reads consumed until a signal (or idle_exit_s)."""
+    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.consumer import KafkaReadSource, TopicFollower
+    from anpr_engine.io.producer import alert_sinks
+    from anpr_engine.io.transactions import TransactionalProducer
+    from anpr_engine.io.watchlist_topic import load_watchlist
+
+    ensure_topics(settings, settings.flush_timeout_s)
+    t0 = time.perf_counter()
+    follower = TopicFollower(settings, settings.topics.watchlist, settings.flush_timeout_s)
+    try:
+        watchlist, bad = load_watchlist(follower, settings.match)
+        typer.echo(
+            f"engine: watchlist {len(watchlist)} entries ({bad} unusable) loaded in {time.perf_counter() - t0:.2f}s "
+            f"from {settings.topics.watchlist}; consuming {settings.topics.reads} as group {settings.group_id}",
+            err=True,
+        )
+        freeze_heap()
+        exactly_once = settings.guarantee == "exactly-once"
+        transactions = TransactionalProducer(settings) if exactly_once else None
+        source = KafkaReadSource(settings, transactions=transactions)
+        _, alerts, dead = alert_sinks(settings, transactions)
+        engine = Engine(
+            watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000),
+            ts_min_ms=settings.ts_min_ms, ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=follower,
+            updates_interval_s=settings.watchlist_interval_ms / 1000,
+            recent=RecentReads.of(settings), retro_interval_s=settings.retro_interval_ms / 1000,
+            settle_each=exactly_once,
+        )  # fmt: skip
+
+        def on_signal(signum: int, _frame: FrameType | None) -> None:
+            engine.stop()
+
+        signal.signal(signal.SIGINT, on_signal)
+        signal.signal(signal.SIGTERM, on_signal)
+        try:
+            return engine.run(max_idle_s=idle_exit_s)
+        finally:
+            source.close()
+    finally:
+        follower.close()
 
 
 def _report(stats: Stats, stats_file: Path | None) -> None:

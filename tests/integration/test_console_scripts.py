@@ -182,3 +182,14 @@ def test_set_list_add_with_its_defaults_and_replace(settings: Settings, tmp_path
     assert done.returncode == 0 and "generation 1: 2 entries, 1 of earlier generations removed" in done.stdout
     listed = json.loads(sh(cmd, "ls", "--json", *wl).stdout)
     assert [c["entries"] for c in listed["counts"]] == [2] and listed["lists"][0]["generation"] == 1
+
+
+@pytest.mark.parametrize("guarantee", ["at-least-once", "exactly-once"])
+def test_run_without_a_reachable_broker_exits_1_with_one_line(guarantee: str) -> None:
+    env = {**os.environ, "ANPR_FLUSH_TIMEOUT_S": "2"}
+    done = subprocess.run(
+        [str(BIN / "anpr-engine"), "run", "--bootstrap-servers", "127.0.0.1:1", "--guarantee", guarantee],
+        capture_output=True, text=True, timeout=60, check=False, env=env,
+    )  # fmt: skip
+    assert done.returncode == 1, done.stderr
+    assert done.stderr.strip().splitlines()[-1].startswith("error: kafka: ") and "Traceback" not in done.stderr
