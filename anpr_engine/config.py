@@ -14,6 +14,8 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, fold_table
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+CountryPolicy = Literal["strict", "lenient"]
+Guarantee = Literal["at-least-once", "exactly-once"]
 
 
 class TopicNames(BaseModel):
@@ -49,7 +51,7 @@ class MatchPolicy(BaseModel):
         description="format mode, a read that fits no format and has several nearest corrections: `skip` "
         "looks up none of them (only the read as read), `look_up` every one",
     )
-    country: Literal["strict", "lenient"] = Field(
+    country: CountryPolicy = Field(
         default="lenient",
         description="an entry with a plate country and a read with another OCR'd country: `strict` never "
         "match, `lenient` match with a lower score and match.country_mismatch (the country band is the "
@@ -123,7 +125,7 @@ class Settings(BaseSettings):
     topics: TopicNames = TopicNames()
     match: MatchPolicy = MatchPolicy()
     group_id: str = "anpr-engine"
-    guarantee: Literal["at-least-once", "exactly-once"] = Field(
+    guarantee: Guarantee = Field(
         default="at-least-once",
         description="exactly-once: a batch's alerts, dead letters and consumed offsets in one Kafka transaction",
     )

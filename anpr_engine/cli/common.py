@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from anpr_engine.config import DEFAULT_BOOTSTRAP, Settings
+from anpr_engine.config import DEFAULT_BOOTSTRAP, CountryPolicy, MatchPolicy, Settings
 
 Bootstrap = Annotated[
     str | None,
@@ -46,6 +46,15 @@ def settings_from(
     if bootstrap:
         update["bootstrap_servers"] = bootstrap
     return Settings.model_validate({**base.model_dump(), **update})
+
+
+def match_policy(
+    max_equivalences: int | None = None, max_differences: int | None = None, country: CountryPolicy | None = None
+) -> MatchPolicy:
+    """The match policy of the environment (ANPR_MATCH__*), with the options that were given on top."""
+    given = {"max_equivalences": max_equivalences, "max_differences": max_differences, "country": country}
+    base = Settings().match
+    return MatchPolicy.model_validate({**base.model_dump(), **{k: v for k, v in given.items() if v is not None}})
 
 
 def die(message: str, code: int = 2) -> typer.Exit:

@@ -7,7 +7,6 @@ import logging
 import signal
 import sys
 import time
-from enum import StrEnum
 from pathlib import Path
 from types import FrameType
 from typing import Annotated
@@ -24,9 +23,10 @@ from anpr_engine.cli.common import (
     ReadsTopic,
     WatchlistTopic,
     die,
+    match_policy,
     settings_from,
 )
-from anpr_engine.config import MatchPolicy, Settings
+from anpr_engine.config import CountryPolicy, Guarantee, Settings
 from anpr_engine.match.table import match_reads
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import MODELS
@@ -51,28 +51,6 @@ MaxDiff = Annotated[
 ]
 
 
-class Guarantee(StrEnum):
-    AT_LEAST_ONCE = "at-least-once"
-    EXACTLY_ONCE = "exactly-once"
-
-
-class CountryPolicy(StrEnum):
-    STRICT = "strict"
-    LENIENT = "lenient"
-
-
-def _policy(
-    max_equivalences: int | None, max_differences: int | None, country: CountryPolicy | None = None
-) -> MatchPolicy:
-    """The match policy of the environment (ANPR_MATCH__*), with the options that were given on top."""
-    given = {
-        "max_equivalences": max_equivalences, "max_differences": max_differences,
-        "country": None if country is None else country.value,
-    }  # fmt: skip
-    base = Settings().match
-    return MatchPolicy.model_validate({**base.model_dump(), **{k: v for k, v in given.items() if v is not None}})
-
-
 def run_settings(
     bootstrap: str | None = None,
     reads_topic: str | None = None,
@@ -94,10 +72,10 @@ def run_settings(
     given = {
         "group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id,
         "suppress_s": suppress_s, "retro_window_s": retro_window_s,
-        "guarantee": None if guarantee is None else guarantee.value,
+        "guarantee": guarantee,
     }  # fmt: skip
     extra: dict[str, object] = {k: v for k, v in given.items() if v is not None}
-    extra["match"] = _policy(max_equivalences, max_differences, country_policy)
+    extra["match"] = match_policy(max_equivalences, max_differences, country_policy)
     return settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, covert_alerts_topic, **extra)
 
 
@@ -227,7 +205,7 @@ def match(
         typer.echo(f"{watchlist}:{err.line}: {err.reason}", err=True)
     for line, why in rejects:
         typer.echo(f"{reads}:{line}: {why}", err=True)
-    wl = Watchlist(_policy(max_equivalences, max_differences, country_policy))
+    wl = Watchlist(match_policy(max_equivalences, max_differences, country_policy))
     wl.upsert_rows(entries)
     stats = Stats()
     found = []

@@ -12,7 +12,7 @@ import pyarrow as pa
 import typer
 from pydantic import ValidationError
 
-from anpr_engine.cli.common import Bootstrap, WatchlistTopic, die, settings_from
+from anpr_engine.cli.common import Bootstrap, WatchlistTopic, die, match_policy, settings_from
 from anpr_engine.entries import EntryRows
 from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import Action, Category, WatchlistEntry, WatchlistList, entry_key, first_error
@@ -131,7 +131,6 @@ def check_archive(
 ) -> None:
     """For investigators: which archived reads the entries of a file match (at the reads' own time,
     with the engine's matching), as alerts with `retro: true`."""
-    from anpr_engine.config import Settings
     from anpr_engine.match.table import match_reads
     from anpr_engine.match.watchlist import Watchlist
     from anpr_engine.read_files import read_reads_file
@@ -143,10 +142,7 @@ def check_archive(
         raise die(str(e)) from e
     for line, why in rejects:
         typer.echo(f"{reads}:{line}: {why}", err=True)
-    policy = Settings().match
-    if max_equivalences is not None:
-        policy = policy.model_copy(update={"max_equivalences": max_equivalences})
-    watchlist = Watchlist(policy)
+    watchlist = Watchlist(match_policy(max_equivalences))
     watchlist.upsert_rows(entries)
     now_ms = _now_ms()
     found = [
