@@ -76,6 +76,10 @@ class AckedProducer:
         left = self.producer.flush(self.flush_timeout_s)
         if left:
             raise DeliveryFailed(f"{left} messages not acknowledged within {self.flush_timeout_s}s")
+        self.raise_failures()
+
+    def raise_failures(self) -> None:
+        """Raise DeliveryFailed if any message delivered since the last call failed."""
         if self._errors:
             errors, self._errors = self._errors, []
             raise DeliveryFailed(f"{len(errors)} messages failed: {errors[0]}")

@@ -15,7 +15,7 @@ import time
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from anpr_engine.config import Settings
-from anpr_engine.io.producer import DeliveryFailed, Headers, new_producer
+from anpr_engine.io.producer import AckedProducer, Headers, new_producer
 
 
 class TransactionAborted(RuntimeError):
@@ -31,20 +31,17 @@ def transactional_id(settings: Settings) -> str:
     return f"{settings.group_id}-{settings.instance_id or socket.gethostname()}"
 
 
-class TransactionalProducer:
+class TransactionalProducer(AckedProducer):
     """The producer of alerts and dead letters in exactly-once mode: what is produced joins the open
     transaction (begun on the first message), which `commit` closes together with the offsets."""
 
     def __init__(self, settings: Settings, producer: Producer | None = None) -> None:
-        self.timeout_s = settings.flush_timeout_s
-        self.producer = producer or new_producer(settings, **{"transactional.id": transactional_id(settings)})
-        self._call(lambda: self.producer.init_transactions(self.timeout_s))
+        super().__init__(
+            producer or new_producer(settings, **{"transactional.id": transactional_id(settings)}),
+            settings.flush_timeout_s,
+        )
+        self._call(lambda: self.producer.init_transactions(self.flush_timeout_s))
         self._open = False
-        self._errors: list[KafkaError] = []
-
-    def _on_delivery(self, err: KafkaError | None, _msg: object) -> None:
-        if err is not None:
-            self._errors.append(err)
 
     def _begin(self) -> None:
         if not self._open:
@@ -55,21 +52,11 @@ class TransactionalProducer:
         self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers | None = None
     ) -> None:
         self._begin()
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                self.producer.produce(topic, value, key, headers=headers, on_delivery=self._on_delivery)
-                return
-            except BufferError as e:
-                if time.monotonic() >= deadline:
-                    raise DeliveryFailed(f"local producer queue full for {self.timeout_s}s") from e
-                self.producer.poll(0.05)
+        super().produce(topic, value, key, headers)
 
     def flush(self) -> None:
         """Nothing to wait for before the commit (commit_transaction flushes); report delivery errors."""
-        if self._errors:
-            errors, self._errors = self._errors, []
-            raise DeliveryFailed(f"{len(errors)} messages failed: {errors[0]}")
+        self.raise_failures()
 
     def commit(self, offsets: list[TopicPartition], group_metadata: object) -> None:
         """Commit the open transaction (one is begun if none is) with the consumer's next offsets.
@@ -77,10 +64,11 @@ class TransactionalProducer:
         self._begin()
         try:
             if offsets:
-                self._call(lambda: self.producer.send_offsets_to_transaction(offsets, group_metadata, self.timeout_s))
-            self._call(lambda: self.producer.commit_transaction(self.timeout_s))
+                timeout = self.flush_timeout_s
+                self._call(lambda: self.producer.send_offsets_to_transaction(offsets, group_metadata, timeout))
+            self._call(lambda: self.producer.commit_transaction(self.flush_timeout_s))
         except TransactionAborted:
-            self._errors = []
+            self._errors = []  # of the aborted transaction's messages: they will be produced again
             raise
         finally:
             self._open = False
@@ -88,7 +76,7 @@ class TransactionalProducer:
     def _call(self, step: object) -> None:
         """Run one transaction step, retrying what librdkafka says is retriable; abort on what
         requires it (raising TransactionAborted); FatalDeliveryError on the rest."""
-        deadline = time.monotonic() + self.timeout_s
+        deadline = time.monotonic() + self.flush_timeout_s
         while True:
             try:
                 step()  # type: ignore[operator]
@@ -105,7 +93,7 @@ class TransactionalProducer:
 
     def _abort(self) -> None:
         try:
-            self.producer.abort_transaction(self.timeout_s)
+            self.producer.abort_transaction(self.flush_timeout_s)
         except KafkaException as e:
             raise FatalDeliveryError(f"transaction abort failed: {e.args[0]}") from e
         finally:
