@@ -16,17 +16,16 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
-from anpr_engine.config import Settings, TopicNames
+from anpr_engine.config import Guarantee, Settings, TopicNames
 from anpr_engine.io.admin import ensure_topics
-from anpr_engine.io.consumer import FETCH_TUNING, KafkaReadSource, TopicFollower
-from anpr_engine.io.producer import AckedProducer, alert_sinks, new_producer
-from anpr_engine.io.transactions import TransactionalProducer
+from anpr_engine.io.consumer import FETCH_TUNING, TopicFollower
+from anpr_engine.io.kafka_engine import kafka_engine
+from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.io.watchlist_topic import load_watchlist
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import PlateRead
-from anpr_engine.pipeline import Engine, freeze_heap
+from anpr_engine.pipeline import freeze_heap
 from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, decode_reads
-from anpr_engine.retro import RecentReads
 from benchmarks.baseline import py_normalize
 from benchmarks.data import Listed, listed_plates, traffic
 from simulators.traffic import CAMERAS
@@ -127,23 +126,15 @@ def naive_engine(s: Settings, topic: str, n: int, listed: Listed) -> tuple[float
 
 def engine_in_process(
     s: Settings, topic: str, n_reads: int, watchlist: Watchlist, updates: TopicFollower | None = None,
-    guarantee: str = "at-least-once",
+    guarantee: Guarantee = "at-least-once",
 ) -> tuple[float, int, float]:  # fmt: skip
     """Reads/s of the engine (consume, decode, match, produce alerts, commit) in this process, its
     alerts, and the share of its time spent applying watchlist records from `updates`; wired as
-    `anpr-engine run --guarantee <guarantee>` wires it."""
+    `anpr-engine run --guarantee <guarantee> --suppress-s 0` wires it."""
     group = f"{s.group_id}-{topic}-{guarantee}"
-    settings = s.model_copy(
-        update={"topics": s.topics.model_copy(update={"reads": topic}), "group_id": group, "guarantee": guarantee}
-    )
-    transactions = TransactionalProducer(settings) if guarantee == "exactly-once" else None
-    source = KafkaReadSource(settings, transactions=transactions)
-    _, alerts, dead = alert_sinks(settings, transactions)
-    engine = Engine(
-        watchlist, source, alerts, dead, updates=updates, updates_interval_s=s.watchlist_interval_ms / 1000,
-        recent=RecentReads.of(settings), retro_interval_s=s.retro_interval_ms / 1000,
-        settle_each=transactions is not None,
-    )  # fmt: skip
+    topics = s.topics.model_copy(update={"reads": topic})
+    settings = s.model_copy(update={"topics": topics, "group_id": group, "guarantee": guarantee, "suppress_s": 0.0})
+    engine, source = kafka_engine(settings, watchlist, updates)
     deadline = time.monotonic() + 600
     while engine.stats.reads + engine.stats.dlq < n_reads and time.monotonic() < deadline:
         engine.step()

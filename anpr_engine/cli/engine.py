@@ -30,9 +30,8 @@ from anpr_engine.config import CountryPolicy, Guarantee, Settings
 from anpr_engine.match.table import match_reads
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import MODELS
-from anpr_engine.pipeline import Engine, Stats, freeze_heap
+from anpr_engine.pipeline import Stats, freeze_heap
 from anpr_engine.read_files import read_reads_file
-from anpr_engine.retro import RecentReads
 from anpr_engine.watchlist_files import load_entry_rows
 
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
@@ -136,9 +135,8 @@ def run(
 def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     """The engine over Kafka: the watchlist loaded, then reads consumed until a signal (or idle_exit_s)."""
     from anpr_engine.io.admin import ensure_topics
-    from anpr_engine.io.consumer import KafkaReadSource, TopicFollower
-    from anpr_engine.io.producer import alert_sinks
-    from anpr_engine.io.transactions import TransactionalProducer
+    from anpr_engine.io.consumer import TopicFollower
+    from anpr_engine.io.kafka_engine import kafka_engine
     from anpr_engine.io.watchlist_topic import load_watchlist
 
     ensure_topics(settings, settings.flush_timeout_s)
@@ -152,17 +150,7 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
             err=True,
         )
         freeze_heap()
-        exactly_once = settings.guarantee == "exactly-once"
-        transactions = TransactionalProducer(settings) if exactly_once else None
-        source = KafkaReadSource(settings, transactions=transactions)
-        _, alerts, dead = alert_sinks(settings, transactions)
-        engine = Engine(
-            watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000),
-            ts_min_ms=settings.ts_min_ms, ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=follower,
-            updates_interval_s=settings.watchlist_interval_ms / 1000,
-            recent=RecentReads.of(settings), retro_interval_s=settings.retro_interval_ms / 1000,
-            settle_each=exactly_once,
-        )  # fmt: skip
+        engine, source = kafka_engine(settings, watchlist, follower)
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             engine.stop()

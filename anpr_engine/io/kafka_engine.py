@@ -1,0 +1,31 @@
+"""The engine wired to Kafka from the settings: the one wiring `anpr-engine run` and the benchmarks use."""
+
+from __future__ import annotations
+
+from anpr_engine.config import Settings
+from anpr_engine.io.consumer import KafkaReadSource
+from anpr_engine.io.producer import alert_sinks
+from anpr_engine.io.transactions import TransactionalProducer
+from anpr_engine.match.watchlist import Watchlist
+from anpr_engine.pipeline import Engine, WatchlistUpdates
+from anpr_engine.retro import RecentReads
+
+
+def kafka_engine(
+    settings: Settings, watchlist: Watchlist, updates: WatchlistUpdates | None
+) -> tuple[Engine, KafkaReadSource]:
+    """An engine consuming the reads topic as a group member into the alert and dead-letter topics,
+    in the settings' delivery mode, with the window of recent reads for retro-hits; and its source,
+    which the caller closes."""
+    exactly_once = settings.guarantee == "exactly-once"
+    transactions = TransactionalProducer(settings) if exactly_once else None
+    source = KafkaReadSource(settings, transactions=transactions)
+    _, alerts, dead = alert_sinks(settings, transactions)
+    engine = Engine(
+        watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000), ts_min_ms=settings.ts_min_ms,
+        ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=updates,
+        updates_interval_s=settings.watchlist_interval_ms / 1000,
+        recent=RecentReads.of(settings), retro_interval_s=settings.retro_interval_ms / 1000,
+        settle_each=exactly_once,
+    )  # fmt: skip
+    return engine, source
