@@ -326,7 +326,7 @@ def _filled(
     if len(no_id):
         sub = t.take(pa.array(no_id, pa.int64()))
         ids = [
-            f"{c or 'XX'}-{n or 'list'}-{p}-{pcc or 'ANY'}"
+            entry_id_of(c, n, p, pcc)
             for c, n, p, pcc in zip(sub["agency_country"].to_pylist(), sub["list_name"].to_pylist(),
                                     _listed_forms(sub["plate"].to_pylist()), sub["plate_country"].to_pylist(),
                                     strict=True)
@@ -374,12 +374,14 @@ def on_lists(entries: list[WatchlistEntry], lists: Mapping[str, WatchlistList], 
 
 
 def derived_entry_id(data: Mapping[str, Any]) -> str:
-    """The id of an entry given without one: `<agency country>-<list>-<normalized plate>-<plate country|ANY>`."""
-    parts = (
-        data.get("agency_country", "XX"), data.get("list_name", "list"), listed_form(str(data["plate"])),
-        data.get("plate_country") or "ANY",
-    )  # fmt: skip
-    return "-".join(str(x) for x in parts)
+    """The id of an entry given without one (see entry_id_of)."""
+    plate = listed_form(str(data["plate"]))
+    return entry_id_of(data.get("agency_country"), data.get("list_name"), plate, data.get("plate_country"))
+
+
+def entry_id_of(agency_country: object, list_name: object, listed_plate: str, plate_country: object) -> str:
+    """`<agency country|XX>-<list|list>-<plate as listed_form gives it>-<plate country|ANY>`."""
+    return f"{agency_country or 'XX'}-{list_name or 'list'}-{listed_plate}-{plate_country or 'ANY'}"
 
 
 def listed_form(plate: str) -> str:
