@@ -117,7 +117,7 @@ class Stats:
     retro: int = 0  # alerts on reads that passed before their entry was listed (among `alerts`)
     watchlist_records: int = 0  # records of the watchlist topic applied while running
     watchlist_refused: int = 0  # and of those, the ones refused (see Watchlist.apply)
-    watchlist_apply_s: float = 0.0  # time spent applying them
+    watchlist_apply_s: float = 0.0  # time spent applying them and searching recent reads for retro-hits
     rejected_plates: Counter[str] = field(default_factory=Counter)
     first_batch_at: float | None = None  # wall clock (s) when the first batch arrived
     last_batch_at: float | None = None  # and when the last one was committed
