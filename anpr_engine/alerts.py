@@ -141,14 +141,20 @@ class Suppressor:
     """One alert per listed vehicle passing one site: repeats of the same (entry, site) within
     `window_ms` of the last alert (by the reads' own timestamps, so replays behave alike) are dropped.
 
-    State is per engine instance and in memory: after a restart a repeat may pass once more (its
-    alert id is the same, so consumers can still de-duplicate).
+    The alert kept is remembered by its id: the same alert again (its read delivered again after an
+    aborted transaction or a restart before the commit) is not a repeat and is kept, else it would be
+    lost. `seed` fills the state from alerts already published (see io.alert_history).
     """
 
     def __init__(self, window_ms: int) -> None:
         self.window_ms = window_ms
-        self._last: dict[tuple[str, str], int] = {}
+        self._last: dict[tuple[str, str], tuple[int, str]] = {}  # (entry, site) -> (ts_ms, alert id) kept last
         self._newest = 0
+
+    def seed(self, kept: list[tuple[str, str, int, str]]) -> None:
+        """Remember alerts (entry id, site, ts_ms, alert id) as kept, in publication order."""
+        for entry_id, site, ts_ms, aid in kept:
+            self._remember((entry_id, site), ts_ms, aid)
 
     def keep(self, alerts: list[OutgoingAlert]) -> list[OutgoingAlert]:
         if self.window_ms <= 0:
@@ -157,11 +163,14 @@ class Suppressor:
         for a in alerts:
             key = (a.entry_id, a.site)
             last = self._last.get(key)
-            if last is not None and 0 <= a.ts_ms - last < self.window_ms:
+            if last is not None and 0 <= a.ts_ms - last[0] < self.window_ms and last[1] != a.alert_id:
                 continue
-            self._last[key] = a.ts_ms
-            self._newest = max(self._newest, a.ts_ms)
+            self._remember(key, a.ts_ms, a.alert_id)
             out.append(a)
         if len(self._last) > 100_000:
-            self._last = {k: t for k, t in self._last.items() if self._newest - t < self.window_ms}
+            self._last = {k: v for k, v in self._last.items() if self._newest - v[0] < self.window_ms}
         return out
+
+    def _remember(self, key: tuple[str, str], ts_ms: int, aid: str) -> None:
+        self._last[key] = (ts_ms, aid)
+        self._newest = max(self._newest, ts_ms)
