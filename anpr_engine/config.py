@@ -182,5 +182,8 @@ class Settings(BaseSettings):
     )
 
     def kafka_common(self) -> dict[str, str | int | float | bool]:
-        """librdkafka settings shared by every client."""
-        return {"bootstrap.servers": self.bootstrap_servers, **self.kafka_extra}
+        """librdkafka settings shared by every client. No re-bootstrap when every broker was down:
+        librdkafka 2.16 then decommissions the brokers it knew, and a transactional producer whose
+        cached group coordinator was decommissioned hung in send_offsets_to_transaction past its
+        timeout (seen after a broker outage; librdkafka issues 5456 and 5511)."""
+        return {"bootstrap.servers": self.bootstrap_servers, "metadata.recovery.strategy": "none", **self.kafka_extra}

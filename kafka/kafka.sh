@@ -1,27 +1,58 @@
 #!/usr/bin/env bash
-# Local single-node Apache Kafka (KRaft) from Maven Central jars.
-#   kafka.sh up      resolve jars (once), format storage (once), start, wait until it answers metadata
-#   kafka.sh down    stop the broker this script started (fine if none runs)
-#   kafka.sh status  exit 0 if a broker answers on the port
-# Env: ANPR_KAFKA_BOOTSTRAP (use that cluster, start nothing), ANPR_KAFKA_PORT (9092),
-#      ANPR_KAFKA_CONTROLLER_PORT (port+1), ANPR_KAFKA_STATE (state dir), ANPR_KAFKA_CACHE (jar cache).
+# Local Apache Kafka (KRaft) from Maven Central jars: one node, or a cluster of three.
+#   kafka.sh up [--brokers 1|3]        resolve jars (once), format storage (once), start, wait until every node answers
+#   kafka.sh down [--brokers 1|3]      stop the nodes this script started (fine if none runs)
+#   kafka.sh status [--brokers 1|3]    exit 0 if every node answers on its port
+#   kafka.sh bootstrap [--brokers 1|3] print the bootstrap servers
+#   kafka.sh stop-broker I             stop node I (1..3) of the cluster (SIGTERM, a clean shutdown)
+#   kafka.sh kill-broker I             kill node I of the cluster (SIGKILL, a crash)
+#   kafka.sh start-broker I            start node I of the cluster again, and wait until it answers
+# One node: broker and controller in one process on 127.0.0.1:9092. Three: each node is broker and
+# controller (a static quorum of three voters, so one node may fail), brokers on 19092-19094,
+# controllers on 19192-19194; replication factor 3, min.insync.replicas 2 for internal topics.
+# Env: ANPR_KAFKA_BOOTSTRAP (use that cluster, start nothing), ANPR_KAFKA_PORT (9092, one node),
+#      ANPR_KAFKA_CLUSTER_PORT (19092, three), ANPR_KAFKA_STATE (state dir), ANPR_KAFKA_CACHE (jar cache),
+#      ANPR_KAFKA_HEAP (JVM heap per node: 1g for one node, 512m each for three).
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
-PORT=${ANPR_KAFKA_PORT:-9092}
-CONTROLLER_PORT=${ANPR_KAFKA_CONTROLLER_PORT:-$((PORT + 1))}
-STATE=${ANPR_KAFKA_STATE:-$here/../.kafka}
 CACHE=${ANPR_KAFKA_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/anpr-engine/kafka-$KAFKA_VERSION}
-PIDFILE=$STATE/broker.pid
-LOG=$STATE/broker.log
 
 say() { echo "kafka: $*"; }
 die() { echo "kafka: error: $*" >&2; exit 1; }
 
-port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$PORT") 2>/dev/null; }
+cmd=${1:-}; shift || true
+BROKERS=1
+case "$cmd" in stop-broker|kill-broker|start-broker) NODE=${1:-}; shift || true; BROKERS=3 ;; esac
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --brokers) BROKERS=${2:-}; shift 2 ;;
+    *) die "unknown argument $1" ;;
+  esac
+done
+case "$BROKERS" in 1|3) ;; *) die "--brokers must be 1 or 3" ;; esac
+
+if [ "$BROKERS" = 1 ]; then
+  BASE_PORT=${ANPR_KAFKA_PORT:-9092}
+  STATE=${ANPR_KAFKA_STATE:-$here/../.kafka}
+  HEAP=${ANPR_KAFKA_HEAP:-1g}
+else
+  BASE_PORT=${ANPR_KAFKA_CLUSTER_PORT:-19092}
+  STATE=${ANPR_KAFKA_STATE:-$here/../.kafka-cluster}
+  HEAP=${ANPR_KAFKA_HEAP:-512m}
+fi
+
+port() { echo $((BASE_PORT + $1 - 1)); }
+controller_port() { if [ "$BROKERS" = 1 ]; then echo $((BASE_PORT + 1)); else echo $((BASE_PORT + 100 + $1 - 1)); fi; }
+node_dir() { if [ "$BROKERS" = 1 ]; then echo "$STATE"; else echo "$STATE/node$1"; fi; }
+nodes() { seq 1 "$BROKERS"; }
+bootstrap() { local out=""; for i in $(nodes); do out="$out${out:+,}127.0.0.1:$(port "$i")"; done; echo "$out"; }
+
+port_open() { (exec 3<>"/dev/tcp/127.0.0.1/$(port "$1")") 2>/dev/null; }
 running_pid() {
-  [ -f "$PIDFILE" ] || return 1
-  local pid; pid=$(cat "$PIDFILE")
+  local pidfile; pidfile="$(node_dir "$1")/broker.pid"
+  [ -f "$pidfile" ] || return 1
+  local pid; pid=$(cat "$pidfile")
   kill -0 "$pid" 2>/dev/null && echo "$pid"
 }
 
@@ -36,52 +67,94 @@ resolve_jars() {
   touch "$CACHE/libs/.complete"
 }
 
-JAVA=(java -Xms256m -Xmx1g -XX:+UseG1GC -Djava.awt.headless=true
+JAVA=(java "-Xms256m" "-Xmx$HEAP" -XX:+UseG1GC -Djava.awt.headless=true
       "-Dlog4j2.configurationFile=$here/log4j2.properties" -cp "$CACHE/libs/*")
 
-up() {
-  if [ -n "${ANPR_KAFKA_BOOTSTRAP:-}" ]; then say "using ANPR_KAFKA_BOOTSTRAP=$ANPR_KAFKA_BOOTSTRAP, starting nothing"; return 0; fi
-  if pid=$(running_pid); then say "already running (pid $pid) on 127.0.0.1:$PORT"; return 0; fi
-  if port_open; then say "a broker already answers on 127.0.0.1:$PORT, starting nothing"; return 0; fi
-  command -v java >/dev/null || die "java not found: install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
-  resolve_jars
-  mkdir -p "$STATE/data"
-  sed -e "s|@PORT@|$PORT|g" -e "s|@CONTROLLER_PORT@|$CONTROLLER_PORT|g" -e "s|@DATA_DIR@|$STATE/data|g" \
-      "$here/server.properties.in" >"$STATE/server.properties"
-  if [ ! -f "$STATE/data/meta.properties" ]; then
-    cluster_id=$("${JAVA[@]}" kafka.tools.StorageTool random-uuid | tail -1)
-    "${JAVA[@]}" kafka.tools.StorageTool format --standalone -t "$cluster_id" -c "$STATE/server.properties" >"$STATE/format.log" 2>&1 \
-      || { cat "$STATE/format.log" >&2; die "storage format failed"; }
+# Write node i's properties and format its storage (once).
+prepare() {
+  local i=$1 dir quorum rf=1 min_isr=1 format_args=()
+  dir=$(node_dir "$i"); mkdir -p "$dir/data"
+  if [ "$BROKERS" = 1 ]; then
+    quorum="controller.quorum.bootstrap.servers=127.0.0.1:$(controller_port 1)"
+    format_args=(--standalone)
+  else
+    local voters=""
+    for j in $(nodes); do voters="$voters${voters:+,}$j@127.0.0.1:$(controller_port "$j")"; done
+    quorum="controller.quorum.voters=$voters"
+    rf=3; min_isr=2
   fi
-  say "starting Kafka $KAFKA_VERSION on 127.0.0.1:$PORT (log: $LOG)"
-  nohup "${JAVA[@]}" kafka.Kafka "$STATE/server.properties" >"$LOG" 2>&1 </dev/null &
-  echo $! >"$PIDFILE"
-  for _ in $(seq 1 120); do
-    if ! running_pid >/dev/null; then tail -30 "$LOG" >&2; die "broker exited during start-up"; fi
-    if port_open && grep -q "Kafka Server started" "$LOG"; then
-      if [ -n "${PYTHON:-}" ]; then
-        "$PYTHON" -c "import sys; from confluent_kafka.admin import AdminClient; sys.exit(0 if AdminClient({'bootstrap.servers':'127.0.0.1:$PORT'}).list_topics(timeout=5).brokers else 1)" 2>/dev/null \
-          || { sleep 0.5; continue; }
+  sed -e "s|@NODE_ID@|$i|g" -e "s|@QUORUM@|$quorum|g" -e "s|@PORT@|$(port "$i")|g" \
+      -e "s|@CONTROLLER_PORT@|$(controller_port "$i")|g" -e "s|@DATA_DIR@|$dir/data|g" \
+      -e "s|@RF@|$rf|g" -e "s|@MIN_ISR@|$min_isr|g" "$here/server.properties.in" >"$dir/server.properties"
+  if [ ! -f "$dir/data/meta.properties" ]; then
+    [ -f "$STATE/cluster.id" ] || "${JAVA[@]}" kafka.tools.StorageTool random-uuid | tail -1 >"$STATE/cluster.id"
+    "${JAVA[@]}" kafka.tools.StorageTool format "${format_args[@]}" -t "$(cat "$STATE/cluster.id")" \
+        -c "$dir/server.properties" >"$dir/format.log" 2>&1 \
+      || { cat "$dir/format.log" >&2; die "storage format of node $i failed"; }
+  fi
+}
+
+launch() {
+  local i=$1 dir; dir=$(node_dir "$i")
+  say "starting Kafka $KAFKA_VERSION node $i on 127.0.0.1:$(port "$i") (log: $dir/broker.log)"
+  $(command -v setsid || true) nohup "${JAVA[@]}" kafka.Kafka "$dir/server.properties" >"$dir/broker.log" 2>&1 </dev/null &
+  echo $! >"$dir/broker.pid"
+}
+
+# Wait until node i has started and answers metadata requests.
+await() {
+  local i=$1 dir; dir=$(node_dir "$i")
+  for _ in $(seq 1 180); do
+    running_pid "$i" >/dev/null || { tail -30 "$dir/broker.log" >&2; die "node $i exited during start-up"; }
+    if port_open "$i" && grep -q "Kafka Server started" "$dir/broker.log"; then
+      if [ -z "${PYTHON:-}" ] || "$PYTHON" -c "import sys; from confluent_kafka.admin import AdminClient; sys.exit(0 if AdminClient({'bootstrap.servers':'127.0.0.1:$(port "$i")'}).list_topics(timeout=5).brokers else 1)" 2>/dev/null; then
+        say "node $i ready on 127.0.0.1:$(port "$i")"; return 0
       fi
-      say "ready on 127.0.0.1:$PORT"; return 0
     fi
     sleep 0.5
   done
-  tail -30 "$LOG" >&2; die "broker did not answer within 60 s"
+  tail -30 "$dir/broker.log" >&2; die "node $i did not answer within 90 s"
+}
+
+up() {
+  if [ -n "${ANPR_KAFKA_BOOTSTRAP:-}" ]; then say "using ANPR_KAFKA_BOOTSTRAP=$ANPR_KAFKA_BOOTSTRAP, starting nothing"; return 0; fi
+  command -v java >/dev/null || die "java not found: install a Java 17+ runtime (Debian: apt-get install openjdk-17-jre-headless)"
+  local started=()
+  for i in $(nodes); do
+    if pid=$(running_pid "$i"); then say "node $i already running (pid $pid)"; continue; fi
+    if port_open "$i"; then say "a broker already answers on 127.0.0.1:$(port "$i"), starting nothing"; continue; fi
+    [ ${#started[@]} -gt 0 ] || { resolve_jars; mkdir -p "$STATE"; }
+    prepare "$i"; launch "$i"; started+=("$i")
+  done
+  for i in "${started[@]}"; do await "$i"; done
+  say "ready: $(bootstrap)"
+}
+
+stop_node() {
+  local i=$1 sig=$2 pid dir; dir=$(node_dir "$i")
+  if ! pid=$(running_pid "$i"); then say "node $i not running"; rm -f "$dir/broker.pid"; return 0; fi
+  say "stopping node $i (pid $pid, SIG$sig)"
+  kill "-$sig" "$pid"
+  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || { rm -f "$dir/broker.pid"; say "node $i stopped"; return 0; }; sleep 0.5; done
+  kill -KILL "$pid" 2>/dev/null || true; rm -f "$dir/broker.pid"; say "node $i killed after 30 s"
 }
 
 down() {
-  if [ -n "${ANPR_KAFKA_BOOTSTRAP:-}" ]; then return 0; fi
-  if ! pid=$(running_pid); then say "not running"; rm -f "$PIDFILE"; return 0; fi
-  say "stopping (pid $pid)"
-  kill -TERM "$pid"
-  for _ in $(seq 1 60); do kill -0 "$pid" 2>/dev/null || { rm -f "$PIDFILE"; say "stopped"; return 0; }; sleep 0.5; done
-  kill -KILL "$pid" 2>/dev/null || true; rm -f "$PIDFILE"; say "killed after 30 s"
+  if [ -n "${ANPR_KAFKA_BOOTSTRAP:-}" ] && [ "$BROKERS" = 1 ]; then return 0; fi
+  for i in $(nodes); do stop_node "$i" TERM; done
 }
 
-case "${1:-}" in
+status() { for i in $(nodes); do port_open "$i" || return 1; done; }
+
+node_arg() { case "${NODE:-}" in [1-9]) [ "$NODE" -le "$BROKERS" ] || die "no node $NODE";; *) die "usage: $0 $cmd I";; esac; }
+
+case "$cmd" in
   up) up ;;
   down) down ;;
-  status) port_open ;;
-  *) echo "usage: $0 up|down|status" >&2; exit 2 ;;
+  status) status ;;
+  bootstrap) bootstrap ;;
+  stop-broker) node_arg; stop_node "$NODE" TERM ;;
+  kill-broker) node_arg; stop_node "$NODE" KILL ;;
+  start-broker) node_arg; resolve_jars; prepare "$NODE"; launch "$NODE"; await "$NODE" ;;
+  *) echo "usage: $0 up|down|status|bootstrap [--brokers 1|3] | stop-broker|kill-broker|start-broker I" >&2; exit 2 ;;
 esac

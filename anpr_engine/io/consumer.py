@@ -12,6 +12,7 @@ from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
 from anpr_engine.io.client_logs import client_conf
+from anpr_engine.io.producer import STALL_STEP_S, Stall
 from anpr_engine.io.transactions import TransactionAborted, TransactionalProducer
 from anpr_engine.pipeline import Batch, Message
 
@@ -52,6 +53,8 @@ class KafkaReadSource:
         self._pending: dict[Partition, int] = {}  # settled positions, not yet committed
         self._sent: dict[Partition, int] = {}  # positions committed without waiting for the answer
         self._committed_at = float("-inf")  # time.monotonic() of the last commit sent
+        self._held = False  # fetching paused by hold()
+        self._fatal: KafkaError | None = None  # reported through error_cb only, never as a message
         self.consumer = client(
             {
                 **client_conf(settings),
@@ -64,6 +67,7 @@ class KafkaReadSource:
                 # a killed instance's partitions move to the others after this long (librdkafka default: 45 s)
                 "session.timeout.ms": settings.session_timeout_ms,
                 "on_commit": self._on_commit,
+                "error_cb": self._on_error,
                 **({"group.instance.id": settings.instance_id} if settings.instance_id else {}),
             }
         )
@@ -71,7 +75,34 @@ class KafkaReadSource:
             [settings.topics.reads], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
 
+    def hold(self) -> None:
+        """While the alerts of batches handed out cannot be delivered: stop fetching (every assigned
+        partition paused, so memory stays bounded whatever comes in) but stay in the group (a poll
+        serves rebalances and the max.poll.interval.ms clock). The next poll_batch resumes."""
+        self._raise_fatal()
+        self.consumer.pause(self.consumer.assignment())
+        self._held = True
+        m = self.consumer.poll(0)
+        if m is not None and m.error() is None:  # fetched before the pause: it is read again on resume
+            self.consumer.seek(TopicPartition(m.topic(), _int(m.partition()), _int(m.offset())))
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.fatal():
+            self._fatal = err
+        else:
+            log.debug("kafka client error: %s", err)
+
+    def _raise_fatal(self) -> None:
+        """A fatal client error (e.g. a static member fenced after its session timed out in a broker
+        outage, librdkafka issue 3437) leaves poll answering nothing for ever: raise it instead."""
+        if self._fatal is not None:
+            raise KafkaException(self._fatal)
+
     def poll_batch(self) -> Batch:
+        self._raise_fatal()
+        if self._held:
+            self.consumer.resume(self.consumer.assignment())
+            self._held = False
         # Take whatever is queued without waiting; when nothing is, wait for the first message only.
         # (consume(n, timeout) would hold every batch until n messages or the timeout: latency at low rates.)
         raw = self._take([])
@@ -150,8 +181,21 @@ class KafkaReadSource:
             self._rewind()
 
     def _rewind(self) -> None:
-        """Seek every held partition back to its committed offset (the start where none is)."""
-        for tp in self.consumer.committed(list(self.consumer.assignment()), timeout=self.settings.flush_timeout_s):
+        """Seek every held partition back to its committed offset (the start where none is). The
+        group coordinator may be moving (the abort often follows a broker outage): asked again,
+        fetching held, until it answers."""
+        stall = Stall("committed offsets not known", self.settings.flush_timeout_s, self.hold)
+        while True:
+            try:
+                committed = self.consumer.committed(list(self.consumer.assignment()), timeout=STALL_STEP_S * 4)
+                break
+            except KafkaException as e:
+                err: KafkaError = e.args[0]
+                if not (err.retriable() or err.code() in _LEADER_MOVING):
+                    raise
+                stall.step(e)
+        stall.end()
+        for tp in committed:
             self.consumer.seek(
                 TopicPartition(tp.topic, tp.partition, tp.offset if tp.offset >= 0 else OFFSET_BEGINNING)
             )
@@ -168,8 +212,12 @@ class KafkaReadSource:
         if failed is not None and self._commit_error is None:
             self._commit_error = failed
 
-    def _on_assign(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
+    def _on_assign(self, consumer: Consumer, partitions: list[TopicPartition]) -> None:
+        """Hold the partitions; a partition paused by hold() before it was lost stays paused in
+        librdkafka when assigned again, so each one assigned is paused or resumed as the source is."""
         self._assigned.update((tp.topic, tp.partition) for tp in partitions)
+        if partitions:
+            (consumer.pause if self._held else consumer.resume)(partitions)
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Commit what is settled of the partitions leaving, and wait for it: the next owner starts there."""
@@ -232,6 +280,8 @@ def _commit_failure(err: KafkaError | None, partitions: list[TopicPartition]) ->
     for e in errors:
         if _moved_on(e):
             log.warning("commit skipped during a group rebalance: %s", e)
+        elif e.code() in _COORDINATOR_AWAY:
+            log.warning("commit not answered, the group coordinator is away; the next one carries on: %s", e)
         else:
             return KafkaException(e)
     return None
@@ -255,6 +305,33 @@ _REBALANCE_ERRORS = (
     KafkaError.UNKNOWN_MEMBER_ID,
     KafkaError.FENCED_INSTANCE_ID,
     KafkaError._NO_OFFSET,
+)
+
+
+# answers to a watermark or committed-offsets query (librdkafka does not flag them retriable) that pass by themselves
+_LEADER_MOVING = (
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError._TRANSPORT,
+    KafkaError._TIMED_OUT,
+    KafkaError._ALL_BROKERS_DOWN,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.REBALANCE_IN_PROGRESS,
+)
+
+
+# a commit that failed because the coordinator could not be reached: later commits move the positions
+# on (at-least-once: at worst a few reads are read again after a restart)
+_COORDINATOR_AWAY = (
+    KafkaError._WAIT_COORD,
+    KafkaError._TRANSPORT,
+    KafkaError._TIMED_OUT,
+    KafkaError.REQUEST_TIMED_OUT,
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
 )
 
 
@@ -299,7 +376,7 @@ class TopicFollower:
         checked by position once a fetch: a per-message Python step cost more than the load itself."""
         ends: dict[int, int] = {}
         for p in self.partitions:
-            low, high = self.consumer.get_watermark_offsets(TopicPartition(self.topic, p), timeout=self.timeout_s)
+            low, high = self._watermarks(p)
             if high > low:
                 ends[p] = high
         got: list[tuple[bytes | None, bytes | None]] = []
@@ -321,6 +398,22 @@ class TopicFollower:
                 got = []
         if got:
             yield got
+
+    def _watermarks(self, partition: int) -> tuple[int, int]:
+        """Low and high offsets of one partition, asked again while the answer is retriable (a broker
+        just started, or leadership moving, answers NOT_LEADER_FOR_PARTITION for a while)."""
+        deadline = time.monotonic() + self.timeout_s
+        while True:
+            try:
+                low, high = self.consumer.get_watermark_offsets(
+                    TopicPartition(self.topic, partition), timeout=self.timeout_s
+                )
+                return low, high
+            except KafkaException as e:
+                err: KafkaError = e.args[0]
+                if not (err.retriable() or err.code() in _LEADER_MOVING) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.2)
 
     def poll(self, most: int = 10_000) -> list[tuple[bytes | None, bytes | None]]:
         """What has arrived since the last call, without waiting."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from anpr_engine.config import Settings
 from anpr_engine.io.consumer import KafkaReadSource
-from anpr_engine.io.producer import alert_sinks
+from anpr_engine.io.producer import AckedProducer, Outbox, alert_sinks, new_producer
 from anpr_engine.io.transactions import TransactionalProducer
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.pipeline import Engine, WatchlistUpdates
@@ -16,11 +16,18 @@ def kafka_engine(
 ) -> tuple[Engine, KafkaReadSource]:
     """An engine consuming the reads topic as a group member into the alert and dead-letter topics,
     in the settings' delivery mode, with the window of recent reads for retro-hits; and its source,
-    which the caller closes."""
+    which the caller closes. While the broker acknowledges nothing, the engine waits in its settle
+    step, and the source holds: fetching paused, group membership kept (back-pressure)."""
     exactly_once = settings.guarantee == "exactly-once"
     transactions = TransactionalProducer(settings) if exactly_once else None
     source = KafkaReadSource(settings, transactions=transactions)
-    _, alerts, dead = alert_sinks(settings, transactions)
+    out: Outbox
+    if transactions is not None:
+        transactions.on_stall = source.hold
+        out = transactions
+    else:  # messages never time out: a broker that takes nothing is waited for, fetching paused
+        out = AckedProducer(new_producer(settings, **{"message.timeout.ms": 0}), settings.flush_timeout_s, source.hold)
+    alerts, dead = alert_sinks(out, settings)
     engine = Engine(
         watchlist, source, alerts, dead, suppress_ms=int(settings.suppress_s * 1000), ts_min_ms=settings.ts_min_ms,
         ts_max_future_ms=int(settings.ts_max_future_s * 1000), updates=updates,

@@ -5,8 +5,9 @@ All alerts leave through `KafkaAlertSink`, so making delivery transactional late
 
 from __future__ import annotations
 
+import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Protocol
 
 from confluent_kafka import KafkaError, Producer
@@ -17,10 +18,19 @@ from anpr_engine.io.client_logs import client_conf
 from anpr_engine.pipeline import Message
 
 Headers = list[tuple[str, str | bytes | None]]
+log = logging.getLogger(__name__)
 
 
 class DeliveryFailed(RuntimeError):
     """The broker did not acknowledge some messages; the batch must not be committed."""
+
+    def __init__(self, message: str, errors: Sequence[KafkaError] = ()) -> None:
+        super().__init__(message)
+        self.errors = list(errors)
+
+
+STALL_STEP_S = 0.5  # how long one wait for acknowledgements lasts before the stall hook is called again
+STALL_LOG_S = 60.0  # a stall that lasts is logged again this often
 
 
 def new_producer(settings: Settings, **overrides: str | int | float | bool) -> Producer:
@@ -37,17 +47,59 @@ def new_producer(settings: Settings, **overrides: str | int | float | bool) -> P
     return Producer(conf)
 
 
-class AckedProducer:
-    """A producer that remembers delivery failures until `flush` reports them."""
+class Stall:
+    """One wait for the broker to take what was produced. Without a hook (the tools) it is given up
+    after timeout_s with DeliveryFailed; with one (the engine) it lasts as long as the broker takes,
+    the hook called at each step (it pauses fetching), logged when it starts, every minute, and ends."""
 
-    def __init__(self, producer: Producer, flush_timeout_s: float = 30.0) -> None:
+    def __init__(self, what: str, timeout_s: float, on_stall: Callable[[], None] | None) -> None:
+        self.what = what
+        self.timeout_s = timeout_s
+        self.on_stall = on_stall
+        self.since: float | None = None
+        self._logged = 0.0
+
+    def step(self, cause: BaseException | None = None) -> None:
+        now = time.monotonic()
+        if self.since is None:
+            self.since = self._logged = now
+            if self.on_stall is not None:
+                log.warning("%s: the broker acknowledges nothing; fetching paused until it does", self.what)
+        if self.on_stall is None:
+            if now - self.since >= self.timeout_s:
+                raise DeliveryFailed(f"{self.what}: nothing acknowledged within {self.timeout_s}s") from cause
+            return
+        if now - self._logged >= STALL_LOG_S:
+            self._logged = now
+            log.warning("%s: still waiting for the broker after %.0f s", self.what, now - self.since)
+        self.on_stall()
+
+    def end(self) -> None:
+        if self.since is not None and self.on_stall is not None:
+            log.warning("%s: the broker acknowledges again, after %.1f s", self.what, time.monotonic() - self.since)
+        self.since = None
+
+
+class AckedProducer:
+    """A producer that remembers delivery failures until `flush` reports them.
+
+    `on_stall` set (the engine's producer): a broker that takes nothing is waited for as long as it
+    takes, with the hook called at each step; else (the tools) DeliveryFailed after flush_timeout_s."""
+
+    def __init__(
+        self, producer: Producer, flush_timeout_s: float = 30.0, on_stall: Callable[[], None] | None = None
+    ) -> None:
         self.producer = producer
         self.flush_timeout_s = flush_timeout_s
+        self.on_stall = on_stall
         self._errors: list[KafkaError] = []
 
     def _on_delivery(self, err: KafkaError | None, _msg: object) -> None:
         if err is not None:
             self._errors.append(err)
+
+    def stall(self, what: str) -> Stall:
+        return Stall(what, self.flush_timeout_s, self.on_stall)
 
     def produce(
         self,
@@ -56,33 +108,33 @@ class AckedProducer:
         key: bytes | None = None,
         headers: Headers | None = None,
     ) -> None:
-        """Queue one message, serving delivery reports while the local queue is full; raise
-        DeliveryFailed if it stays full for flush_timeout_s (the broker takes nothing)."""
-        deadline = None
+        """Queue one message, serving delivery reports while the local queue is full."""
+        stall = self.stall("local producer queue full")
         while True:
             try:
                 self.producer.produce(topic, value, key, headers=headers, on_delivery=self._on_delivery)
+                stall.end()
                 return
             except BufferError as e:
-                now = time.monotonic()
-                deadline = deadline or now + self.flush_timeout_s
-                if now >= deadline:
-                    raise DeliveryFailed(
-                        f"local producer queue full for {self.flush_timeout_s}s: the broker acknowledges nothing"
-                    ) from e
+                stall.step(e)
                 self.producer.poll(0.05)
 
-    def flush(self) -> None:
-        left = self.producer.flush(self.flush_timeout_s)
-        if left:
-            raise DeliveryFailed(f"{left} messages not acknowledged within {self.flush_timeout_s}s")
+    def flush(self) -> bool:
+        """Wait until everything produced is acknowledged (see `on_stall`); raise DeliveryFailed if any
+        of it failed. Returns whether the broker stalled meanwhile."""
+        stall = self.stall("alerts not acknowledged")
+        while self.producer.flush(STALL_STEP_S):
+            stall.step()
+        stalled = stall.since is not None
+        stall.end()
         self.raise_failures()
+        return stalled
 
     def raise_failures(self) -> None:
         """Raise DeliveryFailed if any message delivered since the last call failed."""
         if self._errors:
             errors, self._errors = self._errors, []
-            raise DeliveryFailed(f"{len(errors)} messages failed: {errors[0]}")
+            raise DeliveryFailed(f"{len(errors)} messages failed: {errors[0]}", errors)
 
 
 class Outbox(Protocol):
@@ -91,7 +143,7 @@ class Outbox(Protocol):
     def produce(
         self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers | None = None
     ) -> None: ...
-    def flush(self) -> None: ...
+    def flush(self) -> bool: ...
 
 
 class KafkaAlertSink:
@@ -138,8 +190,7 @@ class KafkaDeadLetterSink:
         self.out.flush()
 
 
-def alert_sinks(settings: Settings, out: Outbox | None = None) -> tuple[Outbox, KafkaAlertSink, KafkaDeadLetterSink]:
-    """One producer shared by the alert and dead-letter sinks (an acknowledged one unless given)."""
-    out = out or AckedProducer(new_producer(settings), settings.flush_timeout_s)
+def alert_sinks(out: Outbox, settings: Settings) -> tuple[KafkaAlertSink, KafkaDeadLetterSink]:
+    """The alert and dead-letter sinks, sharing one producer."""
     t = settings.topics
-    return out, KafkaAlertSink(out, t.alerts, t.alerts_covert), KafkaDeadLetterSink(out, t.dlq)
+    return KafkaAlertSink(out, t.alerts, t.alerts_covert), KafkaDeadLetterSink(out, t.dlq)

@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import socket
 import time
+from collections.abc import Callable
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from anpr_engine.config import Settings
-from anpr_engine.io.producer import AckedProducer, Headers, new_producer
+from anpr_engine.io.producer import AckedProducer, DeliveryFailed, Headers, new_producer
 
 
 class TransactionAborted(RuntimeError):
@@ -33,7 +34,9 @@ def transactional_id(settings: Settings) -> str:
 
 class TransactionalProducer(AckedProducer):
     """The producer of alerts and dead letters in exactly-once mode: what is produced joins the open
-    transaction (begun on the first message), which `commit` closes together with the offsets."""
+    transaction (begun on the first message), which `commit` closes together with the offsets.
+    Retriable failures of a step are retried (for as long as it takes once `on_stall` is set, as for
+    the at-least-once producer); a message that timed out dooms the transaction, aborted at commit."""
 
     def __init__(self, settings: Settings, producer: Producer | None = None) -> None:
         super().__init__(
@@ -42,6 +45,7 @@ class TransactionalProducer(AckedProducer):
         )
         self._call(lambda: self.producer.init_transactions(self.flush_timeout_s))
         self._open = False
+        self._doomed: str | None = None  # why the open transaction must be aborted
 
     def _begin(self) -> None:
         if not self._open:
@@ -54,15 +58,31 @@ class TransactionalProducer(AckedProducer):
         self._begin()
         super().produce(topic, value, key, headers)
 
-    def flush(self) -> None:
-        """Nothing to wait for before the commit (commit_transaction flushes); report delivery errors."""
-        self.raise_failures()
+    def flush(self) -> bool:
+        """Wait for the acknowledgements. A stall dooms the transaction: commit aborts it and the
+        batch is read again. (The group may have moved on meanwhile, and librdkafka's
+        send_offsets_to_transaction was seen to hang past its timeout after a broker outage:
+        librdkafka issue 5456.) So does a message not delivered in time (transaction.timeout.ms).
+        Any other failed delivery (e.g. not authorized) is fatal."""
+        try:
+            if super().flush():
+                self._doomed = "the broker stalled during the transaction"
+                return True
+        except DeliveryFailed as e:
+            if not all(map(_redeliverable, e.errors)):
+                raise FatalDeliveryError(f"delivery failed: {e}") from e
+            self._doomed = str(e)
+        return False
 
     def commit(self, offsets: list[TopicPartition], group_metadata: object) -> None:
         """Commit the open transaction (one is begun if none is) with the consumer's next offsets.
         Raises TransactionAborted if it had to be aborted, FatalDeliveryError if the producer is done."""
         self._begin()
         try:
+            if self._doomed is not None:
+                doomed, self._doomed = self._doomed, None
+                self._abort()
+                raise TransactionAborted(doomed)
             if offsets:
                 timeout = self.flush_timeout_s
                 self._call(lambda: self.producer.send_offsets_to_transaction(offsets, group_metadata, timeout))
@@ -73,33 +93,45 @@ class TransactionalProducer(AckedProducer):
         finally:
             self._open = False
 
-    def _call(self, step: object) -> None:
+    def _call(self, step: Callable[[], object]) -> None:
         """Run one transaction step, retrying what librdkafka says is retriable; abort on what
         requires it (raising TransactionAborted); FatalDeliveryError on the rest."""
-        deadline = time.monotonic() + self.flush_timeout_s
+        self._retrying(step, abort_on_error=True)
+
+    def _abort(self) -> None:
+        self._retrying(lambda: self.producer.abort_transaction(self.flush_timeout_s), abort_on_error=False)
+        self._open = False
+
+    def _retrying(self, step: Callable[[], object], abort_on_error: bool) -> None:
+        stall = self.stall("transaction step")
         while True:
             try:
-                step()  # type: ignore[operator]
+                step()
+                stall.end()
                 return
             except KafkaException as e:
                 err: KafkaError = e.args[0]
-                if err.retriable() and time.monotonic() < deadline:
+                if err.retriable():
+                    try:
+                        stall.step(e)
+                    except DeliveryFailed:
+                        raise FatalDeliveryError(f"transaction failed: {err}") from e
                     time.sleep(0.1)
                     continue
-                if err.txn_requires_abort():
+                if abort_on_error and err.txn_requires_abort():
                     self._abort()
                     raise TransactionAborted(str(err)) from e
-                raise FatalDeliveryError(f"transaction failed: {err}") from e
-
-    def _abort(self) -> None:
-        try:
-            self.producer.abort_transaction(self.flush_timeout_s)
-        except KafkaException as e:
-            raise FatalDeliveryError(f"transaction abort failed: {e.args[0]}") from e
-        finally:
-            self._open = False
+                raise FatalDeliveryError(f"transaction {'' if abort_on_error else 'abort '}failed: {err}") from e
 
     def close(self) -> None:
         """Abort a transaction left open (its batches were not committed, so they are read again)."""
         if self._open:
             self._abort()
+
+
+def _redeliverable(err: KafkaError) -> bool:
+    """A delivery failure that aborting the transaction and producing again can get past."""
+    return bool(err.retriable() or err.txn_requires_abort()) or err.code() in _TIMED_OUT
+
+
+_TIMED_OUT = (KafkaError._MSG_TIMED_OUT, KafkaError._TIMED_OUT, KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)

@@ -9,6 +9,7 @@ import subprocess
 import sys
 import time
 import uuid
+from collections import Counter
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -18,6 +19,10 @@ from anpr_engine.config import Settings, TopicNames
 from anpr_engine.io.admin import ensure_topics
 from anpr_engine.io.consumer import read_topic_to_end
 from anpr_engine.io.producer import AckedProducer, new_producer
+from anpr_engine.models import PlateRead, WatchlistEntry
+from anpr_engine.read_files import write_reads_file
+from anpr_engine.reads import reads_to_table
+from anpr_engine.watchlist_files import write_entries
 
 BIN = Path(sys.executable).parent
 
@@ -62,6 +67,12 @@ def topic_values(s: Settings, topic: str) -> list[bytes]:
     return [v for _, v in read_topic_to_end(s, topic) if v is not None]
 
 
+def alert_pairs(s: Settings, topic: str | None = None) -> Counter[tuple[str, str]]:
+    """How often each (read, entry) pair is on the alerts topic (read committed)."""
+    alerts = map(json.loads, topic_values(s, topic or s.topics.alerts))
+    return Counter((a["read"]["read_id"], a["entry"]["entry_id"]) for a in alerts)
+
+
 def run_engine(s: Settings, *extra: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
     cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--idle-exit-s", "3",
            "--suppress-s", "0", *extra]  # fmt: skip
@@ -75,6 +86,20 @@ def engine_proc(settings: Settings) -> Iterator[list[subprocess.Popen[str]]]:
     for p in procs:
         if p.poll() is None:
             p.kill()
+
+
+def offline_pairs(tmp: Path, entries: list[WatchlistEntry], reads: list[PlateRead]) -> set[tuple[str, str]]:
+    """(read, entry) pairs of `anpr-engine match` over the same reads and watchlist, no repeat suppression."""
+    write_entries(entries, tmp / "watchlist.jsonl")
+    write_reads_file(reads_to_table(reads), tmp / "reads.parquet")
+    out = tmp / "alerts.jsonl"
+    done = subprocess.run(
+        [str(BIN / "anpr-engine"), "match", "--reads", str(tmp / "reads.parquet"), "--watchlist",
+         str(tmp / "watchlist.jsonl"), "--out", str(out), "--suppress-s", "0"],
+        capture_output=True, text=True, timeout=300, check=False,
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    return {(a["read"]["read_id"], a["entry"]["entry_id"]) for a in map(json.loads, out.read_text().splitlines())}
 
 
 def read_now(read_id: str, plate: str) -> bytes:

@@ -14,31 +14,15 @@ from pathlib import Path
 import pytest
 
 from anpr_engine.config import Settings
-from anpr_engine.read_files import write_reads_file
-from anpr_engine.reads import encode_read, reads_to_table
-from anpr_engine.watchlist_files import write_entries
+from anpr_engine.reads import encode_read
 from simulators.noise import NoiseModel
 from simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import BIN, engine_args, produce, run_engine, topic_values, wait
+from tests.integration.conftest import BIN, engine_args, offline_pairs, produce, run_engine, topic_values, wait
 
 pytestmark = pytest.mark.integration
 
 READS = 200_000
 KILLS = 5
-
-
-def _expected(tmp: Path, entries: list, reads: list) -> set[tuple[str, str]]:  # type: ignore[type-arg]
-    """(read, entry) pairs of offline matching with no repeat suppression."""
-    write_entries(entries, tmp / "watchlist.jsonl")
-    write_reads_file(reads_to_table(reads), tmp / "reads.parquet")
-    out = tmp / "alerts.jsonl"
-    done = subprocess.run(
-        [str(BIN / "anpr-engine"), "match", "--reads", str(tmp / "reads.parquet"), "--watchlist",
-         str(tmp / "watchlist.jsonl"), "--out", str(out), "--suppress-s", "0"],
-        capture_output=True, text=True, timeout=300, check=False,
-    )  # fmt: skip
-    assert done.returncode == 0, done.stderr
-    return {(a["read"]["read_id"], a["entry"]["entry_id"]) for a in map(json.loads, out.read_text().splitlines())}
 
 
 @pytest.mark.parametrize("guarantee", ["exactly-once", "at-least-once"])
@@ -49,7 +33,7 @@ def test_killed_again_and_again_loses_no_alert_and_in_exactly_once_mode_repeats_
     entries = make_watchlists(100, 21)
     produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
     reads = [x.read for x in Traffic(entries, seed=21, listed_share=0.02, noise=NoiseModel()).take(READS)]
-    expected = _expected(tmp_path, entries, reads)
+    expected = offline_pairs(tmp_path, entries, reads)
     assert len(expected) > 2_000
     produce(s, s.topics.reads, [(r.camera_id.encode(), encode_read(r)) for r in reads])
     member = ["--instance-id", "kill-test", "--guarantee", guarantee, "--batch-max-reads", "200",

@@ -37,6 +37,8 @@ class FakeConsumer:
         self.partition_errors: dict[int, KafkaError] = {}
         self.request_error: KafkaError | None = None
         self.closed = False
+        self.assigned: set[int] = set()
+        self.paused: set[int] = set()
 
     def subscribe(self, topics: list[str], **callbacks: Callable[..., None]) -> None:
         self.callbacks = callbacks
@@ -55,7 +57,26 @@ class FakeConsumer:
         self.closed = True
 
     def rebalance(self, kind: str, *partitions: int) -> None:
+        if kind == "on_assign":
+            self.assigned |= set(partitions)
+        else:
+            self.assigned -= set(partitions)
         self.callbacks[kind](self, [TopicPartition("reads", p) for p in partitions])
+
+    def assignment(self) -> list[TopicPartition]:
+        return [TopicPartition("reads", p) for p in sorted(self.assigned)]
+
+    def pause(self, partitions: list[TopicPartition]) -> None:
+        self.paused |= {tp.partition for tp in partitions}
+
+    def resume(self, partitions: list[TopicPartition]) -> None:
+        self.paused -= {tp.partition for tp in partitions}
+
+    def poll(self, timeout: float) -> None:
+        return None
+
+    def consume(self, n: int, timeout: float) -> list[Any]:
+        return []
 
 
 def _source(interval_ms: int = 0) -> tuple[KafkaReadSource, FakeConsumer]:
@@ -89,6 +110,16 @@ def test_a_partition_refused_because_of_a_rebalance_is_not_an_error() -> None:
     source.commit(_batch(p0=10, p1=20))
     source.commit(_batch(p0=11, p1=21))
     assert [c for c, _ in fake.commits] == [{("reads", 0): 10, ("reads", 1): 20}, {("reads", 0): 11, ("reads", 1): 21}]
+
+
+def test_a_commit_the_coordinator_could_not_answer_is_not_an_error() -> None:
+    """Seen by hand in a broker outage: an async commit failed with _WAIT_COORD and the engine exited."""
+    source, fake = _source()
+    fake.request_error = KafkaError(KafkaError._WAIT_COORD)
+    source.commit(_batch(p0=5))
+    fake.request_error = None
+    source.commit(_batch(p0=9))  # the failure above is not raised here
+    assert [c for c, _ in fake.commits] == [{("reads", 0): 5}, {("reads", 0): 9}]
 
 
 def test_revoke_commits_the_settled_positions_of_the_leaving_partitions_only() -> None:
@@ -131,6 +162,35 @@ def test_close_closes_the_client_when_its_last_commit_fails(where: str) -> None:
     with pytest.raises(KafkaException):
         source.close()
     assert fake.closed
+
+
+def test_held_fetching_pauses_every_partition_even_those_lost_and_assigned_again_and_resumes_them() -> None:
+    """A partition paused, lost in a session timeout and assigned again stays paused in librdkafka:
+    found by hand (the engine stalled forever after a broker outage), so each assignment is set."""
+    source, fake = _source()
+    source.hold()
+    assert fake.paused == {0, 1, 2}
+    fake.rebalance("on_lost", 0, 1, 2)
+    fake.paused.add(5)  # librdkafka keeps a lost partition's pause flag
+    fake.rebalance("on_assign", 0, 5)
+    assert fake.paused >= {0, 5}
+    source.poll_batch()  # delivery works again
+    assert fake.paused.isdisjoint(fake.assigned)
+    fake.rebalance("on_assign", 1, 2)  # still flagged paused since they were lost
+    assert fake.paused.isdisjoint(fake.assigned) and fake.assigned == {0, 1, 2, 5}
+
+
+def test_a_fatal_client_error_reported_only_through_the_error_callback_ends_the_source() -> None:
+    """Seen by hand: a static member fenced after its session timed out in a broker outage got
+    nothing from poll for ever, and the engine idled instead of exiting for its supervisor."""
+    source, fake = _source()
+    fake.conf["error_cb"](KafkaError(KafkaError._TRANSPORT))  # not fatal: the client retries
+    source.poll_batch()
+    fake.conf["error_cb"](KafkaError(KafkaError.FENCED_INSTANCE_ID, fatal=True))
+    with pytest.raises(KafkaException, match="FENCED_INSTANCE_ID"):
+        source.poll_batch()
+    with pytest.raises(KafkaException):
+        source.hold()
 
 
 class FullProducer:

@@ -221,9 +221,10 @@ def test_a_read_delivered_again_alerts_again_under_suppression() -> None:
     """A batch read again (its transaction was aborted, or the engine restarted before committing)
     is not a repeat: suppressing its alerts would lose them. They come out again, with the same ids."""
     entries, wl, base = _listed(5, 12)
-    r = base.model_copy(update={"read_id": "p0", "plate_text": entries[0].plate, "ts_ms": 1000, "plate_country": None})
-    again = base.model_copy(update={"read_id": "p1", "plate_text": entries[0].plate, "ts_ms": 2000, "plate_country": None})
-    msgs = [Message(encode_read(r), offset=0), Message(encode_read(again), offset=1)]
+    listed = {"plate_text": entries[0].plate, "plate_country": None}
+    r = base.model_copy(update={"read_id": "p0", "ts_ms": 1000, **listed})
+    repeat = base.model_copy(update={"read_id": "p1", "ts_ms": 2000, **listed})
+    msgs = [Message(encode_read(r), offset=0), Message(encode_read(repeat), offset=1)]
     sink = ListSink()
     Engine(wl, ListSource([msgs, msgs]), sink, ListSink(), suppress_ms=60_000).run(max_idle_s=0)
     got = _alerts(sink)

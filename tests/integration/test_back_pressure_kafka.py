@@ -1,0 +1,116 @@
+"""Back-pressure on the real broker: the broker stopped mid-run for longer than the engine's flush
+timeout (2 s here, which used to end the run with an error) and started again. The engine waits,
+fetching paused and its group membership kept, and then delivers every alert, once each in
+exactly-once mode. (Making only the alerts topic unwritable needs more than one broker: see
+tests/cluster.) Dynamic membership: a static member whose session times out in an outage is fenced
+by librdkafka itself (issue 3437) and exits, which test_a_fenced_instance_exits_with_one_line covers."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from anpr_engine.config import Settings
+from anpr_engine.io.producer import new_producer
+from anpr_engine.models import PlateRead
+from anpr_engine.reads import encode_read
+from simulators.noise import NoiseModel
+from simulators.traffic import Traffic, make_watchlists
+from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, wait
+
+pytestmark = pytest.mark.integration
+
+READS = 100_000
+OUTAGE_S = 12.0
+KAFKA_SH = Path(__file__).parents[2] / "kafka" / "kafka.sh"
+
+
+@pytest.mark.skipif(bool(os.environ.get("ANPR_KAFKA_BOOTSTRAP")), reason="stops the local broker kafka.sh started")
+@pytest.mark.parametrize("guarantee", ["exactly-once", "at-least-once"])
+def test_a_broker_outage_longer_than_the_flush_timeout_pauses_the_engine_and_loses_nothing(
+    settings: Settings, tmp_path: Path, guarantee: str
+) -> None:
+    s = settings
+    entries = make_watchlists(100, 31)
+    produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
+    reads = [x.read for x in Traffic(entries, seed=31, listed_share=0.05, noise=NoiseModel()).take(READS)]
+    expected = offline_pairs(tmp_path, entries, reads)
+    log = tmp_path / "engine.log"
+    cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--suppress-s", "0",
+           "--retro-window-s", "0", "--guarantee", guarantee, "--batch-max-reads", "500"]  # fmt: skip
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, stderr=err, env={**os.environ, "ANPR_FLUSH_TIMEOUT_S": "2"})
+    try:
+        wait(lambda: "consuming" in log.read_text(), "engine never started")
+        cameras = threading.Thread(target=_steady, args=(s, reads, READS / 20))  # alerts pending when it stops
+        cameras.start()
+        wait(lambda: len(alert_pairs(s)) > 100, "no alert before the outage")
+        subprocess.run([str(KAFKA_SH), "down"], check=True, capture_output=True)
+        try:
+            deadline = time.monotonic() + OUTAGE_S
+            while time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()[-2000:]
+                time.sleep(0.2)
+        finally:
+            subprocess.run([str(KAFKA_SH), "up"], check=True, capture_output=True)
+        cameras.join(300)
+        wait(lambda: set(alert_pairs(s)) >= expected, "alerts missing after the outage", timeout_s=180)
+        assert proc.poll() is None, log.read_text()[-2000:]
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    assert proc.returncode == 0, log.read_text()[-2000:]
+    if guarantee == "exactly-once":  # the open transaction waited (at-least-once has nothing pending: no reads come)
+        text = log.read_text()
+        assert "fetching paused" in text and "acknowledges again" in text, text[-2000:]
+    pairs = alert_pairs(s)
+    assert set(pairs) == expected
+    if guarantee == "exactly-once":
+        assert max(pairs.values()) == 1, [p for p, n in pairs.items() if n > 1][:5]
+
+
+def _steady(s: Settings, reads: list[PlateRead], per_s: float) -> None:
+    """Produce the reads at a steady rate, as cameras do, waiting through a broker outage."""
+    producer = new_producer(s, **{"message.timeout.ms": 0})
+    chunk = 1000
+    for i in range(0, len(reads), chunk):
+        for r in reads[i : i + chunk]:
+            producer.produce(s.topics.reads, encode_read(r), r.camera_id.encode())
+        producer.poll(0)
+        time.sleep(chunk / per_s)
+    assert producer.flush(240) == 0
+
+
+def test_a_fenced_instance_exits_non_zero_with_one_line(settings: Settings, tmp_path: Path) -> None:
+    """A second engine started with the same --instance-id fences the first (its static group member
+    and its transactional producer): the first must exit 1 with one line, not idle for ever."""
+    s = settings
+    cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--guarantee",
+           "exactly-once", "--instance-id", "twin"]  # fmt: skip
+    logs = [tmp_path / "first.log", tmp_path / "second.log"]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        for log in logs:
+            with log.open("w") as err:
+                procs.append(subprocess.Popen(cmd, stderr=err))
+            wait(lambda log=log: "consuming" in log.read_text(), f"{log.name} never started")  # type: ignore[misc]
+        produce(s, s.topics.reads, [(b"k", encode_read(r)) for r in _reads(50)])
+        procs[0].wait(90)
+        assert procs[0].returncode == 1
+        errors = [line for line in logs[0].read_text().splitlines() if line.startswith("error:")]
+        assert len(errors) == 1 and "fenced" in errors[0].lower(), errors
+        assert procs[1].poll() is None, logs[1].read_text()[-2000:]
+    finally:
+        for p in procs:
+            p.kill()
+            p.wait(30)
+
+
+def _reads(n: int) -> list:  # type: ignore[type-arg]
+    entries = make_watchlists(5, 3)
+    return [x.read for x in Traffic(entries, seed=3, listed_share=0.5).take(n)]
