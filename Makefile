@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export PYTHON := $(abspath $(BIN)/python)
 # Numba compiles kernels once and caches them next to the sources (cache=True).
 
-.PHONY: venv kafka-up kafka-down lint test test-unit demo bench schemas clean
+.PHONY: venv kafka-up kafka-down lint test test-unit test-cluster demo bench schemas clean
 
 venv: $(STAMP)
 
@@ -34,6 +34,12 @@ schemas: venv
 
 test: venv lint
 	kafka/with-broker.sh $(BIN)/python -m pytest -q
+
+# Failure tests on a local three-broker cluster (started and stopped here; about 6 minutes).
+test-cluster: venv
+	kafka/kafka.sh up --brokers 3
+	ANPR_KAFKA_BOOTSTRAP=$$(kafka/kafka.sh bootstrap --brokers 3) ANPR_KAFKA_CLUSTER=3 \
+	  $(BIN)/python -m pytest -q -s -m cluster tests/cluster; rc=$$?; kafka/kafka.sh down --brokers 3; exit $$rc
 
 test-unit: venv
 	$(BIN)/python -m pytest -q tests/unit

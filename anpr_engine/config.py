@@ -142,6 +142,9 @@ class Settings(BaseSettings):
     instance_id: str | None = Field(
         default=None, description="static group membership: a restarted instance takes its partitions straight back"
     )
+    workers: int = Field(
+        default=1, ge=1, description="engine processes in the group, started and stopped together by `run`"
+    )
     retro_window_s: float = Field(
         default=3600.0,
         ge=0,

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import signal
+import socket
 import sys
 import time
 from pathlib import Path
@@ -66,12 +67,13 @@ def run_settings(
     covert_alerts_topic: str | None = None,
     retro_window_s: float | None = None,
     guarantee: Guarantee | None = None,
+    workers: int | None = None,
 ) -> Settings:
     """The settings `run` works with: its options where given, else the environment, else the defaults."""
     given = {
         "group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id,
         "suppress_s": suppress_s, "retro_window_s": retro_window_s,
-        "guarantee": guarantee,
+        "guarantee": guarantee, "workers": workers,
     }  # fmt: skip
     extra: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     extra["match"] = match_policy(max_equivalences, max_differences, country_policy)
@@ -106,6 +108,10 @@ def run(
         Guarantee | None,
         typer.Option(help="exactly-once: alerts, dead letters and offsets in one Kafka transaction [at-least-once]."),
     ] = None,
+    workers: Annotated[
+        int | None,
+        typer.Option(min=1, help="Engine processes in the group, each a static member <instance id>-<i> [1]."),
+    ] = None,
     idle_exit_s: Annotated[
         float | None,
         typer.Option(help="Exit after this many seconds without reads (default: run until signalled)."),
@@ -113,7 +119,8 @@ def run(
     stats_file: Annotated[Path | None, typer.Option(help="Write the run's counters here as JSON on exit.")] = None,
 ) -> None:
     """Consume reads, match them against the watchlist topic, produce alerts; SIGINT/SIGTERM end it
-    cleanly (exit 0); a Kafka failure it cannot get past exits 1 with one line."""
+    cleanly (exit 0); a Kafka failure it cannot get past exits 1 with one line. With --workers N,
+    N such processes are run and supervised (see anpr_engine.cli.workers)."""
     from confluent_kafka import KafkaException
 
     from anpr_engine.io.producer import DeliveryFailed
@@ -123,8 +130,14 @@ def run(
     settings = run_settings(
         bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, group_id, max_equivalences,
         max_differences, batch_max_reads, country_policy, suppress_s, instance_id, covert_alerts_topic,
-        retro_window_s, guarantee,
+        retro_window_s, guarantee, workers,
     )  # fmt: skip
+    if settings.workers > 1:
+        from anpr_engine.cli.workers import Supervisor
+
+        argv = [sys.executable, "-m", "anpr_engine.cli.engine", *sys.argv[1:]]
+        base_id = settings.instance_id or socket.gethostname()
+        raise typer.Exit(Supervisor(argv, settings.workers, base_id, stats_file).run())
     try:
         stats = _serve(settings, idle_exit_s)
     except (KafkaException, DeliveryFailed, FatalDeliveryError) as e:

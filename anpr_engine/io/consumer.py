@@ -84,7 +84,7 @@ class KafkaReadSource:
         self._held = True
         m = self.consumer.poll(0)
         if m is not None and m.error() is None:  # fetched before the pause: it is read again on resume
-            self.consumer.seek(TopicPartition(m.topic(), _int(m.partition()), _int(m.offset())))
+            self.consumer.seek(TopicPartition(m.topic() or "", _int(m.partition()), _int(m.offset())))
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():

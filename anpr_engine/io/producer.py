@@ -74,10 +74,13 @@ class Stall:
             log.warning("%s: still waiting for the broker after %.0f s", self.what, now - self.since)
         self.on_stall()
 
-    def end(self) -> None:
+    def end(self) -> float:
+        """End the wait; returns how long it stalled (s), 0 if it did not."""
+        lasted = 0.0 if self.since is None else time.monotonic() - self.since
         if self.since is not None and self.on_stall is not None:
-            log.warning("%s: the broker acknowledges again, after %.1f s", self.what, time.monotonic() - self.since)
+            log.warning("%s: the broker acknowledges again, after %.1f s", self.what, lasted)
         self.since = None
+        return lasted
 
 
 class AckedProducer:
@@ -119,14 +122,13 @@ class AckedProducer:
                 stall.step(e)
                 self.producer.poll(0.05)
 
-    def flush(self) -> bool:
+    def flush(self) -> float:
         """Wait until everything produced is acknowledged (see `on_stall`); raise DeliveryFailed if any
-        of it failed. Returns whether the broker stalled meanwhile."""
+        of it failed. Returns how long the broker stalled meanwhile (s)."""
         stall = self.stall("alerts not acknowledged")
         while self.producer.flush(STALL_STEP_S):
             stall.step()
-        stalled = stall.since is not None
-        stall.end()
+        stalled = stall.end()
         self.raise_failures()
         return stalled
 
@@ -143,7 +145,7 @@ class Outbox(Protocol):
     def produce(
         self, topic: str, value: bytes | None, key: bytes | None = None, headers: Headers | None = None
     ) -> None: ...
-    def flush(self) -> bool: ...
+    def flush(self) -> float: ...
 
 
 class KafkaAlertSink:

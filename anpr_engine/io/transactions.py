@@ -58,21 +58,22 @@ class TransactionalProducer(AckedProducer):
         self._begin()
         super().produce(topic, value, key, headers)
 
-    def flush(self) -> bool:
-        """Wait for the acknowledgements. A stall dooms the transaction: commit aborts it and the
-        batch is read again. (The group may have moved on meanwhile, and librdkafka's
-        send_offsets_to_transaction was seen to hang past its timeout after a broker outage:
-        librdkafka issue 5456.) So does a message not delivered in time (transaction.timeout.ms).
-        Any other failed delivery (e.g. not authorized) is fatal."""
+    def flush(self) -> float:
+        """Wait for the acknowledgements. A stall longer than flush_timeout_s dooms the transaction:
+        commit aborts it and the batch is read again. (The group may have moved on meanwhile, and
+        librdkafka's send_offsets_to_transaction was seen to hang past its timeout after a broker
+        outage: librdkafka issue 5456.) So does a message not delivered in time
+        (transaction.timeout.ms). Any other failed delivery (e.g. not authorized) is fatal."""
+        stalled = 0.0
         try:
-            if super().flush():
-                self._doomed = "the broker stalled during the transaction"
-                return True
+            stalled = super().flush()
+            if stalled >= self.flush_timeout_s:
+                self._doomed = f"the broker stalled {stalled:.1f} s during the transaction"
         except DeliveryFailed as e:
             if not all(map(_redeliverable, e.errors)):
                 raise FatalDeliveryError(f"delivery failed: {e}") from e
             self._doomed = str(e)
-        return False
+        return stalled
 
     def commit(self, offsets: list[TopicPartition], group_metadata: object) -> None:
         """Commit the open transaction (one is begun if none is) with the consumer's next offsets.

@@ -1,0 +1,153 @@
+"""Failures on the three-broker cluster, with reads arriving all along as cameras send them:
+
+- a broker stopped mid-run (the leader of a reads partition) and started again: nothing lost, the
+  engine never exits, no duplicate in exactly-once mode;
+- the alerts topic made unwritable (its only replica's broker stopped) while reads keep coming: the
+  engine stops fetching, its memory stays bounded, and everything is delivered once it is back.
+
+Each test prints its figures (reads, expected alerts, found, missing, duplicated; memory)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+import time
+from pathlib import Path
+
+import pytest
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from anpr_engine.config import Settings
+from anpr_engine.io.producer import new_producer
+from anpr_engine.models import PlateRead
+from anpr_engine.reads import encode_read
+from simulators.noise import NoiseModel
+from simulators.traffic import Traffic, make_watchlists
+from tests.cluster.conftest import broker, leader
+from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, wait
+
+pytestmark = pytest.mark.cluster
+
+READS = 150_000
+RATE = 7_500  # reads per second from the cameras
+DOWN_S = 15.0
+RSS_BOUND_MB = 150  # growth of the engine's resident memory allowed while it cannot deliver
+
+
+def _steady(s: Settings, reads: list[PlateRead], per_s: float) -> None:
+    """Produce the reads at a steady rate, waiting through broker failures."""
+    producer = new_producer(s, **{"message.timeout.ms": 0})
+    chunk = 500
+    for i in range(0, len(reads), chunk):
+        for r in reads[i : i + chunk]:
+            producer.produce(s.topics.reads, encode_read(r), r.camera_id.encode())
+        producer.poll(0)
+        time.sleep(chunk / per_s)
+    assert producer.flush(300) == 0
+
+
+def _rss_mb(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    raise AssertionError("no VmRSS")
+
+
+def _start(s: Settings, tmp: Path, guarantee: str, alerts_topic: str) -> tuple[subprocess.Popen[bytes], Path]:
+    log = tmp / "engine.log"
+    args = engine_args(s)
+    args[args.index("--alerts-topic") + 1] = alerts_topic
+    cmd = [str(BIN / "anpr-engine"), "run", *args, "--group-id", s.group_id, "--suppress-s", "0",
+           "--retro-window-s", "0", "--guarantee", guarantee, "--batch-max-reads", "1000"]  # fmt: skip
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, stderr=err, env={**os.environ, "ANPR_FLUSH_TIMEOUT_S": "2"})
+    wait(lambda: "consuming" in log.read_text(), "engine never started")
+    return proc, log
+
+
+def _traffic(s: Settings, tmp: Path, seed: int) -> tuple[list[PlateRead], set[tuple[str, str]]]:
+    entries = make_watchlists(100, seed)
+    produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
+    reads = [x.read for x in Traffic(entries, seed=seed, listed_share=0.03, noise=NoiseModel()).take(READS)]
+    return reads, offline_pairs(tmp, entries, reads)
+
+
+def _report(name: str, guarantee: str, expected: set[tuple[str, str]], s: Settings, topic: str, extra: str) -> None:
+    pairs = alert_pairs(s, topic)
+    missing = len(expected - set(pairs))
+    duplicated = sum(n - 1 for n in pairs.values())
+    print(f"\nFIGURES {name} {guarantee}: reads={READS} expected={len(expected)} found={len(set(pairs) & expected)} "
+          f"missing={missing} duplicated={duplicated} {extra}")  # fmt: skip
+    assert set(pairs) == expected
+    if guarantee == "exactly-once":
+        assert duplicated == 0
+
+
+@pytest.mark.parametrize("guarantee", ["exactly-once", "at-least-once"])
+def test_a_broker_stopped_mid_run_loses_nothing(settings: Settings, tmp_path: Path, guarantee: str) -> None:
+    s = settings
+    reads, expected = _traffic(s, tmp_path, 41)
+    proc, log = _start(s, tmp_path, guarantee, s.topics.alerts)
+    cameras = threading.Thread(target=_steady, args=(s, reads, RATE))
+    cameras.start()
+    victim = leader(s.bootstrap_servers, s.topics.reads)
+    try:
+        wait(lambda: len(alert_pairs(s)) > 200, "no alert before the failure")
+        broker("stop-broker", victim)
+        try:
+            deadline = time.monotonic() + DOWN_S
+            while time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                time.sleep(0.2)
+        finally:
+            broker("start-broker", victim)
+        cameras.join(300)
+        wait(lambda: set(alert_pairs(s)) >= expected, "alerts missing after the failure", timeout_s=180)
+        assert proc.poll() is None, log.read_text()[-3000:]
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    assert proc.returncode == 0, log.read_text()[-3000:]
+    _report("broker-failure", guarantee, expected, s, s.topics.alerts, f"stopped=node{victim} down_s={DOWN_S}")
+
+
+@pytest.mark.parametrize("guarantee", ["exactly-once", "at-least-once"])
+def test_an_unwritable_alerts_topic_pauses_fetching_with_bounded_memory(
+    settings: Settings, tmp_path: Path, guarantee: str
+) -> None:
+    s = settings
+    reads, expected = _traffic(s, tmp_path, 43)
+    victim = 3 if leader(s.bootstrap_servers, "__consumer_offsets") != 3 else 2
+    alerts = s.topics.alerts + ".one-replica"
+    spec = NewTopic(
+        alerts, num_partitions=s.topics.reads_partitions, replica_assignment=[[victim]] * s.topics.reads_partitions
+    )
+    AdminClient({"bootstrap.servers": s.bootstrap_servers}).create_topics([spec])[alerts].result(30)
+    proc, log = _start(s, tmp_path, guarantee, alerts)
+    cameras = threading.Thread(target=_steady, args=(s, reads, RATE))
+    cameras.start()
+    try:
+        wait(lambda: len(alert_pairs(s, alerts)) > 200, "no alert before the topic became unwritable")
+        rss_before = _rss_mb(proc.pid)
+        broker("stop-broker", victim)
+        try:
+            peak = rss_before
+            deadline = time.monotonic() + DOWN_S
+            while time.monotonic() < deadline:
+                assert proc.poll() is None, log.read_text()[-3000:]
+                peak = max(peak, _rss_mb(proc.pid))
+                time.sleep(0.2)
+        finally:
+            broker("start-broker", victim)
+        cameras.join(300)
+        wait(lambda: set(alert_pairs(s, alerts)) >= expected, "alerts missing once writable", timeout_s=240)
+        assert proc.poll() is None, log.read_text()[-3000:]
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    assert proc.returncode == 0, log.read_text()[-3000:]
+    assert "fetching paused" in log.read_text()
+    _report("unwritable-alerts", guarantee, expected, s, alerts,
+            f"rss_before_mb={rss_before:.0f} rss_peak_mb={peak:.0f}")  # fmt: skip
+    assert peak - rss_before < RSS_BOUND_MB
