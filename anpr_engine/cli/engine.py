@@ -148,6 +148,7 @@ def run(
 def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     """The engine over Kafka: the watchlist loaded, then reads consumed until a signal (or idle_exit_s)."""
     from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.alert_history import recent_alerts
     from anpr_engine.io.consumer import TopicFollower
     from anpr_engine.io.kafka_engine import kafka_engine
     from anpr_engine.io.watchlist_topic import load_watchlist
@@ -164,6 +165,8 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
         )
         freeze_heap()
         engine, source = kafka_engine(settings, watchlist, follower)
+        if settings.suppress_s > 0:
+            engine.suppressor.seed(recent_alerts(settings))
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             engine.stop()

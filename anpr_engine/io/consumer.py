@@ -7,7 +7,7 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
@@ -351,7 +351,8 @@ class TopicFollower:
     assigned directly, no consumer group and no commits (every engine instance needs every entry
     of the compacted watchlist topic, not a share of them)."""
 
-    def __init__(self, settings: Settings, topic: str, timeout_s: float = 60.0) -> None:
+    def __init__(self, settings: Settings, topic: str, timeout_s: float = 60.0, since_ms: int | None = None) -> None:
+        """Follow `topic` from its beginning, or from its first records stamped since_ms or later."""
         self.topic = topic
         self.timeout_s = timeout_s
         self.consumer = Consumer(
@@ -368,7 +369,12 @@ class TopicFollower:
             self.consumer.close()
             raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
         self.partitions = sorted(meta.partitions)
-        self.consumer.assign([TopicPartition(topic, p, OFFSET_BEGINNING) for p in self.partitions])
+        self.starts = {p: OFFSET_BEGINNING for p in self.partitions}
+        if since_ms is not None:
+            asked = [TopicPartition(topic, p, since_ms) for p in self.partitions]
+            for tp in self.consumer.offsets_for_times(asked, timeout=timeout_s):
+                self.starts[tp.partition] = tp.offset if tp.offset >= 0 else OFFSET_END  # -1: nothing that recent
+        self.consumer.assign([TopicPartition(topic, p, o) for p, o in self.starts.items()])
 
     def read_to_end(self, chunk: int = 200_000) -> Iterator[list[tuple[bytes | None, bytes | None]]]:
         """Chunks of (key, value) up to the topic's end as it stands now (a tombstone's value is None).
@@ -377,7 +383,8 @@ class TopicFollower:
         ends: dict[int, int] = {}
         for p in self.partitions:
             low, high = self._watermarks(p)
-            if high > low:
+            start = self.starts[p]
+            if high > low and start != OFFSET_END and high > start:
                 ends[p] = high
         got: list[tuple[bytes | None, bytes | None]] = []
         while ends:

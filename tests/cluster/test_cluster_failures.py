@@ -123,7 +123,8 @@ def test_an_unwritable_alerts_topic_pauses_fetching_with_bounded_memory(
     spec = NewTopic(
         alerts, num_partitions=s.topics.reads_partitions, replica_assignment=[[victim]] * s.topics.reads_partitions
     )
-    AdminClient({"bootstrap.servers": s.bootstrap_servers}).create_topics([spec])[alerts].result(30)
+    admin = AdminClient({"bootstrap.servers": s.bootstrap_servers})  # kept alive until the answer comes
+    admin.create_topics([spec])[alerts].result(30)
     proc, log = _start(s, tmp_path, guarantee, alerts)
     cameras = threading.Thread(target=_steady, args=(s, reads, RATE))
     cameras.start()

@@ -1,0 +1,33 @@
+"""The repeat-suppression state rebuilt from the alerts already published, so that a restarted
+engine (or one taking over partitions) does not alert again on a vehicle alerted within the window."""
+
+from __future__ import annotations
+
+import json
+import time
+
+from anpr_engine.config import Settings
+from anpr_engine.io.consumer import TopicFollower
+
+SLACK_S = 60.0  # alerts are stamped when produced, a little after their reads' time: read back this much more
+
+
+def recent_alerts(settings: Settings) -> list[tuple[str, str, int, str]]:
+    """(entry id, site, read ts_ms, alert id) of the alerts committed to the alerts topics within the
+    suppression window, oldest read first. Unparsable records are skipped (the engine wrote them all)."""
+    since_ms = int((time.time() - settings.suppress_s - SLACK_S) * 1000)
+    kept: list[tuple[str, str, int, str]] = []
+    for topic in (settings.topics.alerts, settings.topics.alerts_covert):
+        follower = TopicFollower(settings, topic, settings.flush_timeout_s, since_ms=since_ms)
+        try:
+            for chunk in follower.read_to_end():
+                for _, value in chunk:
+                    try:
+                        a = json.loads(value or b"")
+                        kept.append((a["entry"]["entry_id"], a["read"]["site"], int(a["read"]["ts_ms"]), a["alert_id"]))
+                    except (ValueError, KeyError, TypeError):
+                        continue
+        finally:
+            follower.close()
+    kept.sort(key=lambda k: k[2])
+    return kept
