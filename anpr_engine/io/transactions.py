@@ -9,9 +9,13 @@ The group metadata sent with the offsets fences a member that lost its partition
 
 from __future__ import annotations
 
+import os
 import socket
+import sys
+import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
@@ -43,6 +47,8 @@ class TransactionalProducer(AckedProducer):
             producer or new_producer(settings, **{"transactional.id": transactional_id(settings)}),
             settings.flush_timeout_s,
         )
+        self.hang_limit_s = 2 * self.flush_timeout_s + 30  # a step's own timeout is flush_timeout_s
+        self.on_hang: Callable[[float], None] = _exit_hung
         self._call(lambda: self.producer.init_transactions(self.flush_timeout_s))
         self._open = False
         self._doomed: str | None = None  # why the open transaction must be aborted
@@ -107,7 +113,8 @@ class TransactionalProducer(AckedProducer):
         stall = self.stall("transaction step")
         while True:
             try:
-                step()
+                with self._watchdog():
+                    step()
                 stall.end()
                 return
             except KafkaException as e:
@@ -124,10 +131,31 @@ class TransactionalProducer(AckedProducer):
                     raise TransactionAborted(str(err)) from e
                 raise FatalDeliveryError(f"transaction {'' if abort_on_error else 'abort '}failed: {err}") from e
 
+    @contextmanager
+    def _watchdog(self) -> Iterator[None]:
+        """End the process if one step blocks far past its own timeout: librdkafka's
+        send_offsets_to_transaction was seen to block for good when the broker holding the group
+        coordinator was killed (librdkafka issue 5456). Exiting lets the supervisor start the
+        instance again, which fences this one; its transaction is aborted, nothing is lost."""
+        timer = threading.Timer(self.hang_limit_s, self.on_hang, args=(self.hang_limit_s,))
+        timer.daemon = True
+        timer.start()
+        try:
+            yield
+        finally:
+            timer.cancel()
+
     def close(self) -> None:
         """Abort a transaction left open (its batches were not committed, so they are read again)."""
         if self._open:
             self._abort()
+
+
+def _exit_hung(limit_s: float) -> None:
+    """Called from the watchdog thread: the main thread is stuck in librdkafka, so exit from here."""
+    msg = f"error: kafka: a transaction step blocked for {limit_s:.0f} s (librdkafka issue 5456); exiting"
+    print(msg, file=sys.stderr, flush=True)
+    os._exit(1)
 
 
 def _redeliverable(err: KafkaError) -> bool:

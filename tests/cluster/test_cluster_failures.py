@@ -19,13 +19,11 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from anpr_engine.config import Settings
-from anpr_engine.io.producer import new_producer
 from anpr_engine.models import PlateRead
-from anpr_engine.reads import encode_read
 from simulators.noise import NoiseModel
 from simulators.traffic import Traffic, make_watchlists
 from tests.cluster.conftest import broker, leader
-from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, wait
+from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, steady, wait
 
 pytestmark = pytest.mark.cluster
 
@@ -33,18 +31,6 @@ READS = 150_000
 RATE = 7_500  # reads per second from the cameras
 DOWN_S = 15.0
 RSS_BOUND_MB = 150  # growth of the engine's resident memory allowed while it cannot deliver
-
-
-def _steady(s: Settings, reads: list[PlateRead], per_s: float) -> None:
-    """Produce the reads at a steady rate, waiting through broker failures."""
-    producer = new_producer(s, **{"message.timeout.ms": 0})
-    chunk = 500
-    for i in range(0, len(reads), chunk):
-        for r in reads[i : i + chunk]:
-            producer.produce(s.topics.reads, encode_read(r), r.camera_id.encode())
-        producer.poll(0)
-        time.sleep(chunk / per_s)
-    assert producer.flush(300) == 0
 
 
 def _rss_mb(pid: int) -> float:
@@ -89,7 +75,7 @@ def test_a_broker_stopped_mid_run_loses_nothing(settings: Settings, tmp_path: Pa
     s = settings
     reads, expected = _traffic(s, tmp_path, 41)
     proc, log = _start(s, tmp_path, guarantee, s.topics.alerts)
-    cameras = threading.Thread(target=_steady, args=(s, reads, RATE))
+    cameras = threading.Thread(target=steady, args=(s, reads, RATE))
     cameras.start()
     victim = leader(s.bootstrap_servers, s.topics.reads)
     try:
@@ -126,7 +112,7 @@ def test_an_unwritable_alerts_topic_pauses_fetching_with_bounded_memory(
     admin = AdminClient({"bootstrap.servers": s.bootstrap_servers})  # kept alive until the answer comes
     admin.create_topics([spec])[alerts].result(30)
     proc, log = _start(s, tmp_path, guarantee, alerts)
-    cameras = threading.Thread(target=_steady, args=(s, reads, RATE))
+    cameras = threading.Thread(target=steady, args=(s, reads, RATE))
     cameras.start()
     try:
         wait(lambda: len(alert_pairs(s, alerts)) > 200, "no alert before the topic became unwritable")

@@ -21,7 +21,7 @@ from anpr_engine.io.consumer import read_topic_to_end
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.models import PlateRead, WatchlistEntry
 from anpr_engine.read_files import write_reads_file
-from anpr_engine.reads import reads_to_table
+from anpr_engine.reads import encode_read, reads_to_table
 from anpr_engine.watchlist_files import write_entries
 
 BIN = Path(sys.executable).parent
@@ -65,6 +65,17 @@ def produce(s: Settings, topic: str, items: list[tuple[bytes | None, bytes | Non
 
 def topic_values(s: Settings, topic: str) -> list[bytes]:
     return [v for _, v in read_topic_to_end(s, topic) if v is not None]
+
+
+def steady(s: Settings, reads: list[PlateRead], per_s: float, chunk: int = 500) -> None:
+    """Produce the reads at a steady rate, as cameras do, waiting through broker failures."""
+    producer = new_producer(s, **{"message.timeout.ms": 0})
+    for i in range(0, len(reads), chunk):
+        for r in reads[i : i + chunk]:
+            producer.produce(s.topics.reads, encode_read(r), r.camera_id.encode())
+        producer.poll(0)
+        time.sleep(chunk / per_s)
+    assert producer.flush(300) == 0
 
 
 def alert_pairs(s: Settings, topic: str | None = None) -> Counter[tuple[str, str]]:

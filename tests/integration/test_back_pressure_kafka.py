@@ -16,16 +16,14 @@ from pathlib import Path
 import pytest
 
 from anpr_engine.config import Settings
-from anpr_engine.io.producer import new_producer
-from anpr_engine.models import PlateRead
 from anpr_engine.reads import encode_read
 from simulators.noise import NoiseModel
 from simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, wait
+from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, steady, wait
 
 pytestmark = pytest.mark.integration
 
-READS = 100_000
+READS = 60_000
 OUTAGE_S = 12.0
 KAFKA_SH = Path(__file__).parents[2] / "kafka" / "kafka.sh"
 
@@ -47,7 +45,7 @@ def test_a_broker_outage_longer_than_the_flush_timeout_pauses_the_engine_and_los
         proc = subprocess.Popen(cmd, stderr=err, env={**os.environ, "ANPR_FLUSH_TIMEOUT_S": "2"})
     try:
         wait(lambda: "consuming" in log.read_text(), "engine never started")
-        cameras = threading.Thread(target=_steady, args=(s, reads, READS / 20))  # alerts pending when it stops
+        cameras = threading.Thread(target=steady, args=(s, reads, READS / 20))  # alerts pending when it stops
         cameras.start()
         wait(lambda: len(alert_pairs(s)) > 100, "no alert before the outage")
         subprocess.run([str(KAFKA_SH), "down"], check=True, capture_output=True)
@@ -72,18 +70,6 @@ def test_a_broker_outage_longer_than_the_flush_timeout_pauses_the_engine_and_los
     assert set(pairs) == expected
     if guarantee == "exactly-once":
         assert max(pairs.values()) == 1, [p for p, n in pairs.items() if n > 1][:5]
-
-
-def _steady(s: Settings, reads: list[PlateRead], per_s: float) -> None:
-    """Produce the reads at a steady rate, as cameras do, waiting through a broker outage."""
-    producer = new_producer(s, **{"message.timeout.ms": 0})
-    chunk = 1000
-    for i in range(0, len(reads), chunk):
-        for r in reads[i : i + chunk]:
-            producer.produce(s.topics.reads, encode_read(r), r.camera_id.encode())
-        producer.poll(0)
-        time.sleep(chunk / per_s)
-    assert producer.flush(240) == 0
 
 
 def test_a_fenced_instance_exits_non_zero_with_one_line(settings: Settings, tmp_path: Path) -> None:

@@ -13,29 +13,14 @@ from pathlib import Path
 import pytest
 
 from anpr_engine.config import Settings
-from anpr_engine.io.producer import new_producer
-from anpr_engine.models import PlateRead
-from anpr_engine.reads import encode_read
 from simulators.noise import NoiseModel
 from simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, wait
+from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, steady, wait
 
 pytestmark = pytest.mark.integration
 
 READS = 100_000
 RATE = 5_000
-
-
-def steady(s: Settings, reads: list[PlateRead], per_s: float) -> None:
-    """Produce the reads at a steady rate, as cameras do, waiting through broker failures."""
-    producer = new_producer(s, **{"message.timeout.ms": 0})
-    chunk = 500
-    for i in range(0, len(reads), chunk):
-        for r in reads[i : i + chunk]:
-            producer.produce(s.topics.reads, encode_read(r), r.camera_id.encode())
-        producer.poll(0)
-        time.sleep(chunk / per_s)
-    assert producer.flush(300) == 0
 
 
 def _children(pid: int) -> list[int]:

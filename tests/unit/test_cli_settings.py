@@ -26,6 +26,7 @@ CASES = {
     ),
     "retro_window_s": ("ANPR_RETRO_WINDOW_S", "60", 60.0, 5.0, lambda s: s.retro_window_s),
     "guarantee": ("ANPR_GUARANTEE", "exactly-once", "exactly-once", "at-least-once", lambda s: s.guarantee),
+    "workers": ("ANPR_WORKERS", "3", 3, 2, lambda s: s.workers),
 }  # fmt: skip
 
 

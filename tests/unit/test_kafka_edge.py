@@ -4,6 +4,7 @@ producer queue, librdkafka's log lines rate-limited, and exactly-once transactio
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
@@ -282,6 +283,23 @@ def test_a_transaction_holds_the_batch_and_its_offsets_retries_what_is_retriable
     fake.fail["commit"] = [KafkaError(KafkaError._FENCED, fatal=True)]
     with pytest.raises(FatalDeliveryError, match="transaction failed"):
         txn.commit([], object())
+
+
+def test_a_transaction_step_blocked_far_past_its_timeout_ends_the_process() -> None:
+    """librdkafka's send_offsets_to_transaction was seen to block for good after the broker holding
+    the group coordinator was killed: the watchdog must act (here it records instead of exiting)."""
+    fake = FakeTxnProducer()
+    txn = TransactionalProducer(Settings(flush_timeout_s=5), fake)  # type: ignore[arg-type]
+    fired: list[float] = []
+    txn.on_hang = fired.append
+    txn.hang_limit_s = 0.2
+    fake.send_offsets_to_transaction = lambda *a: time.sleep(1)  # type: ignore[method-assign]
+    txn.commit([TopicPartition("reads", 0, 7)], object())
+    assert len(fired) == 1
+    fake.calls.clear()
+    txn.commit([], object())  # a step that returns in time: no alarm
+    time.sleep(0.4)
+    assert len(fired) == 1
 
 
 class FakeTransactions:
