@@ -56,6 +56,9 @@ def test_killed_again_and_again_loses_no_alert_and_in_exactly_once_mode_repeats_
     assert done.returncode == 0, done.stderr
     alerts = [json.loads(v) for v in topic_values(s, s.topics.alerts)]  # read_committed, librdkafka's default
     pairs = Counter((a["read"]["read_id"], a["entry"]["entry_id"]) for a in alerts)
+    print(f"\nFIGURES kill {guarantee}: reads={READS} kills={KILLS} expected={len(expected)} "
+          f"found={len(set(pairs) & expected)} missing={len(expected - set(pairs))} "
+          f"duplicated={sum(n - 1 for n in pairs.values())}")  # fmt: skip
     assert set(pairs) == expected  # none lost, none that offline matching does not give
     if guarantee == "exactly-once":
         assert max(pairs.values()) == 1, [p for p, n in pairs.items() if n > 1][:5]
