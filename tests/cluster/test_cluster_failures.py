@@ -2,6 +2,7 @@
 
 - a broker stopped mid-run (the leader of a reads partition) and started again: nothing lost, the
   engine never exits, no duplicate in exactly-once mode;
+- the broker holding the group coordinator killed under two exactly-once workers: every alert once;
 - the alerts topic made unwritable (its only replica's broker stopped) while reads keep coming: the
   engine stops fetching, its memory stays bounded, and everything is delivered once it is back.
 
@@ -138,3 +139,39 @@ def test_an_unwritable_alerts_topic_pauses_fetching_with_bounded_memory(
     _report("unwritable-alerts", guarantee, expected, s, alerts,
             f"rss_before_mb={rss_before:.0f} rss_peak_mb={peak:.0f}")  # fmt: skip
     assert peak - rss_before < RSS_BOUND_MB
+
+
+def test_the_group_coordinators_broker_killed_under_two_workers_loses_nothing_and_repeats_nothing(
+    settings: Settings, tmp_path: Path
+) -> None:
+    """SIGKILL of the broker holding the group coordinator, in exactly-once mode with --workers 2.
+    librdkafka's send_offsets_to_transaction then blocks past its timeout (librdkafka#5456): the
+    watchdog ends the worker, the supervisor starts it again, and the alerts are still all there once."""
+    s = settings
+    reads, expected = _traffic(s, tmp_path, 47)
+    log = tmp_path / "workers.log"
+    cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--suppress-s", "0",
+           "--retro-window-s", "0", "--guarantee", "exactly-once", "--batch-max-reads", "1000", "--workers", "2",
+           "--instance-id", "kc"]  # fmt: skip
+    with log.open("w") as err:
+        proc = subprocess.Popen(cmd, stderr=err, env={**os.environ, "ANPR_FLUSH_TIMEOUT_S": "2"})
+    try:
+        wait(lambda: log.read_text().count("consuming") == 2, "workers never started")
+        cameras = threading.Thread(target=steady, args=(s, reads, RATE))
+        cameras.start()
+        wait(lambda: len(alert_pairs(s)) > 200, "no alert before the failure")
+        admin = AdminClient({"bootstrap.servers": s.bootstrap_servers})
+        victim = admin.describe_consumer_groups([s.group_id])[s.group_id].result(30).coordinator.id
+        broker("kill-broker", victim)
+        time.sleep(DOWN_S)
+        broker("start-broker", victim)
+        cameras.join(300)
+        wait(lambda: set(alert_pairs(s)) >= expected, "alerts missing after the failure", timeout_s=240)
+        assert proc.poll() is None, log.read_text()[-3000:]
+    finally:
+        proc.terminate()
+        proc.wait(120)
+    assert proc.returncode == 0, log.read_text()[-3000:]
+    restarts = log.read_text().count("starting it again")
+    _report("coordinator-killed", "exactly-once", expected, s, s.topics.alerts, f"killed=node{victim} "
+            f"worker_restarts={restarts}")  # fmt: skip
