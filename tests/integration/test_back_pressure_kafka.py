@@ -63,9 +63,8 @@ def test_a_broker_outage_longer_than_the_flush_timeout_pauses_the_engine_and_los
         proc.terminate()
         proc.wait(60)
     assert proc.returncode == 0, log.read_text()[-2000:]
-    if guarantee == "exactly-once":  # the open transaction waited (at-least-once has nothing pending: no reads come)
-        text = log.read_text()
-        assert "fetching paused" in text and "acknowledges again" in text, text[-2000:]
+    text = log.read_text()  # a stall, if the outage caught a batch unsettled, ended
+    assert text.count("fetching paused") == text.count("acknowledges again"), text[-2000:]
     pairs = alert_pairs(s)
     assert set(pairs) == expected
     if guarantee == "exactly-once":
@@ -73,8 +72,9 @@ def test_a_broker_outage_longer_than_the_flush_timeout_pauses_the_engine_and_los
 
 
 def test_a_fenced_instance_exits_non_zero_with_one_line(settings: Settings, tmp_path: Path) -> None:
-    """A second engine started with the same --instance-id fences the first (its static group member
-    and its transactional producer): the first must exit 1 with one line, not idle for ever."""
+    """Two engines started with the same --instance-id fence each other (static group member,
+    transactional producer; which one loses depends on who re-initialises last): one of them must
+    exit 1 with one line, not idle for ever, and the other carries on."""
     s = settings
     cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--guarantee",
            "exactly-once", "--instance-id", "twin"]  # fmt: skip
@@ -86,11 +86,13 @@ def test_a_fenced_instance_exits_non_zero_with_one_line(settings: Settings, tmp_
                 procs.append(subprocess.Popen(cmd, stderr=err))
             wait(lambda log=log: "consuming" in log.read_text(), f"{log.name} never started")  # type: ignore[misc]
         produce(s, s.topics.reads, [(b"k", encode_read(r)) for r in _reads(50)])
-        procs[0].wait(90)
-        assert procs[0].returncode == 1
-        errors = [line for line in logs[0].read_text().splitlines() if line.startswith("error:")]
+        wait(lambda: any(p.poll() is not None for p in procs), "neither engine exited", timeout_s=90)
+        loser = next(i for i, p in enumerate(procs) if p.poll() is not None)
+        assert procs[loser].returncode == 1
+        errors = [line for line in logs[loser].read_text().splitlines() if line.startswith("error:")]
         assert len(errors) == 1 and "fenced" in errors[0].lower(), errors
-        assert procs[1].poll() is None, logs[1].read_text()[-2000:]
+        time.sleep(2)
+        assert procs[1 - loser].poll() is None, logs[1 - loser].read_text()[-2000:]
     finally:
         for p in procs:
             p.kill()
