@@ -20,11 +20,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from anpr_engine.config import Settings
-from anpr_engine.models import PlateRead
-from simulators.noise import NoiseModel
-from simulators.traffic import Traffic, make_watchlists
 from tests.cluster.conftest import broker, leader
-from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, steady, wait
+from tests.integration.conftest import BIN, alert_pairs, engine_args, listed_traffic, steady, wait
 
 pytestmark = pytest.mark.cluster
 
@@ -41,23 +38,19 @@ def _rss_mb(pid: int) -> float:
     raise AssertionError("no VmRSS")
 
 
-def _start(s: Settings, tmp: Path, guarantee: str, alerts_topic: str) -> tuple[subprocess.Popen[bytes], Path]:
+def _start(
+    s: Settings, tmp: Path, guarantee: str, alerts_topic: str, *extra: str, processes: int = 1
+) -> tuple[subprocess.Popen[bytes], Path]:
+    """The engine started with a flush timeout of 2 s, once every process of it is consuming."""
     log = tmp / "engine.log"
     args = engine_args(s)
     args[args.index("--alerts-topic") + 1] = alerts_topic
     cmd = [str(BIN / "anpr-engine"), "run", *args, "--group-id", s.group_id, "--suppress-s", "0",
-           "--retro-window-s", "0", "--guarantee", guarantee, "--batch-max-reads", "1000"]  # fmt: skip
+           "--retro-window-s", "0", "--guarantee", guarantee, "--batch-max-reads", "1000", *extra]  # fmt: skip
     with log.open("w") as err:
         proc = subprocess.Popen(cmd, stderr=err, env={**os.environ, "ANPR_FLUSH_TIMEOUT_S": "2"})
-    wait(lambda: "consuming" in log.read_text(), "engine never started")
+    wait(lambda: log.read_text().count("consuming") == processes, "engine never started")
     return proc, log
-
-
-def _traffic(s: Settings, tmp: Path, seed: int) -> tuple[list[PlateRead], set[tuple[str, str]]]:
-    entries = make_watchlists(100, seed)
-    produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
-    reads = [x.read for x in Traffic(entries, seed=seed, listed_share=0.03, noise=NoiseModel()).take(READS)]
-    return reads, offline_pairs(tmp, entries, reads)
 
 
 def _report(name: str, guarantee: str, expected: set[tuple[str, str]], s: Settings, topic: str, extra: str) -> None:
@@ -74,7 +67,7 @@ def _report(name: str, guarantee: str, expected: set[tuple[str, str]], s: Settin
 @pytest.mark.parametrize("guarantee", ["exactly-once", "at-least-once"])
 def test_a_broker_stopped_mid_run_loses_nothing(settings: Settings, tmp_path: Path, guarantee: str) -> None:
     s = settings
-    reads, expected = _traffic(s, tmp_path, 41)
+    reads, expected = listed_traffic(s, tmp_path, 41, READS, 0.03)
     proc, log = _start(s, tmp_path, guarantee, s.topics.alerts)
     cameras = threading.Thread(target=steady, args=(s, reads, RATE))
     cameras.start()
@@ -104,7 +97,7 @@ def test_an_unwritable_alerts_topic_pauses_fetching_with_bounded_memory(
     settings: Settings, tmp_path: Path, guarantee: str
 ) -> None:
     s = settings
-    reads, expected = _traffic(s, tmp_path, 43)
+    reads, expected = listed_traffic(s, tmp_path, 43, READS, 0.03)
     victim = 3 if leader(s.bootstrap_servers, "__consumer_offsets") != 3 else 2
     alerts = s.topics.alerts + ".one-replica"
     spec = NewTopic(
@@ -148,15 +141,11 @@ def test_the_group_coordinators_broker_killed_under_two_workers_loses_nothing_an
     librdkafka's send_offsets_to_transaction then blocks past its timeout (librdkafka#5456): the
     watchdog ends the worker, the supervisor starts it again, and the alerts are still all there once."""
     s = settings
-    reads, expected = _traffic(s, tmp_path, 47)
-    log = tmp_path / "workers.log"
-    cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--suppress-s", "0",
-           "--retro-window-s", "0", "--guarantee", "exactly-once", "--batch-max-reads", "1000", "--workers", "2",
-           "--instance-id", "kc"]  # fmt: skip
-    with log.open("w") as err:
-        proc = subprocess.Popen(cmd, stderr=err, env={**os.environ, "ANPR_FLUSH_TIMEOUT_S": "2"})
+    reads, expected = listed_traffic(s, tmp_path, 47, READS, 0.03)
+    proc, log = _start(
+        s, tmp_path, "exactly-once", s.topics.alerts, "--workers", "2", "--instance-id", "kc", processes=2
+    )
     try:
-        wait(lambda: log.read_text().count("consuming") == 2, "workers never started")
         cameras = threading.Thread(target=steady, args=(s, reads, RATE))
         cameras.start()
         wait(lambda: len(alert_pairs(s)) > 200, "no alert before the failure")

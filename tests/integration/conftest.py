@@ -23,6 +23,8 @@ from anpr_engine.models import PlateRead, WatchlistEntry
 from anpr_engine.read_files import write_reads_file
 from anpr_engine.reads import encode_read, reads_to_table
 from anpr_engine.watchlist_files import write_entries
+from simulators.noise import NoiseModel
+from simulators.traffic import Traffic, make_watchlists
 
 BIN = Path(sys.executable).parent
 
@@ -111,6 +113,17 @@ def offline_pairs(tmp: Path, entries: list[WatchlistEntry], reads: list[PlateRea
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     return {(a["read"]["read_id"], a["entry"]["entry_id"]) for a in map(json.loads, out.read_text().splitlines())}
+
+
+def listed_traffic(
+    s: Settings, tmp: Path, seed: int, n: int, listed_share: float
+) -> tuple[list[PlateRead], set[tuple[str, str]]]:
+    """100 entries a country published to the watchlist topic, n noisy reads of which listed_share
+    are of listed vehicles, and the (read, entry) pairs offline matching gives for them."""
+    entries = make_watchlists(100, seed)
+    produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
+    reads = [x.read for x in Traffic(entries, seed=seed, listed_share=listed_share, noise=NoiseModel()).take(n)]
+    return reads, offline_pairs(tmp, entries, reads)
 
 
 def read_now(read_id: str, plate: str) -> bytes:

@@ -17,9 +17,8 @@ import pytest
 
 from anpr_engine.config import Settings
 from anpr_engine.reads import encode_read
-from simulators.noise import NoiseModel
 from simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, steady, wait
+from tests.integration.conftest import BIN, alert_pairs, engine_args, listed_traffic, produce, steady, wait
 
 pytestmark = pytest.mark.integration
 
@@ -34,10 +33,7 @@ def test_a_broker_outage_longer_than_the_flush_timeout_pauses_the_engine_and_los
     settings: Settings, tmp_path: Path, guarantee: str
 ) -> None:
     s = settings
-    entries = make_watchlists(100, 31)
-    produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
-    reads = [x.read for x in Traffic(entries, seed=31, listed_share=0.05, noise=NoiseModel()).take(READS)]
-    expected = offline_pairs(tmp_path, entries, reads)
+    reads, expected = listed_traffic(s, tmp_path, 31, READS, 0.05)
     log = tmp_path / "engine.log"
     cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--suppress-s", "0",
            "--retro-window-s", "0", "--guarantee", guarantee, "--batch-max-reads", "500"]  # fmt: skip

@@ -15,9 +15,7 @@ import pytest
 
 from anpr_engine.config import Settings
 from anpr_engine.reads import encode_read
-from simulators.noise import NoiseModel
-from simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import BIN, engine_args, offline_pairs, produce, run_engine, topic_values, wait
+from tests.integration.conftest import BIN, engine_args, listed_traffic, produce, run_engine, topic_values, wait
 
 pytestmark = pytest.mark.integration
 
@@ -30,10 +28,7 @@ def test_killed_again_and_again_loses_no_alert_and_in_exactly_once_mode_repeats_
     settings: Settings, tmp_path: Path, guarantee: str
 ) -> None:
     s = settings
-    entries = make_watchlists(100, 21)
-    produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
-    reads = [x.read for x in Traffic(entries, seed=21, listed_share=0.02, noise=NoiseModel()).take(READS)]
-    expected = offline_pairs(tmp_path, entries, reads)
+    reads, expected = listed_traffic(s, tmp_path, 21, READS, 0.02)
     assert len(expected) > 2_000
     produce(s, s.topics.reads, [(r.camera_id.encode(), encode_read(r)) for r in reads])
     member = ["--instance-id", "kill-test", "--guarantee", guarantee, "--batch-max-reads", "200",

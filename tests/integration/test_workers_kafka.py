@@ -13,9 +13,7 @@ from pathlib import Path
 import pytest
 
 from anpr_engine.config import Settings
-from simulators.noise import NoiseModel
-from simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import BIN, alert_pairs, engine_args, offline_pairs, produce, steady, wait
+from tests.integration.conftest import BIN, alert_pairs, engine_args, listed_traffic, steady, wait
 
 pytestmark = pytest.mark.integration
 
@@ -31,10 +29,7 @@ def test_two_workers_one_killed_and_one_instance_joining_and_leaving_give_every_
     settings: Settings, tmp_path: Path
 ) -> None:
     s = settings
-    entries = make_watchlists(100, 51)
-    produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
-    reads = [x.read for x in Traffic(entries, seed=51, listed_share=0.03, noise=NoiseModel()).take(READS)]
-    expected = offline_pairs(tmp_path, entries, reads)
+    reads, expected = listed_traffic(s, tmp_path, 51, READS, 0.03)
     base = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--suppress-s", "0",
             "--retro-window-s", "0", "--guarantee", "exactly-once", "--batch-max-reads", "500"]  # fmt: skip
     log, extra_log = tmp_path / "workers.log", tmp_path / "extra.log"
