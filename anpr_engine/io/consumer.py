@@ -308,31 +308,27 @@ _REBALANCE_ERRORS = (
 )
 
 
-# answers to a watermark or committed-offsets query (librdkafka does not flag them retriable) that pass by themselves
-_LEADER_MOVING = (
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.LEADER_NOT_AVAILABLE,
+# the broker or coordinator asked cannot be reached, or is not the one to ask yet: passes by itself
+_UNREACHABLE = (
     KafkaError._TRANSPORT,
     KafkaError._TIMED_OUT,
-    KafkaError._ALL_BROKERS_DOWN,
     KafkaError.NOT_COORDINATOR,
     KafkaError.COORDINATOR_NOT_AVAILABLE,
     KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+)
+
+# answers to a watermark or committed-offsets query (librdkafka does not flag them retriable) that pass by themselves
+_LEADER_MOVING = (
+    *_UNREACHABLE,
+    KafkaError.NOT_LEADER_FOR_PARTITION,
+    KafkaError.LEADER_NOT_AVAILABLE,
+    KafkaError._ALL_BROKERS_DOWN,
     KafkaError.REBALANCE_IN_PROGRESS,
 )
 
-
 # a commit that failed because the coordinator could not be reached: later commits move the positions
 # on (at-least-once: at worst a few reads are read again after a restart)
-_COORDINATOR_AWAY = (
-    KafkaError._WAIT_COORD,
-    KafkaError._TRANSPORT,
-    KafkaError._TIMED_OUT,
-    KafkaError.REQUEST_TIMED_OUT,
-    KafkaError.NOT_COORDINATOR,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-)
+_COORDINATOR_AWAY = (*_UNREACHABLE, KafkaError._WAIT_COORD, KafkaError.REQUEST_TIMED_OUT)
 
 
 def _content_type(headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]) -> str | None:
