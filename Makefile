@@ -33,7 +33,7 @@ schemas: venv
 	$(BIN)/anpr-engine schemas schemas
 
 test: venv lint
-	kafka/with-broker.sh $(BIN)/python -m pytest -q
+	kafka/with-broker.sh $(BIN)/python -m pytest -q --durations=25
 
 # Failure tests on a local three-broker cluster (started and stopped here; about 6 minutes).
 test-cluster: venv

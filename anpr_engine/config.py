@@ -185,8 +185,8 @@ class Settings(BaseSettings):
     )
 
     def kafka_common(self) -> dict[str, str | int | float | bool]:
-        """librdkafka settings shared by every client. No re-bootstrap when every broker was down:
-        librdkafka 2.16 then decommissions the brokers it knew, and a transactional producer whose
-        cached group coordinator was decommissioned hung in send_offsets_to_transaction past its
-        timeout (seen after a broker outage; librdkafka issues 5456 and 5511)."""
-        return {"bootstrap.servers": self.bootstrap_servers, "metadata.recovery.strategy": "none", **self.kafka_extra}
+        """librdkafka settings shared by every client. librdkafka's default recovery (re-bootstrap
+        when every known broker is gone) is kept: with `metadata.recovery.strategy=none`, a client
+        that saw the only broker shut down kept no broker and never delivered again (measured on
+        librdkafka 2.15.1; 2.16.0 wedges either way, librdkafka issue 5301)."""
+        return {"bootstrap.servers": self.bootstrap_servers, **self.kafka_extra}

@@ -151,6 +151,7 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     from anpr_engine.io.alert_history import recent_alerts
     from anpr_engine.io.consumer import TopicFollower
     from anpr_engine.io.kafka_engine import kafka_engine
+    from anpr_engine.io.producer import StopRequested
     from anpr_engine.io.watchlist_topic import load_watchlist
 
     ensure_topics(settings, settings.flush_timeout_s)
@@ -170,13 +171,20 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             engine.stop()
+            source.request_stop()
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
+        stopped = False
         try:
             return engine.run(max_idle_s=idle_exit_s)
+        except StopRequested:
+            stopped = True
+            typer.echo("engine: stopped while the broker acknowledged nothing; what was not settled is read again "
+                       "at the next start", err=True)  # fmt: skip
+            return engine.stats
         finally:
-            source.close()
+            source.close(commit=not stopped)
     finally:
         follower.close()
 

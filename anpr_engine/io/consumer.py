@@ -12,7 +12,7 @@ from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
 from anpr_engine.io.client_logs import client_conf
-from anpr_engine.io.producer import STALL_STEP_S, Stall
+from anpr_engine.io.producer import STALL_STEP_S, Stall, StopRequested
 from anpr_engine.io.transactions import TransactionAborted, TransactionalProducer
 from anpr_engine.pipeline import Batch, Message
 
@@ -54,6 +54,7 @@ class KafkaReadSource:
         self._sent: dict[Partition, int] = {}  # positions committed without waiting for the answer
         self._committed_at = float("-inf")  # time.monotonic() of the last commit sent
         self._held = False  # fetching paused by hold()
+        self._stopping = False  # a stop was asked for: a wait for the broker ends at its next step
         self._fatal: KafkaError | None = None  # reported through error_cb only, never as a message
         self.consumer = client(
             {
@@ -75,10 +76,18 @@ class KafkaReadSource:
             [settings.topics.reads], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
 
+    def request_stop(self) -> None:
+        """Ask every wait for the broker (see hold) to end at its next step (safe from a signal handler)."""
+        self._stopping = True
+
     def hold(self) -> None:
         """While the alerts of batches handed out cannot be delivered: stop fetching (every assigned
         partition paused, so memory stays bounded whatever comes in) but stay in the group (a poll
-        serves rebalances and the max.poll.interval.ms clock). The next poll_batch resumes."""
+        serves rebalances and the max.poll.interval.ms clock). The next poll_batch resumes.
+        Raises StopRequested once a stop was asked for: a broker that never comes back must not keep
+        the process from stopping."""
+        if self._stopping:
+            raise StopRequested("stopped while the broker acknowledged nothing")
         self._raise_fatal()
         self.consumer.pause(self.consumer.assignment())
         self._held = True
@@ -253,11 +262,15 @@ class KafkaReadSource:
         if failed is not None:
             raise failed
 
-    def close(self) -> None:
+    def close(self, commit: bool = True) -> None:
         """Commit the settled positions of the partitions still held (those held back and those sent
         without waiting) and wait for the answer, then leave the group. The client is closed
-        whatever the commit does."""
+        whatever the commit does. Without `commit` (stopped while the broker acknowledged nothing,
+        when a commit or an abort would wait for it again) only the client is closed: an open
+        transaction is aborted by the broker when the instance starts again or it times out."""
         try:
+            if not commit:
+                return
             last = {**self._sent, **self._pending}
             self._pending, self._sent = {}, {}
             if last:

@@ -29,6 +29,11 @@ class DeliveryFailed(RuntimeError):
         self.errors = list(errors)
 
 
+class StopRequested(RuntimeError):
+    """A stop (SIGINT/SIGTERM) was asked for while the broker acknowledged nothing: the wait is given
+    up, nothing more is committed, and what was not settled is read again at the next start."""
+
+
 STALL_STEP_S = 0.5  # how long one wait for acknowledgements lasts before the stall hook is called again
 STALL_LOG_S = 60.0  # a stall that lasts is logged again this often
 

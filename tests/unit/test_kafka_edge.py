@@ -14,7 +14,7 @@ from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicP
 from anpr_engine.config import Settings
 from anpr_engine.io.client_logs import RateLimit
 from anpr_engine.io.consumer import KafkaReadSource
-from anpr_engine.io.producer import AckedProducer, DeliveryFailed
+from anpr_engine.io.producer import AckedProducer, DeliveryFailed, StopRequested
 from anpr_engine.io.transactions import FatalDeliveryError, TransactionAborted, TransactionalProducer
 from anpr_engine.pipeline import Batch, Message
 
@@ -192,6 +192,31 @@ def test_a_fatal_client_error_reported_only_through_the_error_callback_ends_the_
         source.poll_batch()
     with pytest.raises(KafkaException):
         source.hold()
+
+
+class SilentProducer:
+    """A producer whose broker never acknowledges what it was given."""
+
+    def produce(self, *args: object, **kwargs: object) -> None:
+        pass
+
+    def flush(self, timeout: float) -> int:
+        time.sleep(timeout / 50)
+        return 1
+
+
+def test_a_stop_asked_for_while_the_broker_acknowledges_nothing_ends_the_wait_and_commits_nothing() -> None:
+    """Seen in CI: SIGTERM to an engine whose broker never acknowledged again did not end it."""
+    source, fake = _source()
+    out = AckedProducer(SilentProducer(), flush_timeout_s=0.2, on_stall=source.hold)  # type: ignore[arg-type]
+    out.produce("alerts", b"x")
+    source.commit(_batch(p0=4))
+    with pytest.raises(StopRequested):
+        source.request_stop()
+        out.flush()  # without the stop, this waits for as long as the broker takes
+    commits = len(fake.commits)
+    source.close(commit=False)
+    assert fake.closed and len(fake.commits) == commits
 
 
 class FullProducer:
