@@ -175,16 +175,14 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        stopped = False
         try:
             return engine.run(max_idle_s=idle_exit_s)
         except StopRequested:
-            stopped = True
             typer.echo("engine: stopped while the broker acknowledged nothing; what was not settled is read again "
                        "at the next start", err=True)  # fmt: skip
             return engine.stats
         finally:
-            source.close(commit=not stopped)
+            source.close()
     finally:
         follower.close()
 

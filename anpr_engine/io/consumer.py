@@ -55,6 +55,7 @@ class KafkaReadSource:
         self._committed_at = float("-inf")  # time.monotonic() of the last commit sent
         self._held = False  # fetching paused by hold()
         self._stopping = False  # a stop was asked for: a wait for the broker ends at its next step
+        self._gave_up = False  # such a wait was ended: close commits nothing
         self._fatal: KafkaError | None = None  # reported through error_cb only, never as a message
         self.consumer = client(
             {
@@ -87,6 +88,7 @@ class KafkaReadSource:
         Raises StopRequested once a stop was asked for: a broker that never comes back must not keep
         the process from stopping."""
         if self._stopping:
+            self._gave_up = True
             raise StopRequested("stopped while the broker acknowledged nothing")
         self._raise_fatal()
         self.consumer.pause(self.consumer.assignment())
@@ -262,21 +264,20 @@ class KafkaReadSource:
         if failed is not None:
             raise failed
 
-    def close(self, commit: bool = True) -> None:
+    def close(self) -> None:
         """Commit the settled positions of the partitions still held (those held back and those sent
         without waiting) and wait for the answer, then leave the group. The client is closed
-        whatever the commit does. Without `commit` (stopped while the broker acknowledged nothing,
-        when a commit or an abort would wait for it again) only the client is closed: an open
-        transaction is aborted by the broker when the instance starts again or it times out."""
+        whatever the commit does. After a wait for the broker was given up (StopRequested), when a
+        commit or an abort would wait for it again, only the client is closed: an open transaction
+        is aborted by the broker when the instance starts again or it times out."""
         try:
-            if not commit:
-                return
-            last = {**self._sent, **self._pending}
-            self._pending, self._sent = {}, {}
-            if last:
-                self._commit_now(last)
-            if self.transactions is not None:
-                self.transactions.close()
+            if not self._gave_up:
+                last = {**self._sent, **self._pending}
+                self._pending, self._sent = {}, {}
+                if last:
+                    self._commit_now(last)
+                if self.transactions is not None:
+                    self.transactions.close()
         finally:
             self.consumer.close()
 

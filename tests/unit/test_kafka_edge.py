@@ -211,11 +211,11 @@ def test_a_stop_asked_for_while_the_broker_acknowledges_nothing_ends_the_wait_an
     out = AckedProducer(SilentProducer(), flush_timeout_s=0.2, on_stall=source.hold)  # type: ignore[arg-type]
     out.produce("alerts", b"x")
     source.commit(_batch(p0=4))
+    source.request_stop()
     with pytest.raises(StopRequested):
-        source.request_stop()
         out.flush()  # without the stop, this waits for as long as the broker takes
     commits = len(fake.commits)
-    source.close(commit=False)
+    source.close()
     assert fake.closed and len(fake.commits) == commits
 
 
