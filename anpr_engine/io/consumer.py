@@ -267,9 +267,10 @@ class KafkaReadSource:
     def close(self) -> None:
         """Commit the settled positions of the partitions still held (those held back and those sent
         without waiting) and wait for the answer, then leave the group. The client is closed
-        whatever the commit does. After a wait for the broker was given up (StopRequested), when a
-        commit or an abort would wait for it again, only the client is closed: an open transaction
-        is aborted by the broker when the instance starts again or it times out."""
+        whatever the commit does. After a wait for the broker was given up (StopRequested, during
+        the run or in the abort here after a stop), when a commit or an abort would wait for it
+        again, only the client is closed: an open transaction is aborted by the broker when the
+        instance starts again or it times out."""
         try:
             if not self._gave_up:
                 last = {**self._sent, **self._pending}
@@ -278,6 +279,8 @@ class KafkaReadSource:
                     self._commit_now(last)
                 if self.transactions is not None:
                     self.transactions.close()
+        except StopRequested:
+            pass  # the abort waited for the broker after a stop: given up, as the docstring says
         finally:
             self.consumer.close()
 

@@ -358,3 +358,23 @@ def test_exactly_once_commits_held_partitions_in_the_transaction_and_rewinds_aft
     source.commit(_batch(p0=10, p1=20, p2=30))  # partition 2 is not held
     assert txn.commits == [[(0, 10), (1, 20)]] and fake.commits == []  # no consumer commit in this mode
     assert seeks == ([(0, 5), (1, OFFSET_BEGINNING)] if abort else [])
+
+
+def test_a_stop_while_closing_gives_up_an_abort_the_broker_does_not_answer_and_closes_the_client() -> None:
+    """Found reading the change: after a requested stop, close's abort of an open transaction retried
+    through the stall hook, which raised StopRequested out of close (a traceback, not a clean exit)."""
+    fake = FakeTxnProducer()
+    txn = TransactionalProducer(Settings(flush_timeout_s=5), fake)  # type: ignore[arg-type]
+    made: list[FakeConsumer] = []
+
+    def client(conf: dict[str, Any]) -> FakeConsumer:
+        made.append(FakeConsumer(conf))
+        return made[0]
+
+    source = KafkaReadSource(Settings(), client, transactions=txn)  # type: ignore[arg-type]
+    txn.on_stall = source.hold
+    txn.produce("alerts", b"a")  # a transaction left open
+    fake.fail["abort"] = [KafkaError(KafkaError._TRANSPORT, retriable=True)]
+    source.request_stop()
+    source.close()
+    assert made[0].closed and fake.calls[-1] == "abort"
