@@ -21,7 +21,7 @@ from confluent_kafka.admin import AdminClient, NewTopic
 
 from anpr_engine.config import Settings
 from tests.cluster.conftest import broker, leader
-from tests.integration.conftest import BIN, alert_pairs, engine_args, listed_traffic, steady, wait
+from tests.integration.conftest import BIN, alert_pairs, engine_args, listed_traffic, steady, terminate, wait
 
 pytestmark = pytest.mark.cluster
 
@@ -86,8 +86,7 @@ def test_a_broker_stopped_mid_run_loses_nothing(settings: Settings, tmp_path: Pa
         wait(lambda: set(alert_pairs(s)) >= expected, "alerts missing after the failure", timeout_s=180)
         assert proc.poll() is None, log.read_text()[-3000:]
     finally:
-        proc.terminate()
-        proc.wait(60)
+        terminate(proc)
     assert proc.returncode == 0, log.read_text()[-3000:]
     _report("broker-failure", guarantee, expected, s, s.topics.alerts, f"stopped=node{victim} down_s={DOWN_S}")
 
@@ -125,8 +124,7 @@ def test_an_unwritable_alerts_topic_pauses_fetching_with_bounded_memory(
         wait(lambda: set(alert_pairs(s, alerts)) >= expected, "alerts missing once writable", timeout_s=240)
         assert proc.poll() is None, log.read_text()[-3000:]
     finally:
-        proc.terminate()
-        proc.wait(60)
+        terminate(proc)
     assert proc.returncode == 0, log.read_text()[-3000:]
     assert "fetching paused" in log.read_text()
     _report("unwritable-alerts", guarantee, expected, s, alerts,
@@ -158,8 +156,7 @@ def test_the_group_coordinators_broker_killed_under_two_workers_loses_nothing_an
         wait(lambda: set(alert_pairs(s)) >= expected, "alerts missing after the failure", timeout_s=240)
         assert proc.poll() is None, log.read_text()[-3000:]
     finally:
-        proc.terminate()
-        proc.wait(120)
+        terminate(proc, 120)
     assert proc.returncode == 0, log.read_text()[-3000:]
     restarts = log.read_text().count("starting it again")
     _report("coordinator-killed", "exactly-once", expected, s, s.topics.alerts, f"killed=node{victim} "

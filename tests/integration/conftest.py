@@ -155,8 +155,19 @@ class Engine:
 
     def stop(self) -> None:
         if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            self.proc.wait(60)
+            terminate(self.proc)
+
+
+def terminate(proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
+    """SIGTERM, and SIGKILL if that did not end it within timeout_s (then the test fails, and no
+    process outlives it: a leaked one failed the next test with a ResourceWarning in CI)."""
+    proc.send_signal(signal.SIGTERM)
+    try:
+        proc.wait(timeout_s)
+    except subprocess.TimeoutExpired:
+        proc.kill()
+        proc.wait(30)
+        raise
 
 
 def within(done: Callable[[], bool], timeout_s: float) -> bool:

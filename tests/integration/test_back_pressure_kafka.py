@@ -19,7 +19,17 @@ import pytest
 from anpr_engine.config import Settings
 from anpr_engine.reads import encode_read
 from simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import BIN, alert_pairs, engine_args, listed_traffic, produce, steady, wait, within
+from tests.integration.conftest import (
+    BIN,
+    alert_pairs,
+    engine_args,
+    listed_traffic,
+    produce,
+    steady,
+    terminate,
+    wait,
+    within,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -61,7 +71,7 @@ def test_a_broker_outage_longer_than_the_flush_timeout_pauses_the_engine_and_los
         assert found, f"alerts missing after the outage; the engine's log ends:\n{log.read_text()[-3000:]}"
         assert proc.poll() is None, log.read_text()[-2000:]
     finally:
-        stop(proc)
+        terminate(proc)
     assert proc.returncode == 0, log.read_text()[-2000:]
     text = log.read_text()  # a stall, if the outage caught a batch unsettled, ended
     assert text.count("fetching paused") == text.count("acknowledges again"), text[-2000:]
@@ -97,18 +107,6 @@ def test_a_fenced_instance_exits_non_zero_with_one_line(settings: Settings, tmp_
         for p in procs:
             p.kill()
             p.wait(30)
-
-
-def stop(proc: subprocess.Popen[bytes]) -> None:
-    """SIGTERM, and SIGKILL if that did not end it within a minute (then the test fails, and no
-    process outlives it)."""
-    proc.terminate()
-    try:
-        proc.wait(60)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait(30)
-        raise
 
 
 def _reads(n: int) -> list:  # type: ignore[type-arg]
