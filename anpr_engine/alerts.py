@@ -9,8 +9,10 @@ model's own serialization.
 
 from __future__ import annotations
 
+import bisect
 import hashlib
 import json
+from collections.abc import Sequence
 from typing import NamedTuple
 
 import pyarrow as pa
@@ -152,7 +154,7 @@ class Suppressor:
         self._newest = 0
 
     def seed(self, kept: list[tuple[str, str, int, str]]) -> None:
-        """Remember alerts (entry id, site, ts_ms, alert id) as kept, in publication order."""
+        """Remember alerts (entry id, site, ts_ms, alert id) as kept, where newer than what is remembered."""
         for entry_id, site, ts_ms, aid in kept:
             self._remember((entry_id, site), ts_ms, aid)
 
@@ -172,5 +174,32 @@ class Suppressor:
         return out
 
     def _remember(self, key: tuple[str, str], ts_ms: int, aid: str) -> None:
-        self._last[key] = (ts_ms, aid)
+        last = self._last.get(key)
+        if last is None or ts_ms >= last[0]:  # a retro alert of an older read does not move the window back
+            self._last[key] = (ts_ms, aid)
         self._newest = max(self._newest, ts_ms)
+
+
+class Published:
+    """Alerts already on the alerts topics, (entry id, site, read ts_ms, alert id) each: what an engine
+    taking over partitions must not alert again, be it the same alert or a repeat that the
+    suppression window (`window_ms`) dropped after one of them."""
+
+    def __init__(self, kept: Sequence[tuple[str, str, int, str]] = (), window_ms: int = 0) -> None:
+        self.ids = {aid for *_, aid in kept}
+        self.window_ms = window_ms
+        self._times: dict[tuple[str, str], list[int]] = {}
+        for entry_id, site, ts_ms, _ in kept:
+            self._times.setdefault((entry_id, site), []).append(ts_ms)
+        for times in self._times.values():
+            times.sort()
+
+    def covers(self, a: OutgoingAlert) -> bool:
+        """Whether `a` is published already, or is a repeat of a published alert within the window."""
+        if a.alert_id in self.ids:
+            return True
+        times = self._times.get((a.entry_id, a.site))
+        if not times or self.window_ms <= 0:
+            return False
+        i = bisect.bisect_right(times, a.ts_ms)  # the last published at or before it
+        return i > 0 and a.ts_ms - times[i - 1] < self.window_ms

@@ -180,6 +180,9 @@ class Settings(BaseSettings):
         default=0.1, gt=0, description="longest wait for a batch's first message (a batch never waits to fill)"
     )
     flush_timeout_s: float = Field(default=30.0, gt=0)
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
+        default="INFO", description="least level logged (the engine's own lines and librdkafka's)"
+    )
     kafka_extra: dict[str, str | int | float | bool] = Field(
         default_factory=dict, description="passed through to librdkafka (e.g. security settings)"
     )

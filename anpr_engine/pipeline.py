@@ -16,14 +16,17 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from typing import Protocol
 
-from anpr_engine.alerts import OutgoingAlert, Suppressor
+import numpy as np
+import pyarrow as pa
+
+from anpr_engine.alerts import OutgoingAlert, Published, Suppressor
 from anpr_engine.match.table import match_reads
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.reads import ANY_TIME, TimeWindow, decode_messages
+from anpr_engine.reads import ANY_TIME, MESSAGE_INDEX, TimeWindow, decode_messages
 from anpr_engine.retro import RecentReads
 
 log = logging.getLogger(__name__)
@@ -64,13 +67,24 @@ class Batch:
     content_types: list[str | None]
     message: Callable[[int], Message]
     position: object = None  # where the source stood after handing this batch out (its own commit token)
+    partitions: Sequence[int] = ()  # each message's partition, where the source has partitions
 
     def __len__(self) -> int:
         return len(self.values)
 
 
 def batch_of(messages: Sequence[Message]) -> Batch:
-    return Batch([m.value for m in messages], [m.content_type for m in messages], messages.__getitem__)
+    return Batch(
+        [m.value for m in messages], [m.content_type for m in messages], messages.__getitem__,
+        partitions=[m.partition for m in messages],
+    )  # fmt: skip
+
+
+def _partitions(batch: Batch, reads: pa.Table) -> np.ndarray:
+    """The partition of each read's message (-1 for all where the batch has none)."""
+    if not batch.partitions:
+        return np.full(reads.num_rows, -1, np.int32)
+    return np.asarray(batch.partitions, np.int32)[reads[MESSAGE_INDEX].to_numpy()]
 
 
 class Source(Protocol):
@@ -188,12 +202,10 @@ class Engine:
         if self.stats.first_batch_at is None:
             self.stats.first_batch_at = time.time()
         now = self.clock_ms()
-        future = self.ts_max_future_ms
-        window = TimeWindow(self.ts_min_ms, ANY_TIME.hi if future is None else now + future)
-        reads, rejects = decode_messages(messages.values, messages.content_types, window)
+        reads, rejects = decode_messages(messages.values, messages.content_types, self._window(now))
         found = match_reads(reads, self.watchlist, now, self.stats.rejected_plates)
         if self.recent is not None:
-            self.recent.add(reads, now)
+            self.recent.add(reads, now, _partitions(messages, reads))
         self.settle()
         for r in rejects:
             self.dead_letters.send(replace(messages.message(r.message), value=r.value, row=r.row), r.reason)
@@ -207,6 +219,34 @@ class Engine:
         s.reads += reads.num_rows
         s.dlq += len(rejects)
         return len(messages)
+
+    def _window(self, now_ms: int) -> TimeWindow:
+        future = self.ts_max_future_ms
+        return TimeWindow(self.ts_min_ms, ANY_TIME.hi if future is None else now_ms + future)
+
+    def take_over(self, earlier: Iterable[Batch], published: list[tuple[str, str, int, str]]) -> int:
+        """Rebuild what depends on past reads for partitions this engine takes over (at start too):
+        the repeat-suppression state from the alerts already published (entry id, site, read
+        ts_ms, alert id), and the window of recent reads from `earlier`, the taken partitions'
+        messages before their committed positions. Their hits on the watchlist as it stands that
+        are not published are sent, retro, with the next batch (see anpr_engine.retro); returns how many."""
+        self.suppressor.seed(published)
+        if self.recent is None:
+            return 0
+        done = Published(published, self.suppressor.window_ms)
+        now = self.clock_ms()
+        found = 0
+        for batch in earlier:
+            reads, _ = decode_messages(batch.values, batch.content_types, self._window(now))
+            retro = self.recent.restore(reads, _partitions(batch, reads), self.watchlist, now, done)
+            self._retro += retro
+            found += len(retro)
+        return found
+
+    def give_up(self, partitions: Collection[int]) -> None:
+        """Forget the recent reads of partitions another instance takes over: it alerts on them."""
+        if self.recent is not None:
+            self.recent.drop(partitions)
 
     def _send(self, found: list[OutgoingAlert]) -> None:
         """Send the alerts found (and the retro alerts pending) that the suppressor keeps."""

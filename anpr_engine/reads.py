@@ -41,6 +41,7 @@ READ_SCHEMA = pa.schema(
 )
 _OPTIONAL = ("plate_country", "candidates")  # columns a table or stream may leave out (all null)
 MESSAGE_INDEX = "_msg"  # column added to decoded tables: position of the source message in the batch
+# (the same for every read of a batched message)
 _DIRECTIONS = Words([d.value for d in Direction])
 NDJSON = "application/x-ndjson"  # content-type of a batched message: one JSON read per line
 ARROW_STREAM = "application/vnd.apache.arrow.stream"  # content-type of a batched message: Arrow IPC stream
@@ -276,7 +277,7 @@ class Reject:
 def decode_messages(
     values: Sequence[bytes | None], content_types: Sequence[str | None], window: TimeWindow = ANY_TIME
 ) -> tuple[pa.Table, list[Reject]]:
-    """Decode single-read, JSON-lines and Arrow-stream messages together; MESSAGE_INDEX numbers the reads.
+    """Decode single-read, JSON-lines and Arrow-stream messages together; MESSAGE_INDEX gives each read's message.
     Never raises on a message's content: what the model or `window` refuses comes back as a Reject."""
     arrow = [i for i, ct in enumerate(content_types) if ct == ARROW_STREAM]
     if not arrow:
@@ -286,7 +287,7 @@ def decode_messages(
         [values[i] for i in others], [content_types[i] == NDJSON for i in others], window
     )
     rejects = [replace(r, message=others[r.message]) for r in json_rejects]
-    tables = [table]
+    tables = [_owned(table, np.array(others, dtype=np.int32))]
     streams: list[pa.Table] = []
     owner: list[int] = []
     for i in arrow:
@@ -299,23 +300,23 @@ def decode_messages(
         else:  # columns of other types than a read's: the model judges each row
             d = validate_table(got, window)
             rejects += [Reject(i, r, _row_json(got, r), why) for r, why in d.rejects]
-            tables.append(_renumbered(d.reads, sum(t.num_rows for t in tables)))
+            tables.append(_owned(d.reads, np.full(got.num_rows, i, dtype=np.int32)))
     if streams:
         # validate the streams' rows in one pass, then map rejected rows back to their message
         whole = pa.concat_tables(streams).combine_chunks()  # one chunk per column: cheaper for every step after
         d = validate_table(whole, window)
-        if d.rejects:
-            message, row = _row_owners(np.array([t.num_rows for t in streams], dtype=np.int64), np.array(owner))
+        message, row = _row_owners(np.array([t.num_rows for t in streams], dtype=np.int64), np.array(owner))
         for r, why in d.rejects:
             rejects.append(Reject(int(message[r]), int(row[r]), _row_json(whole, r), why))
-        tables.append(_renumbered(d.reads, sum(t.num_rows for t in tables)))
+        tables.append(_owned(d.reads, message.astype(np.int32)))
     return pa.concat_tables(tables), sorted(rejects, key=lambda r: r.message)
 
 
-def _renumbered(reads: pa.Table, first: int) -> pa.Table:
-    """`reads` with MESSAGE_INDEX shifted to start after `first` reads."""
-    shifted = pc.add(reads[MESSAGE_INDEX], pa.scalar(first, pa.int32()))
-    return reads.set_column(reads.column_names.index(MESSAGE_INDEX), MESSAGE_INDEX, shifted)
+def _owned(reads: pa.Table, owner: np.ndarray) -> pa.Table:
+    """`reads` numbered (MESSAGE_INDEX) by owner[i] where they were numbered i: by the message
+    each came from, where they were numbered by unit (line, row) or within a part of the batch."""
+    owners = pa.array(owner[reads[MESSAGE_INDEX].to_numpy()])
+    return reads.set_column(reads.column_names.index(MESSAGE_INDEX), MESSAGE_INDEX, owners)
 
 
 def _row_json(table: pa.Table, row: int) -> bytes:
@@ -385,7 +386,7 @@ def _decode_json(
     rejects = [
         Reject(int(message[p]), int(row[p]) if lined[int(message[p])] else None, raw(p), why) for p, why in d.rejects
     ]
-    return d.reads, rejects
+    return _owned(d.reads, message.astype(np.int32)), rejects
 
 
 def encode_read(read: PlateRead) -> bytes:

@@ -126,12 +126,12 @@ def run(
     from anpr_engine.io.producer import DeliveryFailed
     from anpr_engine.io.transactions import FatalDeliveryError
 
-    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     settings = run_settings(
         bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, group_id, max_equivalences,
         max_differences, batch_max_reads, country_policy, suppress_s, instance_id, covert_alerts_topic,
         retro_window_s, guarantee, workers,
     )  # fmt: skip
+    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     if settings.workers > 1:
         from anpr_engine.cli.workers import Supervisor
 
@@ -148,7 +148,6 @@ def run(
 def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     """The engine over Kafka: the watchlist loaded, then reads consumed until a signal (or idle_exit_s)."""
     from anpr_engine.io.admin import ensure_topics
-    from anpr_engine.io.alert_history import recent_alerts
     from anpr_engine.io.consumer import TopicFollower
     from anpr_engine.io.kafka_engine import kafka_engine
     from anpr_engine.io.producer import StopRequested
@@ -166,8 +165,6 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
         )
         freeze_heap()
         engine, source = kafka_engine(settings, watchlist, follower)
-        if settings.suppress_s > 0:
-            engine.suppressor.seed(recent_alerts(settings))
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             engine.stop()

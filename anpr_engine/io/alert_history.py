@@ -1,5 +1,5 @@
-"""The repeat-suppression state rebuilt from the alerts already published, so that a restarted
-engine (or one taking over partitions) does not alert again on a vehicle alerted within the window."""
+"""The alerts already published, read back: a restarted engine (or one taking over partitions)
+rebuilds its repeat-suppression state from them, and does not alert on its restored reads again."""
 
 from __future__ import annotations
 
@@ -12,10 +12,10 @@ from anpr_engine.io.consumer import TopicFollower
 SLACK_S = 60.0  # alerts are stamped when produced, a little after their reads' time: read back this much more
 
 
-def recent_alerts(settings: Settings) -> list[tuple[str, str, int, str]]:
-    """(entry id, site, read ts_ms, alert id) of the alerts committed to the alerts topics within the
-    suppression window, oldest read first. Unparsable records are skipped (the engine wrote them all)."""
-    since_ms = int((time.time() - settings.suppress_s - SLACK_S) * 1000)
+def recent_alerts(settings: Settings, back_s: float) -> list[tuple[str, str, int, str]]:
+    """(entry id, site, read ts_ms, alert id) of the alerts committed to the alerts topics in the
+    last back_s seconds, oldest read first. Unparsable records are skipped (the engine wrote them all)."""
+    since_ms = int((time.time() - back_s - SLACK_S) * 1000)
     kept: list[tuple[str, str, int, str]] = []
     for topic in (settings.topics.alerts, settings.topics.alerts_covert):
         follower = TopicFollower(settings, topic, settings.flush_timeout_s, since_ms=since_ms)

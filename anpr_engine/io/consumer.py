@@ -5,7 +5,8 @@ from __future__ import annotations
 import logging
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Collection, Iterator
+from typing import cast
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
@@ -57,6 +58,10 @@ class KafkaReadSource:
         self._stopping = False  # a stop was asked for: a wait for the broker ends at its next step
         self._gave_up = False  # such a wait was ended: close commits nothing
         self._fatal: KafkaError | None = None  # reported through error_cb only, never as a message
+        # told of the partitions taken over (with their committed offsets) and given up, in the
+        # group's callbacks: the engine's state of past reads follows them (io.handover)
+        self.on_taken: Callable[[list[TopicPartition]], None] | None = None
+        self.on_left: Callable[[list[int]], None] | None = None
         self.consumer = client(
             {
                 **client_conf(settings),
@@ -134,14 +139,15 @@ class KafkaReadSource:
         headers = list(map(KafkaMessage.headers, good))
         ctypes: list[str | None] = (
             [None] * len(good) if headers.count(None) == len(good)
-            else [None if h is None else _content_type(h) for h in headers]
+            else [None if h is None else content_type(h) for h in headers]
         )  # fmt: skip
 
         def message(i: int) -> Message:
             m = good[i]
             return Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset()), ctypes[i])
 
-        return Batch(values, ctypes, message, self.consumer.position(self.consumer.assignment()))
+        partitions = partitions_of(good) if self.on_taken is not None else []
+        return Batch(values, ctypes, message, self.consumer.position(self.consumer.assignment()), partitions)
 
     def _take(self, raw: list[KafkaMessage]) -> list[KafkaMessage]:
         """Add queued messages to `raw`, without waiting, up to batch_max_reads messages or
@@ -229,12 +235,25 @@ class KafkaReadSource:
         self._assigned.update((tp.topic, tp.partition) for tp in partitions)
         if partitions:
             (consumer.pause if self._held else consumer.resume)(partitions)
+            if self.on_taken is not None:
+                self.on_taken(self._committed_of(consumer, partitions))
+
+    def _committed_of(self, consumer: Consumer, partitions: list[TopicPartition]) -> list[TopicPartition]:
+        """The committed offsets of partitions just assigned (asked in the assign callback, where a
+        hold would poll again); offset -1 for each when the coordinator does not answer in time."""
+        try:
+            return list(consumer.committed(partitions, timeout=self.settings.flush_timeout_s))
+        except KafkaException as e:
+            log.warning("committed offsets of %d partitions taken over not known: %s", len(partitions), e)
+            return [TopicPartition(tp.topic, tp.partition, -1) for tp in partitions]
 
     def _on_revoke(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Commit what is settled of the partitions leaving, and wait for it: the next owner starts there."""
         leaving = self._leave(partitions)
         if leaving:
             self._commit_now(leaving)
+        if self.on_left is not None and partitions:
+            self.on_left([tp.partition for tp in partitions])
 
     def _on_lost(self, _consumer: Consumer, partitions: list[TopicPartition]) -> None:
         """Partitions taken away without a revoke (session timed out): another member owns them, and a
@@ -242,6 +261,8 @@ class KafkaReadSource:
         dropped = self._leave(partitions)
         if dropped:
             log.warning("partitions lost to the group; %d held-back positions dropped", len(dropped))
+        if self.on_left is not None and partitions:
+            self.on_left([tp.partition for tp in partitions])
 
     def _leave(self, partitions: list[TopicPartition]) -> dict[Partition, int]:
         """Stop holding `partitions`; returns their held-back positions."""
@@ -348,11 +369,16 @@ _LEADER_MOVING = (
 _COORDINATOR_AWAY = (*_UNREACHABLE, KafkaError._WAIT_COORD, KafkaError.REQUEST_TIMED_OUT)
 
 
-def _content_type(headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]) -> str | None:
+def content_type(headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]) -> str | None:
     for k, v in headers.items() if isinstance(headers, dict) else headers:
         if k == "content-type" and v is not None:
             return v.decode("ascii", "replace") if isinstance(v, bytes) else v
     return None
+
+
+def partitions_of(messages: list[KafkaMessage]) -> list[int]:
+    """Each message's partition (never None for a message consumed without error)."""
+    return cast("list[int]", list(map(KafkaMessage.partition, messages)))
 
 
 def _int(v: int | None) -> int:
@@ -364,8 +390,16 @@ class TopicFollower:
     assigned directly, no consumer group and no commits (every engine instance needs every entry
     of the compacted watchlist topic, not a share of them)."""
 
-    def __init__(self, settings: Settings, topic: str, timeout_s: float = 60.0, since_ms: int | None = None) -> None:
-        """Follow `topic` from its beginning, or from its first records stamped since_ms or later."""
+    def __init__(
+        self,
+        settings: Settings,
+        topic: str,
+        timeout_s: float = 60.0,
+        since_ms: int | None = None,
+        partitions: Collection[int] | None = None,
+    ) -> None:
+        """Follow `topic` (or only `partitions` of it) from its beginning, or from its first records
+        stamped since_ms or later."""
         self.topic = topic
         self.timeout_s = timeout_s
         self.consumer = Consumer(
@@ -381,25 +415,32 @@ class TopicFollower:
         if meta is None or meta.error is not None:
             self.consumer.close()
             raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
-        self.partitions = sorted(meta.partitions)
+        self.partitions = sorted(meta.partitions if partitions is None else set(partitions) & set(meta.partitions))
         self.starts = {p: OFFSET_BEGINNING for p in self.partitions}
-        if since_ms is not None:
+        if since_ms is not None and self.partitions:
             asked = [TopicPartition(topic, p, since_ms) for p in self.partitions]
             for tp in self.consumer.offsets_for_times(asked, timeout=timeout_s):
                 self.starts[tp.partition] = tp.offset if tp.offset >= 0 else OFFSET_END  # -1: nothing that recent
         self.consumer.assign([TopicPartition(topic, p, o) for p, o in self.starts.items()])
 
     def read_to_end(self, chunk: int = 200_000) -> Iterator[list[tuple[bytes | None, bytes | None]]]:
-        """Chunks of (key, value) up to the topic's end as it stands now (a tombstone's value is None).
-        Messages are taken through the client's C methods mapped over each fetch, and the end is
-        checked by position once a fetch: a per-message Python step cost more than the load itself."""
+        """Chunks of (key, value) up to the topic's end as it stands now (a tombstone's value is None)."""
+        for msgs in self.messages_until({}, chunk):
+            yield list(zip(map(KafkaMessage.key, msgs), map(KafkaMessage.value, msgs), strict=True))
+
+    def messages_until(self, until: dict[int, int], chunk: int = 200_000) -> Iterator[list[KafkaMessage]]:
+        """Chunks of the messages before offset until[p] of each partition p, or before its end as
+        it stands now where `until` has no offset for it. Messages are taken through the client's C
+        methods mapped over each fetch, and the end is checked by position once a fetch: a
+        per-message Python step cost more than the load itself."""
         ends: dict[int, int] = {}
         for p in self.partitions:
             low, high = self._watermarks(p)
-            start = self.starts[p]
-            if high > low and start != OFFSET_END and high > start:
-                ends[p] = high
-        got: list[tuple[bytes | None, bytes | None]] = []
+            start, end = self.starts[p], min(until.get(p, high), high)
+            if end > low and start != OFFSET_END and end > start:
+                ends[p] = end
+        stop = dict(ends)
+        got: list[KafkaMessage] = []
         while ends:
             msgs = self.consumer.consume(10_000, 1.0)
             errors = list(map(KafkaMessage.error, msgs))
@@ -408,7 +449,12 @@ class TopicFollower:
                     if err is not None and err.code() != KafkaError._PARTITION_EOF:
                         raise KafkaException(err)
                 msgs = [m for m, e in zip(msgs, errors, strict=True) if e is None]
-            got.extend(zip(map(KafkaMessage.key, msgs), map(KafkaMessage.value, msgs), strict=True))
+            if until and msgs:
+                offsets = map(_int, map(KafkaMessage.offset, msgs))
+                past = [o >= stop.get(p, -1) for p, o in zip(partitions_of(msgs), offsets, strict=True)]
+                if any(past):
+                    msgs = [m for m, x in zip(msgs, past, strict=True) if not x]
+            got.extend(msgs)
             at = self.consumer.position([TopicPartition(self.topic, p) for p in ends])
             for tp in at:
                 if tp.offset >= ends[tp.partition]:

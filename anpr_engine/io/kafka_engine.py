@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from anpr_engine.config import Settings
 from anpr_engine.io.consumer import KafkaReadSource
+from anpr_engine.io.handover import Handover
 from anpr_engine.io.producer import AckedProducer, Outbox, alert_sinks, new_producer
 from anpr_engine.io.transactions import TransactionalProducer
 from anpr_engine.match.watchlist import Watchlist
@@ -15,7 +16,8 @@ def kafka_engine(
     settings: Settings, watchlist: Watchlist, updates: WatchlistUpdates | None
 ) -> tuple[Engine, KafkaReadSource]:
     """An engine consuming the reads topic as a group member into the alert and dead-letter topics,
-    in the settings' delivery mode, with the window of recent reads for retro-hits; and its source,
+    in the settings' delivery mode, with the window of recent reads for retro-hits (rebuilt, like
+    the suppression state, for each partition taken over: io.handover); and its source,
     which the caller closes. While the broker acknowledges nothing, the engine waits in its settle
     step, and the source holds: fetching paused, group membership kept (back-pressure)."""
     exactly_once = settings.guarantee == "exactly-once"
@@ -35,4 +37,7 @@ def kafka_engine(
         recent=RecentReads.of(settings), retro_interval_s=settings.retro_interval_ms / 1000,
         settle_each=exactly_once,
     )  # fmt: skip
+    handover = Handover(settings, engine)
+    if handover.wanted():
+        source.on_taken, source.on_left = handover.taken, handover.left
     return engine, source

@@ -137,14 +137,14 @@ def read_now(read_id: str, plate: str) -> bytes:
 class Engine:
     """An engine process, its stderr in a file."""
 
-    def __init__(self, s: Settings, alerts_topic: str, group: str, log: Path) -> None:
+    def __init__(self, s: Settings, alerts_topic: str, group: str, log: Path, *extra: str) -> None:
         args = engine_args(s)
         args[args.index("--alerts-topic") + 1] = alerts_topic
         self.log = log
         self.alerts_topic = alerts_topic
         with log.open("w") as f:
             self.proc = subprocess.Popen(
-                [str(BIN / "anpr-engine"), "run", *args, "--group-id", group, "--suppress-s", "0"], stderr=f
+                [str(BIN / "anpr-engine"), "run", *args, "--group-id", group, "--suppress-s", "0", *extra], stderr=f
             )
         wait(lambda: "consuming" in log.read_text(), f"{log} never started")
 

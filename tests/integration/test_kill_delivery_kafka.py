@@ -31,8 +31,7 @@ def test_killed_again_and_again_loses_no_alert_and_in_exactly_once_mode_repeats_
     reads, expected = listed_traffic(s, tmp_path, 21, READS, 0.02)
     assert len(expected) > 2_000
     produce(s, s.topics.reads, [(r.camera_id.encode(), encode_read(r)) for r in reads])
-    member = ["--instance-id", "kill-test", "--guarantee", guarantee, "--batch-max-reads", "200",
-              "--retro-window-s", "0"]  # fmt: skip
+    member = ["--instance-id", "kill-test", "--guarantee", guarantee, "--batch-max-reads", "200"]
     cmd = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--suppress-s", "0", *member]
     rnd = random.Random(7)
     for k in range(KILLS):
@@ -54,6 +53,7 @@ def test_killed_again_and_again_loses_no_alert_and_in_exactly_once_mode_repeats_
     print(f"\nFIGURES kill {guarantee}: reads={READS} kills={KILLS} expected={len(expected)} "
           f"found={len(set(pairs) & expected)} missing={len(expected - set(pairs))} "
           f"duplicated={sum(n - 1 for n in pairs.values())}")  # fmt: skip
+    print("\n".join(line for line in done.stderr.splitlines() if "took over" in line))
     assert set(pairs) == expected  # none lost, none that offline matching does not give
     if guarantee == "exactly-once":
         assert max(pairs.values()) == 1, [p for p, n in pairs.items() if n > 1][:5]

@@ -31,7 +31,7 @@ def test_two_workers_one_killed_and_one_instance_joining_and_leaving_give_every_
     s = settings
     reads, expected = listed_traffic(s, tmp_path, 51, READS, 0.03)
     base = [str(BIN / "anpr-engine"), "run", *engine_args(s), "--group-id", s.group_id, "--suppress-s", "0",
-            "--retro-window-s", "0", "--guarantee", "exactly-once", "--batch-max-reads", "500"]  # fmt: skip
+            "--guarantee", "exactly-once", "--batch-max-reads", "500"]  # fmt: skip
     log, extra_log = tmp_path / "workers.log", tmp_path / "extra.log"
     with log.open("w") as err:
         sup = subprocess.Popen([*base, "--workers", "2", "--instance-id", "rb"], stderr=err)

@@ -162,3 +162,27 @@ def test_arrow_streams_of_odd_shapes_never_raise() -> None:
         assert all(r.reason for r in rejects), name
     _, rejects = decode_messages([_stream(odd["duplicate column"])], [ARROW_STREAM])
     assert "duplicate columns" in rejects[0].reason
+
+
+@st.composite
+def mixed_messages(draw: st.DrawFn) -> tuple[bytes, str | None]:
+    """A message of any of the three kinds, of hostile content."""
+    kind = draw(st.sampled_from([None, NDJSON, ARROW_STREAM]))
+    if kind is None:
+        return draw(hostile_units()), None
+    if kind == NDJSON:
+        return b"\n".join(draw(st.lists(hostile_units(), min_size=1, max_size=4))), NDJSON
+    return draw(arrow_messages())[0], ARROW_STREAM
+
+
+@settings(max_examples=150)
+@given(st.lists(mixed_messages(), min_size=1, max_size=8), WINDOWS)
+def test_each_read_is_numbered_by_the_message_it_came_from_in_a_mixed_batch(
+    messages: list[tuple[bytes, str | None]], window: TimeWindow
+) -> None:
+    values: list[bytes | None] = [v for v, _ in messages]
+    table, _ = decode_messages(values, [ct for _, ct in messages], window)
+    for i, (value, ct) in enumerate(messages):
+        alone, _ = decode_messages([value], [ct], window)
+        mine = table.filter(pa.compute.equal(table[MESSAGE_INDEX], i)).drop_columns([MESSAGE_INDEX])
+        assert sorted(map(repr, mine.to_pylist())) == sorted(map(repr, alone.drop_columns([MESSAGE_INDEX]).to_pylist()))
