@@ -188,11 +188,11 @@ class Published:
     def __init__(self, kept: Sequence[tuple[str, str, int, str]] = (), window_ms: int = 0) -> None:
         self.ids = {aid for *_, aid in kept}
         self.window_ms = window_ms
-        self._times: dict[tuple[str, str], list[int]] = {}
+        times: dict[tuple[str, str], list[int]] = {}
         for entry_id, site, ts_ms, _ in kept:
-            self._times.setdefault((entry_id, site), []).append(ts_ms)
-        for times in self._times.values():
-            times.sort()
+            times.setdefault((entry_id, site), []).append(ts_ms)
+        # tuples of ints, which the garbage collector stops tracking: lists would be traversed at every collection
+        self._times = {k: tuple(sorted(v)) for k, v in times.items()}
 
     def covers(self, a: OutgoingAlert) -> bool:
         """Whether `a` is published already, or is a repeat of a published alert within the window."""
