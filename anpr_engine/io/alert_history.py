@@ -12,21 +12,31 @@ from anpr_engine.io.consumer import TopicFollower
 SLACK_S = 60.0  # alerts are stamped when produced, a little after their reads' time: read back this much more
 
 
+def published_alert(value: bytes | None) -> tuple[str, str, int, str] | None:
+    """(entry id, site, read ts_ms, alert id) of an alert record, or None for anything else: the
+    topic is written by the engine, but any client allowed to write it may put anything there."""
+    try:
+        a = json.loads(value or b"")
+        entry_id, site, ts, aid = a["entry"]["entry_id"], a["read"]["site"], a["read"]["ts_ms"], a["alert_id"]
+    except (ValueError, KeyError, TypeError, IndexError, RecursionError):
+        return None
+    if not (isinstance(entry_id, str) and isinstance(site, str) and isinstance(aid, str)):
+        return None
+    if type(ts) is not int or not 0 <= ts < 2**63:
+        return None
+    return entry_id, site, ts, aid
+
+
 def recent_alerts(settings: Settings, back_s: float) -> list[tuple[str, str, int, str]]:
     """(entry id, site, read ts_ms, alert id) of the alerts committed to the alerts topics in the
-    last back_s seconds, oldest read first. Unparsable records are skipped (the engine wrote them all)."""
+    last back_s seconds, oldest read first. Unparsable records are skipped (see published_alert)."""
     since_ms = int((time.time() - back_s - SLACK_S) * 1000)
     kept: list[tuple[str, str, int, str]] = []
     for topic in (settings.topics.alerts, settings.topics.alerts_covert):
         follower = TopicFollower(settings, topic, settings.flush_timeout_s, since_ms=since_ms)
         try:
             for chunk in follower.read_to_end():
-                for _, value in chunk:
-                    try:
-                        a = json.loads(value or b"")
-                        kept.append((a["entry"]["entry_id"], a["read"]["site"], int(a["read"]["ts_ms"]), a["alert_id"]))
-                    except (ValueError, KeyError, TypeError):
-                        continue
+                kept += filter(None, map(published_alert, (v for _, v in chunk)))
         finally:
             follower.close()
     kept.sort(key=lambda k: k[2])

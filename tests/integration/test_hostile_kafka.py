@@ -94,3 +94,24 @@ def test_hostile_messages_go_to_the_dlq_and_every_valid_read_alerts(settings: Se
     assert all(reasons)
     assert sum("outside the accepted window" in r for r in reasons) == 2
     assert {m.value() for m in dead} >= {v for v, _ in hostile if v is not None and b"\n" not in v}
+
+
+def test_records_of_any_shape_on_the_alerts_topics_do_not_stop_an_engine_taking_partitions_over(
+    settings: Settings,
+) -> None:
+    s = settings
+    produce(s, s.topics.watchlist, [(LISTED.entry_id.encode(), LISTED.model_dump_json().encode())])
+    hostile = [
+        b"", b"\xff\xfe", b"[]", b"null", b'"x"', b"1e999", b"[" * 5000 + b"]" * 5000,
+        _json({"alert_id": [1], "entry": {"entry_id": "nl-1"}, "read": {"site": "N78 Lanaken", "ts_ms": 1}}),
+        _json({"alert_id": "a", "entry": {"entry_id": {"x": 1}}, "read": {"site": "s", "ts_ms": 1}}),
+        _json({"alert_id": "a", "entry": {"entry_id": "nl-1"}, "read": {"site": "N78 Lanaken", "ts_ms": 2**70}}),
+        _json({"alert_id": "a", "entry": ["nl-1"], "read": {"site": "s", "ts_ms": "now"}}),
+    ]  # fmt: skip
+    for topic in (s.topics.alerts, s.topics.alerts_covert):
+        produce(s, topic, [(None, v) for v in hostile])
+    produce(s, s.topics.reads, [(b"c", _json(_read(1)))])
+    done = run_engine(s, "--suppress-s", "60")
+    assert done.returncode == 0, done.stderr
+    alerts = [json.loads(v) for v in topic_values(s, s.topics.alerts)[len(hostile) :]]
+    assert [a["read"]["read_id"] for a in alerts] == ["r1"]

@@ -8,10 +8,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anpr_engine.alerts import OutgoingAlert, Published, Suppressor
+from anpr_engine.io.alert_history import published_alert
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.pipeline import Batch, Engine, Message, batch_of
 from anpr_engine.reads import NDJSON, encode_read
 from anpr_engine.retro import RecentReads
+from tests.unit.test_hostile_messages import hostile_units
 from tests.unit.test_lists import HOUR, NOW, _entry, _record, _sent
 from tests.unit.test_live_watchlist import ListUpdates
 from tests.unit.test_pipeline import ListSink, ListSource, _listed
@@ -133,3 +135,23 @@ def test_seeding_keeps_the_newest_alert_of_an_entry_at_a_site() -> None:
 def test_a_batch_from_messages_carries_their_partitions() -> None:
     b: Batch = batch_of([_message("a", "12BD34", NOW, 7), _message("b", "12BD34", NOW, 2)])
     assert list(b.partitions) == [7, 2]
+
+
+def test_a_published_alert_is_read_back_as_its_entry_site_time_and_id() -> None:
+    engine, _ = _engine([], [[_record(_entry(1, "12-BD-34"))]])
+    engine.step()
+    probe = Engine(engine.watchlist, ListSource([]), ListSink(), ListSink(), clock_ms=lambda: NOW,
+                   recent=RecentReads(HOUR, 1000))  # fmt: skip
+    probe.take_over([batch_of([_message("r", "12BD34", NOW - 5, 0, site="x")])], [])
+    (a,) = probe._retro
+    assert published_alert(a.value) == ("e1", "x", NOW - 5, a.alert_id)
+
+
+@given(hostile_units())
+def test_any_record_on_an_alerts_topic_reads_back_as_a_hashable_alert_or_nothing(value: bytes) -> None:
+    for v in (value, b'{"alert_id":%s,"entry":{"entry_id":"e"},"read":{"site":"s","ts_ms":1}}' % value):
+        got = published_alert(v)
+        assert got is None or [type(x) for x in got] == [str, str, int, str]
+        if got is not None:
+            Published([got], 10).covers(_alert(*got))
+            Suppressor(10).seed([got])
