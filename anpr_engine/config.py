@@ -1,19 +1,68 @@
-"""Configuration in one model: environment variables (prefix ANPR_), then command-line options on top.
+"""Configuration in one model, from (highest first) command-line options, environment variables
+(prefix ANPR_), a TOML file (`--config`, or ANPR_CONFIG), and the defaults.
 
 Nested fields use `__` in the environment, e.g. ANPR_TOPICS__ALERTS=anpr.alerts.test or
-ANPR_MATCH__MAX_EQUIVALENCES=2. ANPR_KAFKA_BOOTSTRAP names the cluster (default 127.0.0.1:9092).
+ANPR_MATCH__MAX_EQUIVALENCES=2, and tables in the file ([topics], [match], [kafka_consumer]).
+ANPR_KAFKA_BOOTSTRAP names the cluster (default 127.0.0.1:9092).
 """
 
 from __future__ import annotations
 
+import os
+import re
+from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import AliasChoices, BaseModel, ConfigDict, Field, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
 from anpr_engine.normalize import DEFAULT_OCR_CLASSES, fold_table
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
+CONFIG_ENV = "ANPR_CONFIG"
+ClientRole = Literal["consumer", "producer", "admin"]
+KafkaValue = str | int | float | bool | SecretStr
+# librdkafka properties whose values are secrets: held as SecretStr, never printed or logged
+SECRET_PROPERTY = re.compile(r"password|secret|^ssl\.key\.pem$|^sasl\.oauthbearer\.config$")
+# properties the engine sets itself: its delivery guarantees depend on them, so none may be passed through
+OWNED_PROPERTIES: dict[str, frozenset[str]] = {
+    "all": frozenset({"logger", "error_cb", "on_commit", "on_delivery", "stats_cb", "bootstrap.servers"}),
+    "consumer": frozenset(
+        {
+            "group.id",
+            "group.instance.id",
+            "enable.auto.commit",
+            "enable.auto.offset.store",
+            "isolation.level",
+            "partition.assignment.strategy",
+        }
+    ),
+    "producer": frozenset({"transactional.id", "enable.idempotence", "acks"}),
+    "admin": frozenset(),
+}
+
+
+class ConfigFileError(ValueError):
+    """The configuration file cannot be read (missing, or not TOML)."""
+
+
+_config_file: Path | None = None
+
+
+def use_config_file(path: Path | None) -> None:
+    """Read settings from this TOML file from now on in this process (None: ANPR_CONFIG, if set)."""
+    global _config_file
+    _config_file = path
+
+
+def config_file() -> Path | None:
+    """The TOML file settings are read from, if any."""
+    if _config_file is not None:
+        return _config_file
+    env = os.environ.get(CONFIG_ENV)
+    return Path(env) if env else None
+
+
 CountryPolicy = Literal["strict", "lenient"]
 Guarantee = Literal["at-least-once", "exactly-once"]
 
@@ -21,12 +70,12 @@ Guarantee = Literal["at-least-once", "exactly-once"]
 class TopicNames(BaseModel):
     model_config = ConfigDict(frozen=True)
 
-    reads: str = "anpr.reads"
-    alerts: str = "anpr.alerts"
+    reads: str = Field(default="anpr.reads", description="plate reads from the cameras (or their gateways)")
+    alerts: str = Field(default="anpr.alerts", description="alerts that operators subscribe to")
     alerts_covert: str = Field(default="anpr.alerts.covert", description="alerts of covert lists, and only those")
-    watchlist: str = "anpr.watchlist"
-    dlq: str = "anpr.reads.dlq"
-    reads_partitions: int = Field(default=4, ge=1)
+    watchlist: str = Field(default="anpr.watchlist", description="compacted topic of watchlist entries and lists")
+    dlq: str = Field(default="anpr.reads.dlq", description="dead letters: messages that are no valid read")
+    reads_partitions: int = Field(default=4, ge=1, description="partitions of the reads and alerts topics when created")
 
 
 class MatchPolicy(BaseModel):
@@ -45,7 +94,9 @@ class MatchPolicy(BaseModel):
 
     model_config = ConfigDict(frozen=True)
 
-    mode: Literal["exact", "format", "ocr_equivalent"] = "format"
+    mode: Literal["exact", "format", "ocr_equivalent"] = Field(
+        default="format", description="how OCR look-alikes are matched (see the class docstring, README)"
+    )
     ambiguous: Literal["skip", "look_up"] = Field(
         default="skip",
         description="format mode, a read that fits no format and has several nearest corrections: `skip` "
@@ -57,8 +108,10 @@ class MatchPolicy(BaseModel):
         "match, `lenient` match with a lower score and match.country_mismatch (the country band is the "
         "least reliable field of a read)",
     )
-    ocr_classes: tuple[str, ...] = DEFAULT_OCR_CLASSES
-    max_equivalences: int = Field(default=2, ge=0, le=2)
+    ocr_classes: tuple[str, ...] = Field(
+        default=DEFAULT_OCR_CLASSES, description="groups of characters OCR confuses with each other"
+    )
+    max_equivalences: int = Field(default=2, ge=0, le=2, description="characters a hit may correct or treat as equal")
     list_max_equivalences: dict[str, int] = Field(
         default_factory=dict,
         description="per-list override, e.g. an exact-only multi-million list: {'sis': 0}",
@@ -120,11 +173,13 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="ANPR_", env_nested_delimiter="__", frozen=True)
 
     bootstrap_servers: str = Field(
-        default=DEFAULT_BOOTSTRAP, validation_alias=AliasChoices("ANPR_KAFKA_BOOTSTRAP", "bootstrap_servers")
+        default=DEFAULT_BOOTSTRAP,
+        validation_alias=AliasChoices("ANPR_KAFKA_BOOTSTRAP", "bootstrap_servers"),
+        description="the Kafka cluster",
     )
     topics: TopicNames = TopicNames()
     match: MatchPolicy = MatchPolicy()
-    group_id: str = "anpr-engine"
+    group_id: str = Field(default="anpr-engine", description="consumer group of the engine instances")
     guarantee: Guarantee = Field(
         default="at-least-once",
         description="exactly-once: a batch's alerts, dead letters and consumed offsets in one Kafka transaction",
@@ -179,17 +234,74 @@ class Settings(BaseSettings):
     batch_timeout_s: float = Field(
         default=0.1, gt=0, description="longest wait for a batch's first message (a batch never waits to fill)"
     )
-    flush_timeout_s: float = Field(default=30.0, gt=0)
+    flush_timeout_s: float = Field(
+        default=30.0, gt=0, description="how long the tools wait for the broker; the engine waits on, fetching paused"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="least level logged (the engine's own lines and librdkafka's)"
     )
-    kafka_extra: dict[str, str | int | float | bool] = Field(
-        default_factory=dict, description="passed through to librdkafka (e.g. security settings)"
+    kafka_extra: dict[str, KafkaValue] = Field(
+        default_factory=dict, description="librdkafka properties for every client (e.g. security settings)"
+    )
+    kafka_consumer: dict[str, KafkaValue] = Field(
+        default_factory=dict, description="librdkafka properties for the consumers only, over kafka_extra"
+    )
+    kafka_producer: dict[str, KafkaValue] = Field(
+        default_factory=dict, description="librdkafka properties for the producers only, over kafka_extra"
+    )
+    kafka_admin: dict[str, KafkaValue] = Field(
+        default_factory=dict, description="librdkafka properties for the admin client only, over kafka_extra"
     )
 
-    def kafka_common(self) -> dict[str, str | int | float | bool]:
-        """librdkafka settings shared by every client. librdkafka's default recovery (re-bootstrap
-        when every known broker is gone) is kept: with `metadata.recovery.strategy=none`, a client
-        that saw the only broker shut down kept no broker and never delivered again (measured on
-        librdkafka 2.15.1; 2.16.0 wedges either way, librdkafka issue 5301)."""
-        return {"bootstrap.servers": self.bootstrap_servers, **self.kafka_extra}
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Options (init) over the environment over the TOML file (see config_file) over the defaults."""
+        path = config_file()
+        if path is None:
+            return init_settings, env_settings
+        if not path.is_file():
+            raise ConfigFileError(f"configuration file {path} not found")
+        try:
+            toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
+        except ValueError as e:  # tomllib.TOMLDecodeError
+            raise ConfigFileError(f"configuration file {path} is not valid TOML: {e}") from e
+        return init_settings, env_settings, toml
+
+    @field_validator("kafka_extra", "kafka_consumer", "kafka_producer", "kafka_admin", mode="before")
+    @classmethod
+    def _secrets_hidden(cls, v: object) -> object:
+        if isinstance(v, dict):
+            return {k: SecretStr(str(x)) if SECRET_PROPERTY.search(str(k)) and not isinstance(x, SecretStr) else x
+                    for k, x in v.items()}  # fmt: skip
+        return v
+
+    @model_validator(mode="after")
+    def _nothing_owned_passed_through(self) -> Settings:
+        problems = []
+        for field, roles in (("kafka_extra", list(OWNED_PROPERTIES)), ("kafka_consumer", ["all", "consumer"]),
+                             ("kafka_producer", ["all", "producer"]), ("kafka_admin", ["all", "admin"])):  # fmt: skip
+            owned = set().union(*(OWNED_PROPERTIES[r] for r in roles))
+            problems += [f"{field}.{k}" for k in getattr(self, field) if k in owned]
+        if problems:
+            raise ValueError(f"set by the engine itself, not to be passed through: {', '.join(sorted(problems))}")
+        return self
+
+    def kafka_conf(self, role: ClientRole) -> dict[str, str | int | float | bool]:
+        """librdkafka properties for a client of `role`: the cluster, kafka_extra, then the role's
+        own, secrets revealed. librdkafka's default recovery (re-bootstrap when every known broker
+        is gone) is kept: with `metadata.recovery.strategy=none`, a client that saw the only broker
+        shut down kept no broker and never delivered again (measured on librdkafka 2.15.1; 2.16.0
+        wedges either way, librdkafka issue 5301)."""
+        own = {"consumer": self.kafka_consumer, "producer": self.kafka_producer, "admin": self.kafka_admin}[role]
+        props = {**self.kafka_extra, **own}
+        return {
+            "bootstrap.servers": self.bootstrap_servers,
+            **{k: v.get_secret_value() if isinstance(v, SecretStr) else v for k, v in props.items()},
+        }

@@ -82,7 +82,7 @@ def fill(s: Settings, topic: str, values: list[bytes], keys: list[bytes], batch:
 
 def raw_consume(s: Settings, topic: str, n: int) -> float:
     """Messages/s of a bare consumer that only fetches the values."""
-    c = Consumer({**s.kafka_common(), "group.id": f"raw-{uuid.uuid4()}", "auto.offset.reset": "earliest",
+    c = Consumer({**s.kafka_conf("consumer"), "group.id": f"raw-{uuid.uuid4()}", "auto.offset.reset": "earliest",
                   "enable.auto.commit": False, **FETCH_TUNING})  # fmt: skip
     c.subscribe([topic])
     got, t0 = 0, None
@@ -101,7 +101,7 @@ def raw_consume(s: Settings, topic: str, n: int) -> float:
 def naive_engine(s: Settings, topic: str, n: int, listed: Listed) -> tuple[float, int]:
     """What a typical Python service does: poll one message, json.loads, validate, set lookup, produce a hit."""
     plates = {p for p in (py_normalize(x) for x in listed.plates) if p}
-    c = Consumer({**s.kafka_common(), "group.id": f"naive-{uuid.uuid4()}", "auto.offset.reset": "earliest",
+    c = Consumer({**s.kafka_conf("consumer"), "group.id": f"naive-{uuid.uuid4()}", "auto.offset.reset": "earliest",
                   **FETCH_TUNING})  # fmt: skip  # the same fetching as the engine: only the Python work differs
     c.subscribe([topic])
     out = AckedProducer(new_producer(s))

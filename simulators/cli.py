@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from anpr_engine.cli.common import Bootstrap, ReadsTopic, die, settings_from
+from anpr_engine.cli.common import Bootstrap, ConfigFile, ReadsTopic, die, settings_from
 from anpr_engine.io.admin import ensure_topics
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.models import PlateRead
@@ -57,6 +57,7 @@ def watchlists(
     out: Annotated[Path, typer.Option(help="Where to write the NL and BE sample lists (.jsonl, .csv, .parquet).")],
     size: Annotated[int, typer.Option(min=1, help="Entries per country.")] = 500,
     seed: Annotated[int, typer.Option(help="Seed for reproducible lists.")] = 1,
+    config: ConfigFile = None,
 ) -> None:
     """Write sample watchlists of both countries."""
     entries = make_watchlists(size, seed)
@@ -96,6 +97,7 @@ def run(
         BatchFormat, typer.Option(help="Format of batched messages: JSON lines or an Arrow IPC stream.")
     ] = BatchFormat.NDJSON,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
+    config: ConfigFile = None,
 ) -> None:
     """Publish simulated reads (JSON, keyed by camera id) to the reads topic."""
     if duration_s is None and count is None:
@@ -183,6 +185,7 @@ def replay(
         str,
         typer.Option(help="'real' (the reads' own timing), 'max', or a factor such as '10' (10x real time)."),
     ] = "max",
+    config: ConfigFile = None,
 ) -> None:
     """Publish a file of reads to the reads topic, at real-time, accelerated or maximum speed."""
     if speed == "max":

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from anpr_engine.cli.common import AlertsTopic, Bootstrap, settings_from
+from anpr_engine.cli.common import AlertsTopic, Bootstrap, ConfigFile, settings_from
 from anpr_engine.models import Alert
 
 app = typer.Typer(help="Follow the alerts topic.")
@@ -54,6 +54,7 @@ def tail(
         float | None, typer.Option(help="Exit after this many seconds without an alert (default: never).")
     ] = None,
     max_alerts: Annotated[int | None, typer.Option(help="Exit after printing this many alerts.")] = None,
+    config: ConfigFile = None,
 ) -> None:
     """Print alerts as they arrive."""
     from anpr_engine.io.consumer import TailConsumer

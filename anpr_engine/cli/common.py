@@ -2,11 +2,39 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated, TypeVar
 
 import typer
+from pydantic import ValidationError
 
-from anpr_engine.config import DEFAULT_BOOTSTRAP, CountryPolicy, MatchPolicy, Settings
+from anpr_engine.config import (
+    CONFIG_ENV,
+    DEFAULT_BOOTSTRAP,
+    SECRET_PROPERTY,
+    ConfigFileError,
+    CountryPolicy,
+    MatchPolicy,
+    Settings,
+    use_config_file,
+)  # fmt: skip
+
+T = TypeVar("T")
+
+
+def _use_config(path: Path | None) -> Path | None:
+    use_config_file(path)
+    return path
+
+
+ConfigFile = Annotated[
+    Path | None,
+    typer.Option(
+        "--config", envvar=CONFIG_ENV, dir_okay=False, is_eager=True, callback=_use_config,
+        help="TOML file of settings, under the environment (ANPR_*) and the options.",
+    ),
+]  # fmt: skip
 
 Bootstrap = Annotated[
     str | None,
@@ -38,14 +66,39 @@ def settings_from(
     alerts_covert: str | None = None,
     **extra: object,
 ) -> Settings:
-    """Settings from the environment (ANPR_*), with the options that were given on top."""
-    base = Settings()
+    """Settings from the file and the environment (ANPR_*), with the options that were given on top;
+    a problem with any of them exits 2 with one line each."""
+    base = checked(Settings)
     given = {"reads": reads, "alerts": alerts, "watchlist": watchlist, "dlq": dlq, "alerts_covert": alerts_covert}
     topics = base.topics.model_copy(update={k: v for k, v in given.items() if v})
     update: dict[str, object] = {"topics": topics, **extra}
     if bootstrap:
         update["bootstrap_servers"] = bootstrap
-    return Settings.model_validate({**base.model_dump(), **update})
+    return checked(lambda: Settings.model_validate({**base.model_dump(), **update}))
+
+
+def checked(make: Callable[[], T]) -> T:
+    """make(), or exit 2 with one line per configuration problem (never a secret's value)."""
+    try:
+        return make()
+    except ConfigFileError as e:
+        raise die(f"config: {e}") from e
+    except ValidationError as e:
+        for line in settings_problems(e):
+            typer.echo(f"error: config: {line}", err=True)
+        raise typer.Exit(2) from e
+
+
+def settings_problems(err: ValidationError) -> list[str]:
+    """One line per problem: where (dotted, as in the file; ANPR_ and `__` in the environment),
+    what is wrong, and the value given unless it is a secret's."""
+    lines = []
+    for e in err.errors():
+        where = ".".join(str(x) for x in e["loc"]) or "settings"
+        secret = any(SECRET_PROPERTY.search(str(x)) for x in e["loc"])
+        given = "" if secret or e["type"] == "missing" or "input" not in e else f" (given: {e['input']!r:.80})"
+        lines.append(f"{where}: {e['msg']}{given}")
+    return lines
 
 
 def match_policy(
@@ -53,7 +106,7 @@ def match_policy(
 ) -> MatchPolicy:
     """The match policy of the environment (ANPR_MATCH__*), with the options that were given on top."""
     given = {"max_equivalences": max_equivalences, "max_differences": max_differences, "country": country}
-    base = Settings().match
+    base = checked(Settings).match
     return MatchPolicy.model_validate({**base.model_dump(), **{k: v for k, v in given.items() if v is not None}})
 
 

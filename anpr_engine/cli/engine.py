@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 from types import FrameType
-from typing import Annotated
+from typing import Annotated, Any
 
 import pyarrow as pa
 import typer
@@ -19,15 +19,17 @@ from anpr_engine.alerts import Suppressor
 from anpr_engine.cli.common import (
     AlertsTopic,
     Bootstrap,
+    ConfigFile,
     CovertAlertsTopic,
     DlqTopic,
     ReadsTopic,
     WatchlistTopic,
+    checked,
     die,
     match_policy,
     settings_from,
 )
-from anpr_engine.config import CountryPolicy, Guarantee, Settings
+from anpr_engine.config import CountryPolicy, Guarantee, Settings, config_file
 from anpr_engine.match.table import match_reads
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import MODELS
@@ -117,6 +119,7 @@ def run(
         typer.Option(help="Exit after this many seconds without reads (default: run until signalled)."),
     ] = None,
     stats_file: Annotated[Path | None, typer.Option(help="Write the run's counters here as JSON on exit.")] = None,
+    config: ConfigFile = None,
 ) -> None:
     """Consume reads, match them against the watchlist topic, produce alerts; SIGINT/SIGTERM end it
     cleanly (exit 0); a Kafka failure it cannot get past exits 1 with one line. With --workers N,
@@ -201,6 +204,7 @@ def match(
     max_differences: MaxDiff = None,
     suppress_s: SuppressS = None,
     country_policy: Annotated[CountryPolicy | None, typer.Option(help="strict or lenient [lenient].")] = None,
+    config: ConfigFile = None,
 ) -> None:
     """Offline mode, no broker: match a file of reads against a watchlist file and write alerts."""
     try:
@@ -216,7 +220,7 @@ def match(
     wl.upsert_rows(entries)
     stats = Stats()
     found = []
-    window = Settings().suppress_s if suppress_s is None else suppress_s
+    window = checked(Settings).suppress_s if suppress_s is None else suppress_s
     suppressor = Suppressor(int(window * 1000))
     for batch in table.sort_by("ts_ms").to_batches(max_chunksize=100_000):
         hits = match_reads(pa.Table.from_batches([batch]), wl, time.time_ns() // 1_000_000, stats.rejected_plates)
@@ -241,6 +245,29 @@ def schemas(
         schema = model.model_json_schema(mode="serialization" if name == "alert" else "validation")
         (out_dir / f"{name}.schema.json").write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
     typer.echo(f"wrote {len(MODELS)} schemas to {out_dir}", err=True)
+
+
+@app.command("config")
+def show_config(
+    show: Annotated[bool, typer.Option("--show", help="Print the effective settings as TOML.")] = False,
+    config: ConfigFile = None,
+) -> None:
+    """Check the settings (TOML file, then ANPR_* environment, over the defaults): exit 2 with one line
+    per problem; with --show, print them as TOML, secrets masked."""
+    import tomli_w
+
+    settings = checked(Settings)
+    source = config_file()
+    if not show:
+        typer.echo(f"config: valid ({source or 'no file'}, ANPR_* environment, defaults)", err=True)
+        return
+    typer.echo(f"# effective settings: {source or 'no file'}, under the ANPR_* environment; secrets masked")
+    typer.echo(tomli_w.dumps(_without_none(settings.model_dump(mode="json"))), nl=False)
+
+
+def _without_none(d: dict[str, Any]) -> dict[str, Any]:
+    """TOML has no null: unset settings are left out."""
+    return {k: _without_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import pyarrow as pa
 import typer
 from pydantic import ValidationError
 
-from anpr_engine.cli.common import Bootstrap, WatchlistTopic, die, match_policy, settings_from
+from anpr_engine.cli.common import Bootstrap, ConfigFile, WatchlistTopic, die, match_policy, settings_from
 from anpr_engine.entries import EntryRows
 from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import Action, Category, WatchlistEntry, WatchlistList, entry_key, first_error
@@ -38,6 +38,7 @@ def publish(
     agency_country: Annotated[str | None, typer.Option(help="Agency country (NL, BE, ...) for rows without.")] = None,
     category: Annotated[Category | None, typer.Option(help="Category for rows without one.")] = None,
     delete: Annotated[bool, typer.Option(help="Publish tombstones: remove these entries instead.")] = False,
+    config: ConfigFile = None,
 ) -> None:
     """Validate every row; publish the valid ones (keyed by entry id, at their list's active
     generation, with its defaults); report bad rows with line and reason."""
@@ -87,6 +88,7 @@ def replace(
     category: Annotated[Category | None, typer.Option(help="Category for rows without one.")] = None,
     bootstrap: Bootstrap = None,
     watchlist_topic: WatchlistTopic = None,
+    config: ConfigFile = None,
 ) -> None:
     """Replace one list whole and atomically (e.g. a nightly export): matching sees the old list
     until one record switches it to the new, never a mix and never an empty list."""
@@ -128,6 +130,7 @@ def check_archive(
     max_equivalences: Annotated[
         int | None, typer.Option("--max-equivalences", min=0, max=2, help="OCR look-alikes a hit may use [2].")
     ] = None,
+    config: ConfigFile = None,
 ) -> None:
     """For investigators: which archived reads the entries of a file match (at the reads' own time,
     with the engine's matching), as alerts with `retro: true`."""
@@ -175,6 +178,7 @@ def set_list(
     ] = None,
     bootstrap: Bootstrap = None,
     watchlist_topic: WatchlistTopic = None,
+    config: ConfigFile = None,
 ) -> None:
     """Create a list record, or change the given fields of one (its active generation stays)."""
     from anpr_engine.io.admin import ensure_topics
@@ -196,6 +200,7 @@ def set_list(
 @app.command()
 def check(
     file: Annotated[Path, typer.Argument(exists=True, dir_okay=False, help="Watchlist .csv, .jsonl or .parquet.")],
+    config: ConfigFile = None,
 ) -> None:
     """Validate a watchlist file without publishing; exit 1 if any row is bad."""
     entries, errors = _load(file, json=False)
@@ -222,6 +227,7 @@ def add(
     entry_id: Annotated[str | None, typer.Option(help="Entry id [derived from country, list and plate].")] = None,
     bootstrap: Bootstrap = None,
     watchlist_topic: WatchlistTopic = None,
+    config: ConfigFile = None,
 ) -> None:
     """List one vehicle now: publish one entry (an entry with its id is replaced), taking what is
     not given from its list's record."""
@@ -260,6 +266,7 @@ def remove(
     plate: Annotated[str | None, typer.Option(help="Remove every entry listing this plate (as normalized).")] = None,
     bootstrap: Bootstrap = None,
     watchlist_topic: WatchlistTopic = None,
+    config: ConfigFile = None,
 ) -> None:
     """Unlist: publish tombstones, by entry id or for every entry of a plate (in every generation
     of its list); exit 1 if none matched."""
@@ -283,6 +290,7 @@ def list_counts(
     bootstrap: Bootstrap = None,
     watchlist_topic: WatchlistTopic = None,
     as_json: Annotated[bool, typer.Option("--json", help="The counts as JSON.")] = False,
+    config: ConfigFile = None,
 ) -> None:
     """Live counts of matching entries per list, agency country and category, read from the topic;
     and the list records."""

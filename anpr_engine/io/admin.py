@@ -26,7 +26,7 @@ def topic_specs(settings: Settings, brokers: int = 1) -> list[NewTopic]:
 
 def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
     """Create any missing topic; returns the names created."""
-    admin = AdminClient(client_conf(settings))
+    admin = AdminClient(client_conf(settings, "admin"))
     meta = admin.list_topics(timeout=timeout_s)
     missing = [s for s in topic_specs(settings, len(meta.brokers)) if s.topic not in meta.topics]
     if not missing:

@@ -8,7 +8,7 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from anpr_engine.config import Settings
+from anpr_engine.config import ClientRole, Settings
 
 WINDOW_S = 10.0
 PER_WINDOW = 5  # lines of one kind let through per window
@@ -51,7 +51,7 @@ def client_logger(name: str = "anpr_engine.kafka") -> logging.Logger:
     return logger
 
 
-def client_conf(settings: Settings) -> dict[str, Any]:
-    """What every Kafka client of the project is configured with: the cluster, the pass-through
-    settings, and the rate-limited logger."""
-    return {**settings.kafka_common(), "logger": client_logger()}
+def client_conf(settings: Settings, role: ClientRole) -> dict[str, Any]:
+    """What every Kafka client of the project is configured with, over its own tuning: the cluster,
+    the pass-through properties for its role, and the rate-limited logger."""
+    return {**settings.kafka_conf(role), "logger": client_logger()}

@@ -64,7 +64,6 @@ class KafkaReadSource:
         self.on_left: Callable[[list[int]], None] | None = None
         self.consumer = client(
             {
-                **client_conf(settings),
                 "group.id": settings.group_id,
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
@@ -76,6 +75,7 @@ class KafkaReadSource:
                 "on_commit": self._on_commit,
                 "error_cb": self._on_error,
                 **({"group.instance.id": settings.instance_id} if settings.instance_id else {}),
+                **client_conf(settings, "consumer"),
             }
         )
         self.consumer.subscribe(
@@ -404,11 +404,11 @@ class TopicFollower:
         self.timeout_s = timeout_s
         self.consumer = Consumer(
             {
-                **client_conf(settings),
                 "group.id": f"anpr-follower-{uuid.uuid4()}",  # required by librdkafka; never joined
                 "enable.auto.commit": False,
                 "enable.partition.eof": True,
                 **FETCH_TUNING,
+                **client_conf(settings, "consumer"),
             }
         )
         meta = self.consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
@@ -512,10 +512,10 @@ class TailConsumer:
     def __init__(self, settings: Settings, topic: str, from_beginning: bool) -> None:
         self.consumer = Consumer(
             {
-                **client_conf(settings),
                 "group.id": f"anpr-tail-{uuid.uuid4()}",
                 "enable.auto.commit": False,
                 "auto.offset.reset": "earliest" if from_beginning else "latest",
+                **client_conf(settings, "consumer"),
             }
         )
         self.consumer.subscribe([topic])

@@ -46,7 +46,7 @@ def new_producer(settings: Settings, **overrides: str | int | float | bool) -> P
         "linger.ms": 2,
         "compression.type": "lz4",
         "queue.buffering.max.messages": 1_000_000,
-        **client_conf(settings),
+        **client_conf(settings, "producer"),
         **overrides,
     }
     return Producer(conf)
