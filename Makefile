@@ -32,8 +32,12 @@ lint: venv
 schemas: venv
 	$(BIN)/anpr-engine schemas schemas
 
+# Two pytest workers (the integration tests mostly wait on the broker), then, alone, the tests that
+# restart the broker under everyone's feet.
 test: venv lint
-	kafka/with-broker.sh $(BIN)/python -m pytest -q --durations=25
+	kafka/with-broker.sh sh -c '$(BIN)/python -m pytest -q -n 2 --durations=25 -m "not broker_restart" && \
+	  $(BIN)/python -m pytest -q --durations=5 -m broker_restart'
+
 
 # Failure tests on a local three-broker cluster (started and stopped here; about 6 minutes).
 test-cluster: venv

@@ -47,6 +47,7 @@ class OutgoingAlert(NamedTuple):
     ts_ms: int
     covert: bool = False  # goes to the covert alerts topic, never the general one
     retro: bool = False
+    kind: str = ""  # the match kind (models.MatchKind value)
 
 
 class ListedEntry(NamedTuple):
@@ -135,7 +136,7 @@ def encode_alert(
     )
     return OutgoingAlert(
         aid, value.encode(), camera_id.encode(), cross, e.agency_country, e.list_name, e.entry_id, site, ts_ms,
-        e.covert, retro,
+        e.covert, retro, kind,
     )  # fmt: skip
 
 

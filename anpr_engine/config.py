@@ -78,6 +78,44 @@ class TopicNames(BaseModel):
     reads_partitions: int = Field(default=4, ge=1, description="partitions of the reads and alerts topics when created")
 
 
+DAY_MS = 86_400_000
+
+
+class Retention(BaseModel):
+    """How long the topics the project creates keep their records (`retention.ms`), in days. Reads
+    of vehicles that hit nothing are personal data of innocent drivers: the Netherlands allows 28
+    days at most (Sv art. 126jj); Belgium's regime is 12 months."""
+
+    model_config = ConfigDict(frozen=True)
+
+    reads_days: float = Field(default=28.0, gt=0, description="the reads topic (NL: at most 28 days)")
+    dlq_days: float = Field(default=7.0, gt=0, description="dead letters (they hold reads' original bytes)")
+    alerts_days: float = Field(default=365.0, gt=0, description="the alerts topic (per the forces' policy)")
+    alerts_covert_days: float = Field(default=365.0, gt=0, description="the covert alerts topic")
+
+    def ms(self, days: float) -> str:
+        return str(round(days * DAY_MS))
+
+
+class Access(BaseModel):
+    """Who may do what on a secured cluster (principals as the broker names them, e.g. User:engine):
+    the ACLs `anpr-engine topics --acls` sets and `topics --check` compares."""
+
+    model_config = ConfigDict(frozen=True)
+
+    engine: str = Field(
+        default="User:engine", description="reads the reads and watchlist topics, writes alerts and dead letters"
+    )
+    operators: tuple[str, ...] = Field(default=("User:operator",), description="read the alerts topic only")
+    privileged: tuple[str, ...] = Field(
+        default=("User:privileged",), description="read the covert alerts topic (and the alerts topic)"
+    )
+    gateways: tuple[str, ...] = Field(default=("User:gateway",), description="camera gateways: write reads only")
+    acls: bool = Field(
+        default=False, description="the cluster enforces ACLs: `topics --check` compares them with these principals'"
+    )
+
+
 class MatchPolicy(BaseModel):
     """How tolerant matching is.
 
@@ -178,6 +216,8 @@ class Settings(BaseSettings):
         description="the Kafka cluster",
     )
     topics: TopicNames = TopicNames()
+    retention: Retention = Retention()
+    access: Access = Access()
     match: MatchPolicy = MatchPolicy()
     group_id: str = Field(default="anpr-engine", description="consumer group of the engine instances")
     guarantee: Guarantee = Field(
@@ -237,8 +277,17 @@ class Settings(BaseSettings):
     flush_timeout_s: float = Field(
         default=30.0, gt=0, description="how long the tools wait for the broker; the engine waits on, fetching paused"
     )
+    metrics_port: int | None = Field(
+        default=None, ge=0, le=65535, description="port of /metrics, /healthz and /readyz (none: not served)"
+    )
+    summary_interval_s: float = Field(
+        default=60.0, ge=0, description="seconds between two one-line summaries of the figures in the log; 0: none"
+    )
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field(
         default="INFO", description="least level logged (the engine's own lines and librdkafka's)"
+    )
+    log_format: Literal["text", "json"] = Field(
+        default="text", description="log lines as text, or as one JSON object each (time, level, logger, message)"
     )
     kafka_extra: dict[str, KafkaValue] = Field(
         default_factory=dict, description="librdkafka properties for every client (e.g. security settings)"

@@ -183,6 +183,11 @@ class Engine:
         self._updated_at = float("-inf")  # time.monotonic() of the last look at `updates`
         self._stop = False
         self._unsettled: Batch | None = None  # sent, not yet acknowledged and committed
+        self.on_step: Callable[[], None] | None = None  # called after each step of run() (monitoring)
+        self.sent_last: list[OutgoingAlert] = []  # the alerts sent by the last step
+        self.dead_last: list[str] = []  # the reasons of its dead letters
+        self.step_s = 0.0  # how long it took
+        self.stepped_at = time.monotonic()  # when the loop last finished a step (liveness)
 
     def stop(self) -> None:
         """Ask the loop to end after the batch in hand (safe from a signal handler)."""
@@ -190,7 +195,16 @@ class Engine:
 
     def step(self) -> int:
         """Process one batch; returns the number of messages it held."""
+        self.sent_last, self.dead_last = [], []
         messages = self.source.poll_batch()
+        t = time.perf_counter()
+        try:
+            return self._step(messages)
+        finally:
+            self.step_s = time.perf_counter() - t
+            self.stepped_at = time.monotonic()
+
+    def _step(self, messages: Batch) -> int:
         self.apply_updates()
         if not messages:
             self.settle()
@@ -209,6 +223,7 @@ class Engine:
         self.settle()
         for r in rejects:
             self.dead_letters.send(replace(messages.message(r.message), value=r.value, row=r.row), r.reason)
+        self.dead_last = [r.reason for r in rejects]
         self._send(found)  # the retro alerts of the updates applied before this batch go with it
         self._unsettled = messages
         if self.settle_each:
@@ -254,6 +269,7 @@ class Engine:
         alerts = self.suppressor.keep(retro + found)
         if alerts:
             self.alerts.send(alerts)
+        self.sent_last += alerts
         s = self.stats
         s.alerts += len(alerts)
         s.retro += sum(a.retro for a in alerts)
@@ -304,5 +320,7 @@ class Engine:
                 idle_since = time.monotonic()
             elif max_idle_s is not None and time.monotonic() - idle_since >= max_idle_s:
                 break
+            if self.on_step is not None:
+                self.on_step()
         self.settle()
         return self.stats

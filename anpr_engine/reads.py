@@ -274,6 +274,17 @@ class Reject:
     reason: str
 
 
+def reason_kind(reason: str) -> str:
+    """A dead letter's reason as one of a few kinds (a metric label: bounded, and never the message's content)."""
+    if reason.startswith("ts_ms:"):
+        return "time_window"
+    if reason.startswith("empty message"):
+        return "null_value"
+    if reason.startswith("invalid read"):
+        return "invalid_read"
+    return "bad_batch"  # an Arrow stream or its columns
+
+
 def decode_messages(
     values: Sequence[bytes | None], content_types: Sequence[str | None], window: TimeWindow = ANY_TIME
 ) -> tuple[pa.Table, list[Reject]]:

@@ -7,9 +7,15 @@
 #   kafka.sh stop-broker I             stop node I (1..3) of the cluster (SIGTERM, a clean shutdown)
 #   kafka.sh kill-broker I             kill node I of the cluster (SIGKILL, a crash)
 #   kafka.sh start-broker I            start node I of the cluster again, and wait until it answers
+#   kafka.sh up|down|status|bootstrap --secure   the secured node (below)
 # One node: broker and controller in one process on 127.0.0.1:9092. Three: each node is broker and
 # controller (a static quorum of three voters, so one node may fail), brokers on 19092-19094,
 # controllers on 19192-19194; replication factor 3, min.insync.replicas 2 for internal topics.
+# --secure: one more node, on its own state and ports: clients on SASL_SSL (TLS, SCRAM-SHA-512) on
+# 127.0.0.1:9192, the node's own links on mutual TLS, the standard authorizer (nothing allowed
+# without an ACL; super users admin and the node). Its CA and certificate come from openssl at the
+# first start (STATE/tls, nothing committed), its SCRAM users (admin, engine, operator, privileged,
+# gateway, each with a random password in STATE/credentials.json) from the storage tool's format.
 # Env: ANPR_KAFKA_BOOTSTRAP (use that cluster, start nothing), ANPR_KAFKA_PORT (9092, one node),
 #      ANPR_KAFKA_CLUSTER_PORT (19092, three), ANPR_KAFKA_STATE (state dir), ANPR_KAFKA_CACHE (jar cache),
 #      ANPR_KAFKA_HEAP (JVM heap per node: 1g for one node, 512m each for three).
@@ -23,16 +29,24 @@ die() { echo "kafka: error: $*" >&2; exit 1; }
 
 cmd=${1:-}; shift || true
 BROKERS=1
+SECURE=0
+USERS=(admin engine operator privileged gateway)
 case "$cmd" in stop-broker|kill-broker|start-broker) NODE=${1:-}; shift || true; BROKERS=3 ;; esac
 while [ $# -gt 0 ]; do
   case "$1" in
     --brokers) BROKERS=${2:-}; shift 2 ;;
+    --secure) SECURE=1; shift ;;
     *) die "unknown argument $1" ;;
   esac
 done
 case "$BROKERS" in 1|3) ;; *) die "--brokers must be 1 or 3" ;; esac
+[ "$SECURE" = 0 ] || [ "$BROKERS" = 1 ] || die "--secure runs one node"
 
-if [ "$BROKERS" = 1 ]; then
+if [ "$SECURE" = 1 ]; then
+  BASE_PORT=${ANPR_KAFKA_SECURE_PORT:-9192}
+  STATE=${ANPR_KAFKA_STATE:-$here/../.kafka-secure}
+  HEAP=${ANPR_KAFKA_HEAP:-1g}
+elif [ "$BROKERS" = 1 ]; then
   BASE_PORT=${ANPR_KAFKA_PORT:-9092}
   STATE=${ANPR_KAFKA_STATE:-$here/../.kafka}
   HEAP=${ANPR_KAFKA_HEAP:-1g}
@@ -70,11 +84,46 @@ resolve_jars() {
 JAVA=(java "-Xms256m" "-Xmx$HEAP" -XX:+UseG1GC -Djava.awt.headless=true
       "-Dlog4j2.configurationFile=$here/log4j2.properties" -cp "$CACHE/libs/*")
 
+# The secured node's CA, its certificate (CN=broker, for 127.0.0.1 and localhost) and key, made once.
+make_tls() {
+  local tls="$STATE/tls"
+  [ -f "$tls/broker.pem" ] && return 0
+  command -v openssl >/dev/null || die "openssl not found (Debian: apt-get install openssl)"
+  mkdir -p "$tls"; chmod 700 "$tls"
+  openssl req -x509 -newkey rsa:2048 -nodes -keyout "$tls/ca.key" -out "$tls/ca.pem" -days 365 \
+      -subj "/CN=anpr-engine local CA" >/dev/null 2>&1 || die "openssl: CA"
+  openssl req -newkey rsa:2048 -nodes -keyout "$tls/broker.key" -out "$tls/broker.csr" -subj "/CN=broker" \
+      >/dev/null 2>&1 || die "openssl: certificate request"
+  printf 'subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth,clientAuth\n' >"$tls/ext.cnf"
+  openssl x509 -req -in "$tls/broker.csr" -CA "$tls/ca.pem" -CAkey "$tls/ca.key" -CAcreateserial \
+      -out "$tls/broker.crt" -days 365 -extfile "$tls/ext.cnf" >/dev/null 2>&1 || die "openssl: signing"
+  cat "$tls/broker.key" "$tls/broker.crt" "$tls/ca.pem" >"$tls/broker.pem"
+  chmod 600 "$tls"/*.key "$tls/broker.pem"
+}
+
+# Random passwords for the SCRAM users, made once; the storage format below creates the users.
+make_credentials() {
+  local f="$STATE/credentials.json"
+  [ -f "$f" ] && return 0
+  local json="{" sep=""
+  for u in "${USERS[@]}"; do json="$json$sep\"$u\": \"$(openssl rand -hex 16)\""; sep=", "; done
+  (umask 077; echo "$json}" >"$f")
+}
+
+password_of() { sed -n "s/.*\"$1\": \"\([0-9a-f]*\)\".*/\1/p" "$STATE/credentials.json"; }
+
 # Write node i's properties and format its storage (once).
 prepare() {
   local i=$1 dir quorum rf=1 min_isr=1 format_args=()
   dir=$(node_dir "$i"); mkdir -p "$dir/data"
-  if [ "$BROKERS" = 1 ]; then
+  if [ "$SECURE" = 1 ]; then
+    make_tls; make_credentials
+    sed -e "s|@PORT@|$(port 1)|g" -e "s|@CONTROLLER_PORT@|$((BASE_PORT + 1))|g" \
+        -e "s|@INTERNAL_PORT@|$((BASE_PORT + 2))|g" -e "s|@DATA_DIR@|$dir/data|g" -e "s|@TLS_DIR@|$STATE/tls|g" \
+        "$here/server-secure.properties.in" >"$dir/server.properties"
+    format_args=(--standalone)
+    for u in "${USERS[@]}"; do format_args+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(password_of "$u")]"); done
+  elif [ "$BROKERS" = 1 ]; then
     quorum="controller.quorum.bootstrap.servers=127.0.0.1:$(controller_port 1)"
     format_args=(--standalone)
   else
@@ -83,9 +132,11 @@ prepare() {
     quorum="controller.quorum.voters=$voters"
     rf=3; min_isr=2
   fi
-  sed -e "s|@NODE_ID@|$i|g" -e "s|@QUORUM@|$quorum|g" -e "s|@PORT@|$(port "$i")|g" \
-      -e "s|@CONTROLLER_PORT@|$(controller_port "$i")|g" -e "s|@DATA_DIR@|$dir/data|g" \
-      -e "s|@RF@|$rf|g" -e "s|@MIN_ISR@|$min_isr|g" "$here/server.properties.in" >"$dir/server.properties"
+  if [ "$SECURE" = 0 ]; then
+    sed -e "s|@NODE_ID@|$i|g" -e "s|@QUORUM@|$quorum|g" -e "s|@PORT@|$(port "$i")|g" \
+        -e "s|@CONTROLLER_PORT@|$(controller_port "$i")|g" -e "s|@DATA_DIR@|$dir/data|g" \
+        -e "s|@RF@|$rf|g" -e "s|@MIN_ISR@|$min_isr|g" "$here/server.properties.in" >"$dir/server.properties"
+  fi
   if [ ! -f "$dir/data/meta.properties" ]; then
     [ -f "$STATE/cluster.id" ] || "${JAVA[@]}" kafka.tools.StorageTool random-uuid | tail -1 >"$STATE/cluster.id"
     "${JAVA[@]}" kafka.tools.StorageTool format "${format_args[@]}" -t "$(cat "$STATE/cluster.id")" \
@@ -107,7 +158,7 @@ await() {
   for _ in $(seq 1 180); do
     running_pid "$i" >/dev/null || { tail -30 "$dir/broker.log" >&2; die "node $i exited during start-up"; }
     if port_open "$i" && grep -q "Kafka Server started" "$dir/broker.log"; then
-      if [ -z "${PYTHON:-}" ] || "$PYTHON" -c "import sys; from confluent_kafka.admin import AdminClient; sys.exit(0 if AdminClient({'bootstrap.servers':'127.0.0.1:$(port "$i")'}).list_topics(timeout=5).brokers else 1)" 2>/dev/null; then
+      if [ -z "${PYTHON:-}" ] || [ "$SECURE" = 1 ] || "$PYTHON" -c "import sys; from confluent_kafka.admin import AdminClient; sys.exit(0 if AdminClient({'bootstrap.servers':'127.0.0.1:$(port "$i")'}).list_topics(timeout=5).brokers else 1)" 2>/dev/null; then
         say "node $i ready on 127.0.0.1:$(port "$i")"; return 0
       fi
     fi
@@ -128,6 +179,7 @@ up() {
   done
   for i in "${started[@]}"; do await "$i"; done
   say "ready: $(bootstrap)"
+  [ "$SECURE" = 0 ] || say "secured: SASL_SSL, SCRAM-SHA-512; CA $STATE/tls/ca.pem; users and passwords in $STATE/credentials.json"
 }
 
 stop_node() {

@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from anpr_engine.cli.common import AlertsTopic, Bootstrap, ConfigFile, settings_from
+from anpr_engine.cli.common import AlertsTopic, Bootstrap, ConfigFile, die, settings_from
 from anpr_engine.models import Alert
 
 app = typer.Typer(help="Follow the alerts topic.")
@@ -56,7 +56,10 @@ def tail(
     max_alerts: Annotated[int | None, typer.Option(help="Exit after printing this many alerts.")] = None,
     config: ConfigFile = None,
 ) -> None:
-    """Print alerts as they arrive."""
+    """Print alerts as they arrive; a Kafka error it cannot get past (e.g. not authorized to read the
+    topic) exits 1 with one line."""
+    from confluent_kafka import KafkaException
+
     from anpr_engine.io.consumer import TailConsumer
 
     settings = settings_from(bootstrap, alerts=alerts_topic)
@@ -87,5 +90,7 @@ def tail(
                     break
     except KeyboardInterrupt:
         pass
+    except KafkaException as e:
+        raise die(f"kafka: {e}", 1) from e
     finally:
         consumer.close()

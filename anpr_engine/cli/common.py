@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, TypeVar
@@ -108,6 +109,20 @@ def match_policy(
     given = {"max_equivalences": max_equivalences, "max_differences": max_differences, "country": country}
     base = checked(Settings).match
     return MatchPolicy.model_validate({**base.model_dump(), **{k: v for k, v in given.items() if v is not None}})
+
+
+def configure_logging(settings: Settings) -> None:
+    """Log to stderr at settings.log_level, as text or as one JSON object a line (log_format);
+    librdkafka's lines come through the same handler (io.client_logs)."""
+    handler = logging.StreamHandler()
+    if settings.log_format == "json":
+        from pythonjsonlogger.json import JsonFormatter
+
+        fields = {"levelname": "level", "asctime": "time", "name": "logger"}
+        handler.setFormatter(JsonFormatter("%(asctime)s %(levelname)s %(name)s %(message)s", rename_fields=fields))
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
 
 
 def die(message: str, code: int = 2) -> typer.Exit:

@@ -25,6 +25,7 @@ from anpr_engine.cli.common import (
     ReadsTopic,
     WatchlistTopic,
     checked,
+    configure_logging,
     die,
     match_policy,
     settings_from,
@@ -37,6 +38,7 @@ from anpr_engine.pipeline import Stats, freeze_heap
 from anpr_engine.read_files import read_reads_file
 from anpr_engine.watchlist_files import load_entry_rows
 
+log = logging.getLogger(__name__)
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
 
 SuppressS = Annotated[
@@ -70,12 +72,13 @@ def run_settings(
     retro_window_s: float | None = None,
     guarantee: Guarantee | None = None,
     workers: int | None = None,
+    metrics_port: int | None = None,
 ) -> Settings:
     """The settings `run` works with: its options where given, else the environment, else the defaults."""
     given = {
         "group_id": group_id, "batch_max_reads": batch_max_reads, "instance_id": instance_id,
         "suppress_s": suppress_s, "retro_window_s": retro_window_s,
-        "guarantee": guarantee, "workers": workers,
+        "guarantee": guarantee, "workers": workers, "metrics_port": metrics_port,
     }  # fmt: skip
     extra: dict[str, object] = {k: v for k, v in given.items() if v is not None}
     extra["match"] = match_policy(max_equivalences, max_differences, country_policy)
@@ -114,6 +117,10 @@ def run(
         int | None,
         typer.Option(min=1, help="Engine processes in the group, each a static member <instance id>-<i> [1]."),
     ] = None,
+    metrics_port: Annotated[
+        int | None,
+        typer.Option(min=0, max=65535, help="Serve /metrics, /healthz, /readyz on this port (worker i: port + i)."),
+    ] = None,
     idle_exit_s: Annotated[
         float | None,
         typer.Option(help="Exit after this many seconds without reads (default: run until signalled)."),
@@ -132,15 +139,15 @@ def run(
     settings = run_settings(
         bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, group_id, max_equivalences,
         max_differences, batch_max_reads, country_policy, suppress_s, instance_id, covert_alerts_topic,
-        retro_window_s, guarantee, workers,
+        retro_window_s, guarantee, workers, metrics_port,
     )  # fmt: skip
-    logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(settings)
     if settings.workers > 1:
         from anpr_engine.cli.workers import Supervisor
 
         argv = [sys.executable, "-m", "anpr_engine.cli.engine", *sys.argv[1:]]
         base_id = settings.instance_id or socket.gethostname()
-        raise typer.Exit(Supervisor(argv, settings.workers, base_id, stats_file).run())
+        raise typer.Exit(Supervisor(argv, settings.workers, base_id, stats_file, settings.metrics_port).run())
     try:
         stats = _serve(settings, idle_exit_s)
     except (KafkaException, DeliveryFailed, FatalDeliveryError) as e:
@@ -155,19 +162,24 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     from anpr_engine.io.kafka_engine import kafka_engine
     from anpr_engine.io.producer import StopRequested
     from anpr_engine.io.watchlist_topic import load_watchlist
+    from anpr_engine.monitoring import EngineMetrics, serve
 
+    metrics = EngineMetrics(settings.summary_interval_s)
+    if settings.metrics_port is not None:  # up before the watchlist loads: alive, not ready
+        serve(metrics, settings.metrics_port, alive_within_s=2 * settings.flush_timeout_s + 30)
     ensure_topics(settings, settings.flush_timeout_s)
     t0 = time.perf_counter()
     follower = TopicFollower(settings, settings.topics.watchlist, settings.flush_timeout_s)
     try:
         watchlist, bad = load_watchlist(follower, settings.match)
-        typer.echo(
-            f"engine: watchlist {len(watchlist)} entries ({bad} unusable) loaded in {time.perf_counter() - t0:.2f}s "
-            f"from {settings.topics.watchlist}; consuming {settings.topics.reads} as group {settings.group_id}",
-            err=True,
-        )
+        log.info(
+            "engine: watchlist %d entries (%d unusable) loaded in %.2fs from %s; consuming %s as group %s",
+            len(watchlist), bad, time.perf_counter() - t0, settings.topics.watchlist, settings.topics.reads,
+            settings.group_id,
+        )  # fmt: skip
         freeze_heap()
         engine, source = kafka_engine(settings, watchlist, follower)
+        metrics.attach(engine, source.lag, source.has_work)
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             engine.stop()
@@ -178,8 +190,8 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
         try:
             return engine.run(max_idle_s=idle_exit_s)
         except StopRequested:
-            typer.echo("engine: stopped while the broker acknowledged nothing; what was not settled is read again "
-                       "at the next start", err=True)  # fmt: skip
+            log.warning("engine: stopped while the broker acknowledged nothing; what was not settled is read again "
+                        "at the next start")  # fmt: skip
             return engine.stats
         finally:
             source.close()
@@ -188,7 +200,7 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
 
 
 def _report(stats: Stats, stats_file: Path | None) -> None:
-    typer.echo(f"engine: {stats.summary()}", err=True)
+    log.info("engine: %s", stats.summary())
     if stats_file is not None:
         data = {k: v for k, v in vars(stats).items() if k != "rejected_plates"}
         data["rejected_plates"] = dict(stats.rejected_plates)
@@ -245,6 +257,46 @@ def schemas(
         schema = model.model_json_schema(mode="serialization" if name == "alert" else "validation")
         (out_dir / f"{name}.schema.json").write_text(json.dumps(schema, indent=2, ensure_ascii=False) + "\n")
     typer.echo(f"wrote {len(MODELS)} schemas to {out_dir}", err=True)
+
+
+@app.command()
+def topics(
+    check: Annotated[bool, typer.Option("--check", help="Only report what differs; exit 1 if anything does.")] = False,
+    acls: Annotated[bool, typer.Option("--acls", help="Also create the ACLs of the access settings.")] = False,
+    bootstrap: Bootstrap = None,
+    reads_topic: ReadsTopic = None,
+    alerts_topic: AlertsTopic = None,
+    watchlist_topic: WatchlistTopic = None,
+    dlq_topic: DlqTopic = None,
+    covert_alerts_topic: CovertAlertsTopic = None,
+    config: ConfigFile = None,
+) -> None:
+    """Create the project's missing topics with their configured retention (and with --acls their
+    ACLs); with --check, report instead the topics missing, the retention that differs from the
+    configuration and, where access.acls says the cluster enforces ACLs, the ACLs missing or not
+    configured."""
+    from confluent_kafka import KafkaException
+
+    from anpr_engine.io.admin import acl_differences, apply_acls, ensure_topics, topic_differences
+
+    settings = settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, covert_alerts_topic)
+    try:
+        if not check:
+            created = ensure_topics(settings, settings.flush_timeout_s)
+            typer.echo(f"topics: created {', '.join(created) or 'none (all there)'}", err=True)
+            if acls:
+                typer.echo(f"topics: {apply_acls(settings, settings.flush_timeout_s)} ACLs set", err=True)
+        differences = topic_differences(settings, settings.flush_timeout_s)
+        if settings.access.acls:
+            differences += acl_differences(settings, settings.flush_timeout_s)
+    except KafkaException as e:
+        raise die(f"kafka: {e}", 1) from e
+    for line in differences:
+        typer.echo(f"topics: {line}")
+    if check:
+        typer.echo(f"topics: {len(differences)} differences from the configuration", err=True)
+        if differences:
+            raise typer.Exit(1)
 
 
 @app.command("config")

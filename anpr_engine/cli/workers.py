@@ -21,10 +21,12 @@ from types import FrameType
 
 RESTARTS = 5
 RESTART_WINDOW_S = 60.0
-_OWN = ("--workers", "--instance-id", "--stats-file")  # options the supervisor sets per worker
+_OWN = ("--workers", "--instance-id", "--stats-file", "--metrics-port")  # options the supervisor sets per worker
 
 
-def worker_argv(argv: list[str], instance_id: str, stats_file: Path | None) -> list[str]:
+def worker_argv(
+    argv: list[str], instance_id: str, stats_file: Path | None, metrics_port: int | None = None
+) -> list[str]:
     """One worker's command line: `argv` (this process's, program first) without the options the
     supervisor sets, then those for this worker."""
     out: list[str] = []
@@ -39,16 +41,21 @@ def worker_argv(argv: list[str], instance_id: str, stats_file: Path | None) -> l
     out += ["--workers", "1", "--instance-id", instance_id]
     if stats_file is not None:
         out += ["--stats-file", str(stats_file)]
+    if metrics_port is not None:
+        out += ["--metrics-port", str(metrics_port)]
     return out
 
 
 class Supervisor:
     """Starts the workers, restarts those that die, stops them all on a signal."""
 
-    def __init__(self, argv: list[str], n: int, base_id: str, stats_file: Path | None) -> None:
+    def __init__(
+        self, argv: list[str], n: int, base_id: str, stats_file: Path | None, metrics_port: int | None = None
+    ) -> None:
         self.ids = [f"{base_id}-{i}" for i in range(n)]
         self.stats_file = stats_file
-        self.commands = [worker_argv(argv, wid, self._stats_of(i)) for i, wid in enumerate(self.ids)]
+        ports = [None if metrics_port is None else metrics_port + i for i in range(n)]
+        self.commands = [worker_argv(argv, wid, self._stats_of(i), ports[i]) for i, wid in enumerate(self.ids)]
         self.procs: list[subprocess.Popen[bytes] | None] = [None] * n
         self.restarts: deque[float] = deque()
         self.stopping = False

@@ -1,12 +1,40 @@
-"""Topic creation, idempotent: existing topics are left as they are."""
+"""The project's topics: created when missing (an existing topic is left as it is), and checked
+against the configuration (`anpr-engine topics --check`)."""
 
 from __future__ import annotations
 
+import time
+from typing import Any, cast
+
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    ClusterMetadata,
+    ConfigResource,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+)  # fmt: skip
 
 from anpr_engine.config import Settings
 from anpr_engine.io.client_logs import client_conf
+
+
+def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
+    """The configuration each topic must have: retention from the settings (the compacted watchlist
+    keeps every entry's last record for as long as it is listed)."""
+    t, r = settings.topics, settings.retention
+    return {
+        t.reads: {"retention.ms": r.ms(r.reads_days)},
+        t.alerts: {"retention.ms": r.ms(r.alerts_days)},
+        t.alerts_covert: {"retention.ms": r.ms(r.alerts_covert_days)},
+        t.watchlist: {"cleanup.policy": "compact", "retention.ms": "-1"},
+        t.dlq: {"retention.ms": r.ms(r.dlq_days)},
+    }
 
 
 def topic_specs(settings: Settings, brokers: int = 1) -> list[NewTopic]:
@@ -15,19 +43,59 @@ def topic_specs(settings: Settings, brokers: int = 1) -> list[NewTopic]:
     t = settings.topics
     rf = min(3, brokers)
     isr = {"min.insync.replicas": str(max(1, rf - 1))}
+    partitions = {t.reads: t.reads_partitions, t.alerts: t.reads_partitions}
     return [
-        NewTopic(t.reads, num_partitions=t.reads_partitions, replication_factor=rf, config=isr),
-        NewTopic(t.alerts, num_partitions=t.reads_partitions, replication_factor=rf, config=isr),
-        NewTopic(t.alerts_covert, num_partitions=1, replication_factor=rf, config=isr),
-        NewTopic(t.watchlist, num_partitions=1, replication_factor=rf, config={"cleanup.policy": "compact", **isr}),
-        NewTopic(t.dlq, num_partitions=1, replication_factor=rf, config=isr),
+        NewTopic(name, num_partitions=partitions.get(name, 1), replication_factor=rf, config={**conf, **isr})
+        for name, conf in topic_configs(settings).items()
     ]
+
+
+def topic_differences(settings: Settings, timeout_s: float = 30.0) -> list[str]:
+    """One line per project topic that is missing or whose configuration differs from the settings'."""
+    admin, meta = connect(settings, timeout_s)
+    want = topic_configs(settings)
+    out = [f"{name}: missing" for name in want if name not in meta.topics]
+    present = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in want if name in meta.topics]
+    for resource, fut in (admin.describe_configs(present, request_timeout=timeout_s) if present else {}).items():
+        have = fut.result(timeout=timeout_s)
+        for key, value in want[resource.name].items():
+            got = have[key].value if key in have else None
+            if got != value:
+                out.append(f"{resource.name}: {key} is {got}, the configuration says {value}")
+    return out
+
+
+class AccessRefused(KafkaException):
+    """The cluster refused this client's credentials (SASL authentication) or TLS handshake."""
+
+
+def connect(settings: Settings, timeout_s: float = 30.0) -> tuple[AdminClient, ClusterMetadata]:
+    """An admin client and the cluster's metadata. Raises AccessRefused as soon as the broker
+    refuses the credentials (librdkafka would otherwise retry until the timeout, and then report
+    only a transport failure), and KafkaException if no broker answers within timeout_s."""
+    refused: list[KafkaError] = []
+
+    def on_error(err: KafkaError) -> None:
+        if err.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL, KafkaError.SASL_AUTHENTICATION_FAILED):
+            refused.append(err)
+
+    conf: dict[str, Any] = {**client_conf(settings, "admin"), "error_cb": on_error}
+    admin = AdminClient(conf)
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            return admin, admin.list_topics(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
+        except KafkaException:
+            admin.poll(0)  # serves error_cb
+            if refused:
+                raise AccessRefused(refused[0]) from None
+            if time.monotonic() >= deadline:
+                raise
 
 
 def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
     """Create any missing topic; returns the names created."""
-    admin = AdminClient(client_conf(settings, "admin"))
-    meta = admin.list_topics(timeout=timeout_s)
+    admin, meta = connect(settings, timeout_s)
     missing = [s for s in topic_specs(settings, len(meta.brokers)) if s.topic not in meta.topics]
     if not missing:
         return []
@@ -40,3 +108,72 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
             if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
                 raise
     return created
+
+
+TAIL_GROUPS = "anpr-tail-"  # the prefix of the throw-away groups of `anpr-alerts` (io.consumer.TailConsumer)
+FOLLOWER_GROUPS = "anpr-follower-"  # and of the topic followers' (io.consumer.TopicFollower: never joined)
+Grant = tuple[str, str, str, str, str]  # resource type, name, pattern type, principal, operation (all ALLOW)
+
+
+def acl_grants(settings: Settings) -> set[Grant]:
+    """The ACLs of a secured deployment (settings.access): the engine reads the reads and watchlist
+    topics (and the alerts topics, read back when it takes partitions over), writes the alert and
+    dead-letter topics, and commits in its group and transactions; operators read the alerts
+    topic, privileged users the covert one too, gateways write the reads topic; nothing else."""
+    t, a, g = settings.topics, settings.access, settings.group_id
+    out: set[Grant] = set()
+
+    def grant(
+        principals: tuple[str, ...], kind: str, name: str, ops: tuple[str, ...], pattern: str = "LITERAL"
+    ) -> None:
+        out.update((kind, name, pattern, p, op) for p in principals for op in ops)
+
+    engine = (a.engine,)
+    for topic in (t.reads, t.watchlist, t.alerts, t.alerts_covert):
+        grant(engine, "TOPIC", topic, ("READ", "DESCRIBE"))
+    for topic in (t.alerts, t.alerts_covert, t.dlq):
+        grant(engine, "TOPIC", topic, ("WRITE", "DESCRIBE"))
+    grant(engine, "GROUP", g, ("READ",))
+    grant(engine + a.operators + a.privileged, "GROUP", FOLLOWER_GROUPS, ("READ",), "PREFIXED")
+    grant(engine, "TRANSACTIONAL_ID", f"{g}-", ("WRITE", "DESCRIBE"), "PREFIXED")  # io.transactions
+    grant(a.operators + a.privileged, "TOPIC", t.alerts, ("READ", "DESCRIBE"))
+    grant(a.privileged, "TOPIC", t.alerts_covert, ("READ", "DESCRIBE"))
+    grant(a.operators + a.privileged, "GROUP", TAIL_GROUPS, ("READ",), "PREFIXED")
+    grant(a.gateways, "TOPIC", t.reads, ("WRITE", "DESCRIBE"))
+    return out
+
+
+def _binding(g: Grant) -> AclBinding:
+    kind, name, pattern, principal, op = g
+    return AclBinding(ResourceType[kind], name, ResourcePatternType[pattern], principal, "*", AclOperation[op],
+                      AclPermissionType.ALLOW)  # fmt: skip
+
+
+def apply_acls(settings: Settings, timeout_s: float = 30.0) -> int:
+    """Create the ACLs of acl_grants (those there already stay); returns how many were asked for."""
+    admin = AdminClient(client_conf(settings, "admin"))
+    bindings = [_binding(g) for g in sorted(acl_grants(settings))]
+    for fut in admin.create_acls(bindings, request_timeout=timeout_s).values():
+        fut.result(timeout=timeout_s)
+    return len(bindings)
+
+
+def acl_differences(settings: Settings, timeout_s: float = 30.0) -> list[str]:
+    """One line per ACL of the project's topics, its group and its transactional ids that is
+    missing, or there without the configuration asking for it (e.g. an operator on the covert topic)."""
+    admin = AdminClient(client_conf(settings, "admin"))
+    want = acl_grants(settings)
+    resources = {(kind, name) for kind, name, *_ in want}
+    have: set[Grant] = set()
+    anything = cast(str, None)  # None matches any name, principal, host (the client's stubs say str)
+    any_filter = AclBindingFilter(ResourceType.ANY, anything, ResourcePatternType.ANY, anything, anything,
+                                  AclOperation.ANY, AclPermissionType.ANY)  # fmt: skip
+    for b in admin.describe_acls(any_filter, request_timeout=timeout_s).result(timeout=timeout_s):
+        if (b.restype.name, b.name) in resources:
+            grant = (b.restype.name, b.name, b.resource_pattern_type.name, b.principal, b.operation.name)
+            if b.permission_type == AclPermissionType.ALLOW:
+                have.add(grant)
+    missing = [f"ACL missing: {p} {op} on {kind} {name} ({pat})" for kind, name, pat, p, op in sorted(want - have)]
+    extra = [f"ACL not in the configuration: {p} {op} on {kind} {name} ({pat})"
+             for kind, name, pat, p, op in sorted(have - want)]  # fmt: skip
+    return missing + extra

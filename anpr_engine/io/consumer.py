@@ -167,6 +167,16 @@ class KafkaReadSource:
     def has_work(self) -> bool:
         return bool(self.consumer.assignment())
 
+    def lag(self) -> dict[int, int]:
+        """Messages behind the end, per partition held, from the watermarks of the last fetches
+        (no request to the broker); a partition not fetched yet is left out."""
+        out = {}
+        for tp in self.consumer.position(list(self.consumer.assignment())):
+            _, high = self.consumer.get_watermark_offsets(tp, cached=True)
+            if tp.offset >= 0 and high >= 0:
+                out[tp.partition] = max(0, high - tp.offset)
+        return out
+
     def commit(self, batch: Batch) -> None:
         """Commit the positions the consumer had when it handed out `batch`, for the partitions it
         still holds, without waiting for the broker's answer (the next batch's work overlaps it;
@@ -524,8 +534,8 @@ class TailConsumer:
         values = []
         for m in self.consumer.consume(1000, timeout_s):
             err = m.error()
-            if err is not None:
-                if err.fatal():
+            if err is not None:  # e.g. not authorized to read the topic: said, not waited on for ever
+                if err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
                     raise KafkaException(err)
                 continue
             v = m.value()

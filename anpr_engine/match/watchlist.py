@@ -145,6 +145,14 @@ class Watchlist:
         """Record keys of the listed entries."""
         return [self._keys.key(slot) for slot in self._keys.slots().tolist()]
 
+    def entries_per_list(self) -> dict[str, int]:
+        """Entries of each list's active generation (the ones that can hit)."""
+        slots = self._keys.slots()
+        lists = self._list[slots]
+        active = lists[self._generation[slots] == self.lists.active[lists]]
+        counts = np.bincount(active, minlength=len(self.lists))
+        return {name: int(counts[n]) for n, name in enumerate(self.lists.names())}
+
     def _is_active(self, slot: int) -> bool:
         return bool(self._generation[slot] == self.lists.active[self._list[slot]])
 

@@ -42,6 +42,7 @@ REFRESH = {"ANPR_KAFKA_EXTRA": json.dumps({"topic.metadata.refresh.interval.ms":
 
 
 @pytest.mark.skipif(bool(os.environ.get("ANPR_KAFKA_BOOTSTRAP")), reason="stops the local broker kafka.sh started")
+@pytest.mark.broker_restart
 @pytest.mark.parametrize("guarantee", ["exactly-once", "at-least-once"])
 def test_a_broker_outage_longer_than_the_flush_timeout_pauses_the_engine_and_loses_nothing(
     settings: Settings, tmp_path: Path, guarantee: str

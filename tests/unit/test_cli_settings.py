@@ -2,6 +2,7 @@
 overrides the defaults, for every `run` option; a bad setting anywhere is one clear line."""
 
 import inspect
+import json
 from pathlib import Path
 
 import pytest
@@ -31,6 +32,7 @@ CASES = {
     "retro_window_s": ("ANPR_RETRO_WINDOW_S", "60", 60.0, 5.0, lambda s: s.retro_window_s),
     "guarantee": ("ANPR_GUARANTEE", "at-least-once", "at-least-once", "exactly-once", lambda s: s.guarantee),
     "workers": ("ANPR_WORKERS", "3", 3, 2, lambda s: s.workers),
+    "metrics_port": ("ANPR_METRICS_PORT", "9101", 9101, 9102, lambda s: s.metrics_port),
 }  # fmt: skip
 
 
@@ -44,6 +46,7 @@ IN_FILE = {
     "suppress_s": (None, "suppress_s", 11.0), "instance_id": (None, "instance_id", "file-1"),
     "covert_alerts_topic": ("topics", "alerts_covert", "file.covert"), "retro_window_s": (None, "retro_window_s", 9.0),
     "guarantee": (None, "guarantee", "exactly-once"), "workers": (None, "workers", 4),
+    "metrics_port": (None, "metrics_port", 9100),
 }  # fmt: skip
 
 
@@ -112,9 +115,11 @@ def test_config_show_prints_the_effective_settings_with_secrets_masked(
                  '[kafka_producer]\n"ssl.key.password" = "pw-file"\n"linger.ms" = 7\n')  # fmt: skip
     monkeypatch.setenv("ANPR_KAFKA_CONSUMER", '{"sasl.oauthbearer.client.secret": "oauth-env"}')
     monkeypatch.setenv("ANPR_GROUP_ID", "g-env")
+    monkeypatch.setenv("ANPR_KAFKA_EXTRA", '{"security.protocol": "SASL_SSL"}')  # merged with the file's table
     done = CliRunner().invoke(app, ["config", "--show", "--config", str(f)])
     assert done.exit_code == 0, done.output
     shown = done.stdout
+    assert '"security.protocol" = "SASL_SSL"' in shown and '"sasl.username" = "eng"' in shown
     assert 'group_id = "g-env"' in shown and '"sasl.username" = "eng"' in shown and '"linger.ms" = 7' in shown
     assert not any(s in shown for s in ("hunter2-file", "pw-file", "oauth-env"))
     assert shown.count('"**********"') == 3
@@ -132,16 +137,27 @@ def test_properties_the_engine_sets_itself_cannot_be_passed_through(no_file: obj
             Settings(**{field: {prop: "x"}})  # type: ignore[arg-type]
 
 
-def _leaves(model: type[BaseModel], prefix: str = "") -> list[str]:
-    out = []
+def settings_table(model: type[BaseModel] = Settings, prefix: str = "") -> str:
+    """The README's table of every setting: file key, environment variable, default, description.
+    Regenerate it with: python -c 'from tests.unit.test_cli_settings import settings_table as t; print(t())'"""
+    head = "| setting (file key) | environment | default | what it does |\n|---|---|---|---|\n" if not prefix else ""
+    rows = []
     for name, f in model.model_fields.items():
         default = f.get_default(call_default_factory=True)
-        out += _leaves(type(default), f"{prefix}{name}.") if isinstance(default, BaseModel) else [prefix + name]
-    return out
+        if isinstance(default, BaseModel):
+            rows.append(settings_table(type(default), f"{prefix}{name}.").rstrip("\n"))
+            continue
+        env = (
+            "ANPR_KAFKA_BOOTSTRAP"
+            if name == "bootstrap_servers"
+            else "ANPR_" + (prefix + name).upper().replace(".", "__")
+        )
+        shown = default if isinstance(default, str) else json.dumps(default, default=str)
+        rows.append(f"| `{prefix}{name}` | `{env}` | `{shown}` | {(f.description or '').replace('|', chr(92) + '|')} |")
+    return head + "\n".join(rows) + "\n"
 
 
-def test_the_readme_documents_every_setting_with_its_environment_name() -> None:
+def test_the_readme_documents_every_setting_with_its_environment_name_and_default() -> None:
     readme = (Path(__file__).parents[2] / "README.md").read_text()
-    for key in _leaves(Settings):
-        env = "ANPR_KAFKA_BOOTSTRAP" if key == "bootstrap_servers" else "ANPR_" + key.upper().replace(".", "__")
-        assert f"| `{key}` | `{env}` |" in readme, key
+    assert settings_table() in readme
+    assert " |  |\n" not in settings_table()  # every setting says what it does
