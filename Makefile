@@ -32,10 +32,10 @@ lint: venv
 schemas: venv
 	$(BIN)/anpr-engine schemas schemas
 
-# Two pytest workers (the integration tests mostly wait on the broker), then, alone, the tests that
-# restart the broker under everyone's feet.
+# Two pytest workers, a file each at a time (the integration tests mostly wait on the broker), then,
+# alone, the tests that restart the broker under everyone's feet.
 test: venv lint
-	kafka/with-broker.sh sh -c '$(BIN)/python -m pytest -q -n 2 --durations=25 -m "not broker_restart" && \
+	kafka/with-broker.sh sh -c '$(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25 -m "not broker_restart" && \
 	  $(BIN)/python -m pytest -q --durations=5 -m broker_restart'
 
 

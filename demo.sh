@@ -31,7 +31,7 @@ kill -TERM "$tail_pid" 2>/dev/null || true
 wait "$tail_pid" 2>/dev/null || true
 trap - EXIT
 
-cat "$OUT/simulate.log" "$OUT/engine.log" | grep -E "^(simulate|engine):" >&2
+cat "$OUT/simulate.log" "$OUT/engine.log" | grep -E "(^| )(simulate|engine): " >&2
 $BIN/python - "$OUT/engine-stats.json" <<'PY'
 import json, sys
 s = json.load(open(sys.argv[1]))

@@ -186,3 +186,18 @@ def test_each_read_is_numbered_by_the_message_it_came_from_in_a_mixed_batch(
         alone, _ = decode_messages([value], [ct], window)
         mine = table.filter(pa.compute.equal(table[MESSAGE_INDEX], i)).drop_columns([MESSAGE_INDEX])
         assert sorted(map(repr, mine.to_pylist())) == sorted(map(repr, alone.drop_columns([MESSAGE_INDEX]).to_pylist()))
+
+
+@given(
+    st.text("ABCDEFGHJKLMNPRSTUVXYZ0123456789-", min_size=6, max_size=10),
+    st.text("abcdef0123456789", min_size=8, max_size=16),
+    st.sampled_from([*sorted(set(GOOD) - {"read_id", "plate_text"}), "candidates", "extra"]),
+    json_values,
+)
+def test_a_dead_letters_reason_never_holds_the_reads_plate_or_id(
+    plate: str, read_id: str, field: str, value: object
+) -> None:
+    read = json.dumps({**GOOD, "read_id": read_id, "plate_text": plate, field: value}).encode()
+    for ct in (None, NDJSON):
+        _, rejects = decode_messages([read], [ct])
+        assert not [r.reason for r in rejects if plate in r.reason or read_id in r.reason]
