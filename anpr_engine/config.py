@@ -35,6 +35,7 @@ OWNED_PROPERTIES: dict[str, frozenset[str]] = {
             "enable.auto.offset.store",
             "isolation.level",
             "partition.assignment.strategy",
+            "statistics.interval.ms",
         }
     ),
     "producer": frozenset({"transactional.id", "enable.idempotence", "acks"}),

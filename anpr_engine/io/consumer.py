@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import time
 import uuid
@@ -30,6 +31,8 @@ FETCH_TUNING: dict[str, str | int | float | bool] = {
 
 
 Partition = tuple[str, int]
+STATS_EVERY_MS = 2000  # librdkafka statistics (the group's state, for _rejoin_if_wedged)
+GROUP_DOWN_S = 30.0
 
 
 class KafkaReadSource:
@@ -62,25 +65,59 @@ class KafkaReadSource:
         # group's callbacks: the engine's state of past reads follows them (io.handover)
         self.on_taken: Callable[[list[TopicPartition]], None] | None = None
         self.on_left: Callable[[list[int]], None] | None = None
-        self.consumer = client(
+        self._client = client
+        self._group_up_at = time.monotonic()  # when the statistics last showed the group joined ("up")
+        self.consumer = self._subscribed()
+
+    def _subscribed(self) -> Consumer:
+        s = self.settings
+        consumer = self._client(
             {
-                "group.id": settings.group_id,
+                "group.id": s.group_id,
                 "enable.auto.commit": False,
                 "enable.auto.offset.store": False,
                 "auto.offset.reset": "earliest",
                 **FETCH_TUNING,
                 "partition.assignment.strategy": "cooperative-sticky",
                 # a killed instance's partitions move to the others after this long (librdkafka default: 45 s)
-                "session.timeout.ms": settings.session_timeout_ms,
+                "session.timeout.ms": s.session_timeout_ms,
+                "statistics.interval.ms": STATS_EVERY_MS,
+                "stats_cb": self._on_stats,
                 "on_commit": self._on_commit,
                 "error_cb": self._on_error,
-                **({"group.instance.id": settings.instance_id} if settings.instance_id else {}),
-                **client_conf(settings, "consumer"),
+                **({"group.instance.id": s.instance_id} if s.instance_id else {}),
+                **client_conf(s, "consumer"),
             }
         )
-        self.consumer.subscribe(
-            [settings.topics.reads], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        consumer.subscribe(
+            [s.topics.reads], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
         )
+        return consumer
+
+    def _on_stats(self, stats: str) -> None:
+        try:
+            state = json.loads(stats).get("cgrp", {}).get("state")
+        except (ValueError, AttributeError):
+            return
+        if state == "up":
+            self._group_up_at = time.monotonic()
+
+    def _rejoin_if_wedged(self) -> None:
+        """A consumer whose group has had no coordinator for GROUP_DOWN_S is closed and made again.
+        librdkafka 2.15.1 leaves some members wedged after the only broker restarted (requests to
+        the coordinator queued and never sent, no partitions for minutes; the outage test, and
+        librdkafka issues 2841, 3082); a new client joins at once. Nothing settled is lost: what
+        the old one had not committed is read again (at-least-once), and in exactly-once mode no
+        transaction is open between batches."""
+        down = time.monotonic() - self._group_up_at
+        if self._stopping or down < max(GROUP_DOWN_S, 3 * self.settings.session_timeout_ms / 1000):
+            return
+        log.warning("the consumer group has had no coordinator for %.0f s: leaving it and joining again", down)
+        self._pending, self._sent, self._held = {}, {}, False
+        self.consumer.close()
+        self._assigned = set()
+        self.consumer = self._subscribed()
+        self._group_up_at = time.monotonic()
 
     def request_stop(self) -> None:
         """Ask every wait for the broker (see hold) to end at its next step (safe from a signal handler)."""
@@ -116,6 +153,7 @@ class KafkaReadSource:
 
     def poll_batch(self) -> Batch:
         self._raise_fatal()
+        self._rejoin_if_wedged()
         if self._held:
             self.consumer.resume(self.consumer.assignment())
             self._held = False

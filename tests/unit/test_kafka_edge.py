@@ -378,3 +378,37 @@ def test_a_stop_while_closing_gives_up_an_abort_the_broker_does_not_answer_and_c
     source.request_stop()
     source.close()
     assert made[0].closed and fake.calls[-1] == "abort"
+
+
+def test_a_member_whose_group_has_no_coordinator_for_long_is_made_again_and_one_in_a_joined_group_is_not(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    made: list[FakeConsumer] = []
+
+    def client(conf: dict[str, Any]) -> FakeConsumer:
+        made.append(FakeConsumer(conf))
+        return made[-1]
+
+    now = [1000.0]
+    monkeypatch.setattr("anpr_engine.io.consumer.time.monotonic", lambda: now[0])
+    source = KafkaReadSource(Settings(session_timeout_ms=10_000), client)  # type: ignore[arg-type]
+    made[0].rebalance("on_assign", 0, 1)
+    for _ in range(20):  # joined: statistics say "up" every 2 s, whatever the time since the start
+        now[0] += 2
+        made[0].conf["stats_cb"]('{"cgrp": {"state": "up", "join_state": "steady"}}')
+        source.poll_batch()
+    assert len(made) == 1
+    made[0].conf["stats_cb"]("not json")
+    for state in ["wait-coord", "query-coord"] * 7:  # 28 s without a coordinator: still waited for
+        now[0] += 2
+        made[0].conf["stats_cb"](f'{{"cgrp": {{"state": "{state}"}}}}')
+        source.poll_batch()
+    assert len(made) == 1
+    now[0] += 3
+    source.poll_batch()  # 31 s: the member leaves and joins again with a new client
+    assert len(made) == 2 and made[0].closed and not made[1].closed
+    assert source.has_work() is False and made[1].callbacks  # subscribed again, no partition yet
+    source.request_stop()
+    now[0] += 100
+    source.poll_batch()  # stopping: no new client
+    assert len(made) == 2
