@@ -113,5 +113,6 @@ def test_records_of_any_shape_on_the_alerts_topics_do_not_stop_an_engine_taking_
     produce(s, s.topics.reads, [(b"c", _json(_read(1)))])
     done = run_engine(s, "--suppress-s", "60")
     assert done.returncode == 0, done.stderr
-    alerts = [json.loads(v) for v in topic_values(s, s.topics.alerts)[len(hostile) :]]
+    # the hostile records spread over the partitions: the engine's alerts are told apart by how they begin
+    alerts = [json.loads(v) for v in topic_values(s, s.topics.alerts) if v.startswith(b'{"schema_version":')]
     assert [a["read"]["read_id"] for a in alerts] == ["r1"]
