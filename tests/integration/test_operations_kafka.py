@@ -8,8 +8,6 @@ import json
 import os
 import socket
 import subprocess
-import urllib.error
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -22,6 +20,7 @@ from anpr_engine.models import WatchlistEntry
 from anpr_engine.reads import encode_read
 from simulators.traffic import Traffic, make_watchlists
 from tests.integration.conftest import BIN, engine_args, produce, terminate, topic_values, wait
+from tests.unit.test_monitoring import http_get
 
 pytestmark = pytest.mark.integration
 
@@ -32,16 +31,6 @@ def _free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
-
-
-def _get(port: int, path: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
-            return r.status, r.read().decode()
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode()
-    except OSError:
-        return 0, ""
 
 
 def _totals(text: str) -> dict[str, float]:
@@ -72,13 +61,13 @@ def test_metrics_readiness_and_logs_without_the_plates_of_reads_that_hit_nothing
         ready_before_loaded = []
 
         def ready() -> bool:
-            code, _ = _get(port, "/readyz")
+            code, _ = http_get(port, "/readyz")
             if code == 200:
                 ready_before_loaded.append("loaded in" not in log.read_text())
             return code == 200
 
-        wait(lambda: _get(port, "/healthz")[0] == 200, "/healthz never answered")
-        assert _get(port, "/readyz")[0] == 503
+        wait(lambda: http_get(port, "/healthz")[0] == 200, "/healthz never answered")
+        assert http_get(port, "/readyz")[0] == 503
         wait(ready, "/readyz never answered 200")
         assert ready_before_loaded == [False]
         hostile = [b"{", b"null", json.dumps({"read_id": 5}).encode()]
@@ -86,9 +75,9 @@ def test_metrics_readiness_and_logs_without_the_plates_of_reads_that_hit_nothing
             s, s.topics.reads, [(r.camera_id.encode(), encode_read(r)) for r in reads] + [(b"x", v) for v in hostile]
         )
         wait(lambda: len(topic_values(s, s.topics.dlq)) == len(hostile), "dead letters missing")
-        wait(lambda: _totals(_get(port, "/metrics")[1]).get("anpr_reads_total") == len(reads), "reads not counted")
+        wait(lambda: _totals(http_get(port, "/metrics")[1]).get("anpr_reads_total") == len(reads), "reads not counted")
         alerts = [json.loads(v) for v in topic_values(s, s.topics.alerts)]
-        shown = _totals(_get(port, "/metrics")[1])
+        shown = _totals(http_get(port, "/metrics")[1])
         assert shown["anpr_alerts_total"] == len(alerts) > 0
         assert shown["anpr_dlq_total"] == len(hostile)
         assert shown["anpr_watchlist_entries"] == len(entries)

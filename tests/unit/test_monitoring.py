@@ -16,12 +16,15 @@ from anpr_engine.pipeline import Engine, Message
 from tests.unit.test_pipeline import ListSink, ListSource, _messages
 
 
-def _get(port: int, path: str) -> tuple[int, str]:
+def http_get(port: int, path: str) -> tuple[int, str]:
+    """Status and body of GET path on the local port; (0, "") while nothing listens there."""
     try:
         with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=5) as r:
             return r.status, r.read().decode()
     except urllib.error.HTTPError as e:
         return e.code, e.read().decode()
+    except OSError:
+        return 0, ""
 
 
 def _samples(text: str) -> dict[tuple[str, tuple[tuple[str, str], ...]], float]:
@@ -40,17 +43,17 @@ def test_metrics_show_the_runs_counts_and_health_and_readiness_follow_the_engine
     server = serve(metrics, 0, alive_within_s=60, host="127.0.0.1")
     port = server.server_address[1]
     try:
-        assert _get(port, "/healthz")[0] == 200  # loading: alive
-        assert _get(port, "/readyz")[0] == 503
+        assert http_get(port, "/healthz")[0] == 200  # loading: alive
+        assert http_get(port, "/readyz")[0] == 503
         assigned = [False]
         metrics.attach(engine, lambda: {0: 7, 1: 0}, lambda: assigned[0])
-        assert _get(port, "/readyz")[0] == 503  # loaded, no partition yet
+        assert http_get(port, "/readyz")[0] == 503  # loaded, no partition yet
         assigned[0] = True
-        assert _get(port, "/readyz") == (200, "ready\n")
+        assert http_get(port, "/readyz") == (200, "ready\n")
         metrics._lag_at = float("-inf")
         engine.run(max_idle_s=0)
         sent = [Alert.model_validate_json(a.value) for (batch,) in alerts.sent for a in batch]  # type: ignore[attr-defined]
-        code, text = _get(port, "/metrics")
+        code, text = http_get(port, "/metrics")
         assert code == 200
         got = _samples(text)
         assert got["anpr_reads_total", ()] == engine.stats.reads == 400
@@ -69,10 +72,10 @@ def test_metrics_show_the_runs_counts_and_health_and_readiness_follow_the_engine
         assert entries == {name: float(n) for name, n in wl.entries_per_list().items()} and sum(
             entries.values()
         ) == len(wl)
-        assert _get(port, "/healthz")[0] == 200
+        assert http_get(port, "/healthz")[0] == 200
         engine.stepped_at -= 120  # the loop stuck for two minutes
-        assert _get(port, "/healthz")[0] == 503
-        assert _get(port, "/nothing")[0] == 404
+        assert http_get(port, "/healthz")[0] == 503
+        assert http_get(port, "/nothing")[0] == 404
     finally:
         server.shutdown()
         server.server_close()
