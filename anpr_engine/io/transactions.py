@@ -9,6 +9,7 @@ The group metadata sent with the offsets fences a member that lost its partition
 
 from __future__ import annotations
 
+import logging
 import os
 import socket
 import sys
@@ -21,6 +22,8 @@ from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from anpr_engine.config import Settings
 from anpr_engine.io.producer import AckedProducer, DeliveryFailed, Headers, new_producer
+
+log = logging.getLogger(__name__)
 
 
 class TransactionAborted(RuntimeError):
@@ -42,12 +45,11 @@ class TransactionalProducer(AckedProducer):
     Retriable failures of a step are retried (for as long as it takes once `on_stall` is set, as for
     the at-least-once producer); a message that timed out dooms the transaction, aborted at commit."""
 
-    def __init__(self, settings: Settings, producer: Producer | None = None) -> None:
-        super().__init__(
-            producer or new_producer(settings, **{"transactional.id": transactional_id(settings)}),
-            settings.flush_timeout_s,
-        )
+    def __init__(self, settings: Settings, make: Callable[[], Producer] | None = None) -> None:
+        self._make = make or (lambda: new_producer(settings, **{"transactional.id": transactional_id(settings)}))
+        super().__init__(self._make(), settings.flush_timeout_s)
         self.hang_limit_s = 2 * self.flush_timeout_s + 30  # a step's own timeout is flush_timeout_s
+        self.remake_after_s = 2 * self.flush_timeout_s
         self.on_hang: Callable[[float], None] = _exit_hung
         self._call(lambda: self.producer.init_transactions(self.flush_timeout_s))
         self._open = False
@@ -124,12 +126,31 @@ class TransactionalProducer(AckedProducer):
                         stall.step(e)
                     except DeliveryFailed:
                         raise FatalDeliveryError(f"transaction failed: {err}") from e
+                    if stall.since is not None and time.monotonic() - stall.since >= self.remake_after_s:
+                        self._remake(f"a transaction step got no answer for {self.remake_after_s:.0f} s: {err}")
+                        if abort_on_error:
+                            raise TransactionAborted("the producer was made again") from e
+                        return
                     time.sleep(0.1)
                     continue
                 if abort_on_error and err.txn_requires_abort():
                     self._abort()
                     raise TransactionAborted(str(err)) from e
-                raise FatalDeliveryError(f"transaction {'' if abort_on_error else 'abort '}failed: {err}") from e
+                raise FatalDeliveryError(f"transaction failed: {err}") from e
+
+    def _remake(self, why: str) -> None:
+        """Replace a producer whose coordinator connection is wedged: librdkafka 2.15.1 was seen to
+        leave the TxnCoordinator request queued for good after the only broker restarted
+        ("Timed out 0 in-flight, 0 retry-queued, 1 out-queue" every minute). The new producer's
+        init_transactions, under the same transactional id, fences the old one and aborts its open
+        transaction, so its batches are read again from the committed offsets."""
+        log.warning("%s; making the producer again", why)
+        old, self.producer = self.producer, self._make()
+        old.purge()
+        old.flush(0)
+        self._errors = []
+        self._open = False
+        self._retrying(lambda: self.producer.init_transactions(self.flush_timeout_s), abort_on_error=False)
 
     @contextmanager
     def _watchdog(self) -> Iterator[None]:

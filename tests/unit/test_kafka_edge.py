@@ -292,10 +292,16 @@ class FakeTxnProducer:
     def abort_transaction(self, timeout: float) -> None:
         self._step("abort")
 
+    def purge(self) -> None:
+        self.calls.append("purge")
+
+    def flush(self, timeout: float) -> int:
+        return 0
+
 
 def test_a_transaction_holds_the_batch_and_its_offsets_retries_what_is_retriable_and_aborts_when_told() -> None:
     fake = FakeTxnProducer()
-    txn = TransactionalProducer(Settings(flush_timeout_s=5), fake)  # type: ignore[arg-type]
+    txn = TransactionalProducer(Settings(flush_timeout_s=5), lambda: fake)  # type: ignore[arg-type]
     txn.produce("alerts", b"a")
     fake.fail["commit"] = [KafkaError(KafkaError._TIMED_OUT, retriable=True)]
     txn.commit([TopicPartition("reads", 0, 7)], object())
@@ -314,7 +320,7 @@ def test_a_transaction_step_blocked_far_past_its_timeout_ends_the_process() -> N
     """librdkafka's send_offsets_to_transaction was seen to block for good after the broker holding
     the group coordinator was killed: the watchdog must act (here it records instead of exiting)."""
     fake = FakeTxnProducer()
-    txn = TransactionalProducer(Settings(flush_timeout_s=5), fake)  # type: ignore[arg-type]
+    txn = TransactionalProducer(Settings(flush_timeout_s=5), lambda: fake)  # type: ignore[arg-type]
     fired: list[float] = []
     txn.on_hang = fired.append
     txn.hang_limit_s = 0.2
@@ -325,6 +331,26 @@ def test_a_transaction_step_blocked_far_past_its_timeout_ends_the_process() -> N
     txn.commit([], object())  # a step that returns in time: no alarm
     time.sleep(0.4)
     assert len(fired) == 1
+
+
+def test_a_producer_whose_coordinator_answers_nothing_for_long_is_made_again_and_its_transaction_aborted() -> None:
+    """librdkafka 2.15.1 was seen to keep a TxnCoordinator request queued for good after the only
+    broker restarted: retried steps time out for ever. Past remake_after_s a new producer under the
+    same transactional id fences the old one; the batch is read again (TransactionAborted)."""
+    wedged, fresh = FakeTxnProducer(), FakeTxnProducer()
+    made = iter([wedged, fresh])
+    txn = TransactionalProducer(Settings(flush_timeout_s=5), lambda: next(made))
+    txn.on_stall = lambda: None
+    txn.remake_after_s = 0.3
+    txn.produce("alerts", b"a")
+    wedged.fail["commit"] = [KafkaError(KafkaError._TIMED_OUT, retriable=True)] * 1000
+    with pytest.raises(TransactionAborted, match="made again"):
+        txn.commit([TopicPartition("reads", 0, 7)], object())
+    assert wedged.calls[-1] == "purge" and 2 < wedged.calls.count("commit") < 1000
+    assert fresh.calls == ["init"] and txn.producer is fresh
+    txn.produce("alerts", b"a")  # the next batch goes through the new producer
+    txn.commit([TopicPartition("reads", 0, 7)], object())
+    assert fresh.calls == ["init", "begin", "produce alerts", "offsets 0:7", "commit"]
 
 
 class FakeTransactions:
@@ -364,7 +390,7 @@ def test_a_stop_while_closing_gives_up_an_abort_the_broker_does_not_answer_and_c
     """Found reading the change: after a requested stop, close's abort of an open transaction retried
     through the stall hook, which raised StopRequested out of close (a traceback, not a clean exit)."""
     fake = FakeTxnProducer()
-    txn = TransactionalProducer(Settings(flush_timeout_s=5), fake)  # type: ignore[arg-type]
+    txn = TransactionalProducer(Settings(flush_timeout_s=5), lambda: fake)  # type: ignore[arg-type]
     made: list[FakeConsumer] = []
 
     def client(conf: dict[str, Any]) -> FakeConsumer:
