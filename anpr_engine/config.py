@@ -76,6 +76,11 @@ class TopicNames(BaseModel):
     alerts_covert: str = Field(default="anpr.alerts.covert", description="alerts of covert lists, and only those")
     watchlist: str = Field(default="anpr.watchlist", description="compacted topic of watchlist entries and lists")
     dlq: str = Field(default="anpr.reads.dlq", description="dead letters: messages that are no valid read")
+    feedback: str = Field(
+        default="anpr.alerts.feedback",
+        description="compacted topic of operators' verdicts on alerts, keyed by alert id",
+    )
+    audit: str = Field(default="anpr.console.audit", description="every view of a covert alert in the console")
     reads_partitions: int = Field(default=4, ge=1, description="partitions of the reads and alerts topics when created")
 
 
@@ -93,6 +98,7 @@ class Retention(BaseModel):
     dlq_days: float = Field(default=7.0, gt=0, description="dead letters (they hold reads' original bytes)")
     alerts_days: float = Field(default=365.0, gt=0, description="the alerts topic (per the forces' policy)")
     alerts_covert_days: float = Field(default=365.0, gt=0, description="the covert alerts topic")
+    audit_days: float = Field(default=730.0, gt=0, description="the console's audit of covert views")
 
     def ms(self, days: float) -> str:
         return str(round(days * DAY_MS))
@@ -112,8 +118,44 @@ class Access(BaseModel):
         default=("User:privileged",), description="read the covert alerts topic (and the alerts topic)"
     )
     gateways: tuple[str, ...] = Field(default=("User:gateway",), description="camera gateways: write reads only")
+    console: str = Field(
+        default="User:console", description="the operator console: reads both alerts topics and feedback, writes "
+        "feedback and audit",
+    )  # fmt: skip
     acls: bool = Field(
         default=False, description="the cluster enforces ACLs: `topics --check` compares them with these principals'"
+    )
+
+
+ConsoleRole = Literal["operator", "analyst", "privileged"]
+
+
+class ConsoleUser(BaseModel):
+    """One login of the operator console. `password_hash` is an Argon2 hash (`anpr-console
+    hash-password`), never the password; `agency` is the listing agency whose overdue lists the user sees."""
+
+    model_config = ConfigDict(frozen=True)
+
+    name: str = Field(min_length=1, max_length=64, pattern=r"^[^\s:]+$")
+    role: ConsoleRole
+    password_hash: SecretStr = Field(description="Argon2 hash, e.g. $argon2id$v=19$...")
+    agency: str | None = Field(default=None, max_length=128)
+
+
+class ConsoleSettings(BaseModel):
+    """The operator console (`anpr-console`)."""
+
+    model_config = ConfigDict(frozen=True)
+
+    port: int = Field(default=8080, ge=0, le=65535, description="HTTP port of the console")
+    host: str = Field(default="127.0.0.1", description="address the console listens on")
+    users: tuple[ConsoleUser, ...] = Field(default=(), description="who may log in, with Argon2-hashed passwords")
+    unacked_limit: int = Field(
+        default=10, ge=1, description="hits of one list or entry left unanswered beyond this are shown as overdue"
+    )
+    cards_shown: int = Field(default=300, ge=1, le=10_000, description="newest alert cards a page starts with")
+    sites: dict[str, tuple[float, float]] = Field(
+        default_factory=dict, description="map coordinates (lat, lon) of crossings, over the built-in Limburg ones"
     )
 
 
@@ -301,6 +343,12 @@ class Settings(BaseSettings):
     )
     kafka_admin: dict[str, KafkaValue] = Field(
         default_factory=dict, description="librdkafka properties for the admin client only, over kafka_extra"
+    )
+    console: ConsoleSettings = ConsoleSettings()
+    console_auth: Literal["password", "none"] = Field(
+        default="password",
+        validation_alias=AliasChoices("ANPR_CONSOLE_AUTH", "console_auth"),
+        description="`none`: the console asks no login (local demos only; the page says so)",
     )
 
     @classmethod

@@ -11,7 +11,7 @@ import uuid
 from enum import StrEnum
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["NL", "BE", "DE"])]
 EpochMs = Annotated[int, Field(ge=0, le=2**63 - 1, description="UTC milliseconds since 1970-01-01")]
@@ -187,6 +187,58 @@ class Alert(BaseModel):
         return self.read.camera_country != self.entry.agency_country
 
 
+class Outcome(StrEnum):
+    CONFIRMED = "confirmed"
+    FALSE_HIT = "false_hit"
+    NO_ACTION = "no_action"
+
+
+class FalseHitReason(StrEnum):
+    MISREAD = "misread"
+    WRONG_COUNTRY = "wrong_country"
+    PLATE_NOT_AS_LISTED = "plate_not_as_listed"
+    OTHER = "other"
+
+
+class AlertFeedback(BaseModel):
+    """An operator's verdict on one alert, on the compacted feedback topic keyed by alert id (the
+    last verdict stands). The alert's list and match kind are copied in, so false-hit rates can be
+    computed from this topic alone."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[1] = 1
+    alert_id: str = Field(min_length=1, max_length=256)
+    outcome: Outcome
+    reason: FalseHitReason | None = Field(default=None, description="why a false hit (false_hit only)")
+    note: str | None = Field(default=None, max_length=512)
+    by: str = Field(min_length=1, max_length=64, description="the console user who recorded it")
+    by_role: str = Field(max_length=16)
+    at_ms: EpochMs
+    list_name: str = Field(max_length=64)
+    match_kind: MatchKind
+
+    @model_validator(mode="after")
+    def _reason_with_false_hit(self) -> AlertFeedback:
+        if (self.outcome == Outcome.FALSE_HIT) != (self.reason is not None):
+            raise ValueError("a reason is given with a false hit, and only then")
+        return self
+
+
+class CovertView(BaseModel):
+    """One view of a covert alert in the console, on the audit topic."""
+
+    model_config = ConfigDict(frozen=True)
+
+    schema_version: Literal[1] = 1
+    alert_id: str
+    list_name: str
+    user: str
+    role: str
+    at_ms: EpochMs
+    via: str = Field(description="how it was shown: page (the first screen) or live")
+
+
 def first_error(e: ValidationError, whole: str) -> str:
     """A model's first complaint as `field: message` (`whole` where it is about the whole value)."""
     first = e.errors()[0]
@@ -198,4 +250,6 @@ MODELS: dict[str, type[BaseModel]] = {
     "watchlist_entry": WatchlistEntry,
     "watchlist_list": WatchlistList,
     "alert": Alert,
+    "alert_feedback": AlertFeedback,
+    "covert_view": CovertView,
 }

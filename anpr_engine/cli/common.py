@@ -55,6 +55,13 @@ CovertAlertsTopic = Annotated[
     str | None,
     typer.Option("--covert-alerts-topic", help="Topic of the alerts of covert lists [anpr.alerts.covert]."),
 ]
+FeedbackTopic = Annotated[
+    str | None,
+    typer.Option("--feedback-topic", help="Compacted topic of operators' verdicts [anpr.alerts.feedback]."),
+]
+AuditTopic = Annotated[
+    str | None, typer.Option("--audit-topic", help="Topic of the audit of covert views [anpr.console.audit].")
+]
 DlqTopic = Annotated[str | None, typer.Option("--dlq-topic", help="Dead-letter topic [anpr.reads.dlq].")]
 
 
@@ -65,12 +72,17 @@ def settings_from(
     watchlist: str | None = None,
     dlq: str | None = None,
     alerts_covert: str | None = None,
+    feedback: str | None = None,
+    audit: str | None = None,
     **extra: object,
 ) -> Settings:
     """Settings from the file and the environment (ANPR_*), with the options that were given on top;
     a problem with any of them exits 2 with one line each."""
     base = checked(Settings)
-    given = {"reads": reads, "alerts": alerts, "watchlist": watchlist, "dlq": dlq, "alerts_covert": alerts_covert}
+    given = {
+        "reads": reads, "alerts": alerts, "watchlist": watchlist, "dlq": dlq, "alerts_covert": alerts_covert,
+        "feedback": feedback, "audit": audit,
+    }  # fmt: skip
     topics = base.topics.model_copy(update={k: v for k, v in given.items() if v})
     update: dict[str, object] = {"topics": topics, **extra}
     if bootstrap:

@@ -80,7 +80,7 @@ def run_settings(
         "suppress_s": suppress_s, "retro_window_s": retro_window_s,
         "guarantee": guarantee, "workers": workers, "metrics_port": metrics_port,
     }  # fmt: skip
-    extra: dict[str, object] = {k: v for k, v in given.items() if v is not None}
+    extra: dict[str, Any] = {k: v for k, v in given.items() if v is not None}
     extra["match"] = match_policy(max_equivalences, max_differences, country_policy)
     return settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, covert_alerts_topic, **extra)
 

@@ -34,6 +34,8 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
         t.alerts_covert: {"retention.ms": r.ms(r.alerts_covert_days)},
         t.watchlist: {"cleanup.policy": "compact", "retention.ms": "-1"},
         t.dlq: {"retention.ms": r.ms(r.dlq_days)},
+        t.feedback: {"cleanup.policy": "compact", "retention.ms": "-1"},
+        t.audit: {"retention.ms": r.ms(r.audit_days)},
     }
 
 
@@ -119,7 +121,8 @@ def acl_grants(settings: Settings) -> set[Grant]:
     """The ACLs of a secured deployment (settings.access): the engine reads the reads and watchlist
     topics (and the alerts topics, read back when it takes partitions over), writes the alert and
     dead-letter topics, and commits in its group and transactions; operators read the alerts
-    topic, privileged users the covert one too, gateways write the reads topic; nothing else."""
+    topic, privileged users the covert one too, gateways write the reads topic, the console reads
+    both alerts topics and the feedback and writes feedback and audit; nothing else."""
     t, a, g = settings.topics, settings.access, settings.group_id
     out: set[Grant] = set()
 
@@ -140,6 +143,10 @@ def acl_grants(settings: Settings) -> set[Grant]:
     grant(a.privileged, "TOPIC", t.alerts_covert, ("READ", "DESCRIBE"))
     grant(a.operators + a.privileged, "GROUP", TAIL_GROUPS, ("READ",), "PREFIXED")
     grant(a.gateways, "TOPIC", t.reads, ("WRITE", "DESCRIBE"))
+    for topic in (t.alerts, t.alerts_covert, t.feedback):
+        grant((a.console,), "TOPIC", topic, ("READ", "DESCRIBE"))
+    for topic in (t.feedback, t.audit):
+        grant((a.console,), "TOPIC", topic, ("WRITE", "DESCRIBE"))
     return out
 
 
