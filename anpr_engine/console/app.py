@@ -312,6 +312,7 @@ def create_app(settings: Settings, feed: ConsoleFeed, out: ConsoleOut) -> Starle
         Route("/api/shared", shared),
         Route("/api/shared.csv", shared_csv),
         Route("/api/map", map_data),
+        Route("/favicon.ico", lambda request: Response(status_code=204)),
         Route("/healthz", healthz),
         Route("/readyz", readyz),
         Mount("/static", StaticFiles(directory=STATIC), name="static"),

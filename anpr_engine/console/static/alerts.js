@@ -175,6 +175,9 @@ function connect() {
   const me = await whoAmI();
   if (!me.sees_plates) { location.href = "/shared"; return; }
   map = await loadMap();
-  for (const id of ["f-country", "f-list", "f-priority", "f-cross"]) $(id).addEventListener("input", filterAll);
+  for (const id of ["f-country", "f-list", "f-priority", "f-cross"]) {
+    $(id).addEventListener("input", filterAll);
+    $(id).addEventListener("change", filterAll);
+  }
   connect();
 })();
