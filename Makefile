@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export PYTHON := $(abspath $(BIN)/python)
 # Numba compiles kernels once and caches them next to the sources (cache=True).
 
-.PHONY: venv kafka-up kafka-down lint test test-outage test-unit test-cluster demo bench schemas clean
+.PHONY: venv browser kafka-up kafka-down lint test test-outage test-unit test-cluster demo console screenshots bench schemas clean
 
 venv: $(STAMP)
 
@@ -17,6 +17,14 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q --upgrade pip
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $@
+
+# The console's browser tests drive Debian's chromium through chromium-driver (Playwright's downloads
+# are not reachable here); installed once when missing (as root, or through sudo).
+browser:
+	@command -v chromium >/dev/null && command -v chromedriver >/dev/null || { \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null || \
+	  { $$SUDO apt-get update -q >/dev/null && $$SUDO apt-get install -y -q chromium chromium-driver >/dev/null; }; }
 
 kafka-up: venv
 	kafka/kafka.sh up
@@ -33,7 +41,7 @@ schemas: venv
 	$(BIN)/anpr-engine schemas schemas
 
 # Two pytest workers, a file each at a time (the integration tests mostly wait on the broker).
-test: venv lint
+test: venv lint browser
 	kafka/with-broker.sh $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25 -m "not broker_restart"
 
 # The single-broker outage tests (they stop and start the local broker): not in `make test` while
@@ -54,6 +62,14 @@ test-unit: venv
 
 demo: venv
 	kafka/with-broker.sh ./demo.sh
+
+# The operator console alone against the local broker, login disabled (a local demo: the page says so).
+console: venv
+	kafka/with-broker.sh env ANPR_CONSOLE_AUTH=$${ANPR_CONSOLE_AUTH:-none} $(BIN)/anpr-console $(CONSOLE_ARGS)
+
+# The README's screenshots, taken by the browser tests from a demo run.
+screenshots: venv browser
+	DEMO_SCREENSHOTS=docs/screenshots kafka/with-broker.sh ./demo.sh
 
 bench: venv
 	kafka/with-broker.sh $(BIN)/python -m benchmarks.run $(BENCH_ARGS)

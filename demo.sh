@@ -18,15 +18,25 @@ $BIN/anpr-alerts --idle-timeout-s $((DURATION + 30)) &
 tail_pid=$!
 $BIN/anpr-engine run --stats-file "$OUT/engine-stats.json" 2>"$OUT/engine.log" &
 engine_pid=$!
-cleanup() { kill "$engine_pid" "$tail_pid" 2>/dev/null || true; }
+CONSOLE_PORT=${DEMO_CONSOLE_PORT:-8080}
+ANPR_CONSOLE_AUTH=none $BIN/anpr-console --port "$CONSOLE_PORT" 2>"$OUT/console.log" &
+console_pid=$!
+cleanup() { kill "$engine_pid" "$tail_pid" "$console_pid" 2>/dev/null || true; }
 trap cleanup EXIT
 sleep 3
+echo "demo: operator console at http://127.0.0.1:$CONSOLE_PORT/ (login disabled for the demo) until the demo ends" >&2
 
 $BIN/anpr-simulate run --watchlist "$OUT/watchlists.jsonl" --seed "$RANDOM" --rate "$RATE" --duration-s "$DURATION" \
   --listed-share 0.02 --malformed-share 0.003 --quiet >"$OUT/simulate.log"
 sleep 2
+if [ -n "${DEMO_SCREENSHOTS:-}" ]; then  # the README's screenshots, taken by the browser tests from this run
+  ANPR_CONSOLE_URL="http://127.0.0.1:$CONSOLE_PORT" ANPR_SCREENSHOTS="$DEMO_SCREENSHOTS" \
+    $BIN/python -m pytest -q -p no:cacheprovider tests/console/test_console_browser.py -k demo_screenshots >&2
+fi
 kill -TERM "$engine_pid"
 wait "$engine_pid"
+kill -TERM "$console_pid" 2>/dev/null || true
+wait "$console_pid" 2>/dev/null || true
 kill -TERM "$tail_pid" 2>/dev/null || true
 wait "$tail_pid" 2>/dev/null || true
 trap - EXIT

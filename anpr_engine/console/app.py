@@ -90,8 +90,8 @@ class Hub:
             return
         verdicts = self.state.verdicts
         views = {k: c.view(verdicts) for k, c in cards.items()}
-        open_views = json.dumps([v for v in views.values() if not v["covert"]])
-        all_views = json.dumps(list(views.values())) if any(v["covert"] for v in views.values()) else open_views
+        open_views = compact([v for v in views.values() if not v["covert"]])
+        all_views = compact(list(views.values())) if any(v["covert"] for v in views.values()) else open_views
         covert = [c for c in cards.values() if c.covert]
         for client in watching:
             client.send("cards", all_views if client.user.sees_covert else open_views)
@@ -113,12 +113,16 @@ class Hub:
         changed, self.changed = self.changed, False
         for client in self.clients:
             if client.user.sees_plates:
-                overdue = json.dumps(self.state.overdue(client.user.agency, client.user.sees_covert))
+                overdue = compact(self.state.overdue(client.user.agency, client.user.sees_covert))
                 if overdue != client.overdue:
                     client.overdue = overdue
                     client.send("overdue", overdue)
             if changed:
                 client.send("counts", "{}")
+
+
+def compact(value: object) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def create_app(settings: Settings, feed: ConsoleFeed, out: ConsoleOut) -> Starlette:

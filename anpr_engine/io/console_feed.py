@@ -14,6 +14,7 @@ from pydantic import ValidationError
 
 from anpr_engine.config import Settings
 from anpr_engine.io.client_logs import client_conf
+from anpr_engine.io.consumer import watermarks
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.models import Alert, AlertFeedback, CovertView
 
@@ -55,7 +56,7 @@ class ConsoleFeed:
             {
                 "group.id": "anpr-console-follower",  # required by librdkafka; never joined
                 "enable.auto.commit": False,
-                "fetch.wait.max.ms": 50,
+                "fetch.wait.max.ms": 10,
                 **client_conf(settings, "consumer"),
             }
         )
@@ -68,7 +69,7 @@ class ConsoleFeed:
                 raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
             for p in meta.partitions:
                 tp = TopicPartition(topic, p, OFFSET_BEGINNING)
-                low, high = self.consumer.get_watermark_offsets(tp, timeout=settings.flush_timeout_s)
+                low, high = watermarks(self.consumer, tp, settings.flush_timeout_s)
                 if high > low:
                     self._ends[topic, p] = high
                 assigned.append(tp)
@@ -93,7 +94,7 @@ class ConsoleFeed:
 
     def _fetch(self) -> list[FeedRecord]:
         out: list[FeedRecord] = []
-        for m in self.consumer.consume(2000, 0.05):
+        for m in self.consumer.consume(2000, 0.01):
             err = m.error()
             if err is not None:
                 if err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):

@@ -433,6 +433,21 @@ def _int(v: int | None) -> int:
     return -1 if v is None else v
 
 
+def watermarks(consumer: Consumer, tp: TopicPartition, timeout_s: float) -> tuple[int, int]:
+    """Low and high offsets of one partition, asked again while the answer is retriable (a broker
+    just started, a topic just created, or leadership moving answers NOT_LEADER_FOR_PARTITION for a while)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
+            return low, high
+        except KafkaException as e:
+            err: KafkaError = e.args[0]
+            if not (err.retriable() or err.code() in _LEADER_MOVING) or time.monotonic() >= deadline:
+                raise
+            time.sleep(0.2)
+
+
 class TopicFollower:
     """Every record of a topic from the beginning, then each new one as it comes: all partitions
     assigned directly, no consumer group and no commits (every engine instance needs every entry
@@ -514,20 +529,7 @@ class TopicFollower:
             yield got
 
     def _watermarks(self, partition: int) -> tuple[int, int]:
-        """Low and high offsets of one partition, asked again while the answer is retriable (a broker
-        just started, or leadership moving, answers NOT_LEADER_FOR_PARTITION for a while)."""
-        deadline = time.monotonic() + self.timeout_s
-        while True:
-            try:
-                low, high = self.consumer.get_watermark_offsets(
-                    TopicPartition(self.topic, partition), timeout=self.timeout_s
-                )
-                return low, high
-            except KafkaException as e:
-                err: KafkaError = e.args[0]
-                if not (err.retriable() or err.code() in _LEADER_MOVING) or time.monotonic() >= deadline:
-                    raise
-                time.sleep(0.2)
+        return watermarks(self.consumer, TopicPartition(self.topic, partition), self.timeout_s)
 
     def poll(self, most: int = 10_000) -> list[tuple[bytes | None, bytes | None]]:
         """What has arrived since the last call, without waiting."""

@@ -212,3 +212,20 @@ def test_with_login_disabled_the_page_says_so_plainly(tmp_path: Path, browsers: 
         assert banner.is_displayed() and "ANPR_CONSOLE_AUTH=none" in banner.text
     finally:
         terminate(c.proc)  # type: ignore[arg-type]
+
+
+@pytest.mark.skipif(not (os.environ.get("ANPR_CONSOLE_URL") and SHOTS), reason="run by `make screenshots`")
+def test_demo_screenshots(browsers: Callable[[], WebDriver]) -> None:
+    """The README's pictures of a running demo's console (login disabled there)."""
+    url = os.environ["ANPR_CONSOLE_URL"]
+    d = browsers()
+    for path, name in (("/", "demo-alerts"), ("/shared", "demo-shared")):
+        d.get(url + path)
+        until(d, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1", "page")
+        time.sleep(1)
+        shot(d, name)
+    d.set_window_size(1500, 2200)
+    d.get(url + "/shared")
+    until(d, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1", "page")
+    time.sleep(1)
+    shot(d, "demo-shared-full")

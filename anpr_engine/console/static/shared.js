@@ -25,7 +25,7 @@ function table(id, rows, cols) {
 function bars(svg, rows, width, height, label) {
   svg.replaceChildren();
   const most = Math.max(1, ...rows.map(r => r.hits));
-  const w = width / Math.max(rows.length, 1);
+  const w = Math.min(48, width / Math.max(rows.length, 1));
   rows.forEach((r, i) => {
     const h = (height - 20) * r.hits / most, hc = (height - 20) * r.cross_border / most;
     const g = el("g", {"data-key": r.key});
