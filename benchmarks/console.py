@@ -70,7 +70,7 @@ def produce_at(settings: Settings, values: list[bytes], per_s: float) -> None:
     out.flush()
 
 
-def pct(xs: list[float], q: float) -> float:
+def pct(xs: list[float], q: int) -> float:
     return statistics.quantiles(xs, n=100, method="inclusive")[q - 1] if len(xs) > 1 else (xs or [float("nan")])[0]
 
 
