@@ -157,7 +157,7 @@ def run(
 
 def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     """The engine over Kafka: the watchlist loaded, then reads consumed until a signal (or idle_exit_s)."""
-    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.consumer import TopicFollower
     from anpr_engine.io.kafka_engine import kafka_engine
     from anpr_engine.io.producer import StopRequested
@@ -167,7 +167,7 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     metrics = EngineMetrics(settings.summary_interval_s)
     if settings.metrics_port is not None:  # up before the watchlist loads: alive, not ready
         serve(metrics, settings.metrics_port, alive_within_s=2 * settings.flush_timeout_s + 30)
-    ensure_topics(settings, settings.flush_timeout_s)
+    ensure_topics(settings, settings.flush_timeout_s, engine_topics(settings))
     t0 = time.perf_counter()
     follower = TopicFollower(settings, settings.topics.watchlist, settings.flush_timeout_s)
     try:

@@ -42,11 +42,11 @@ def publish(
 ) -> None:
     """Validate every row; publish the valid ones (keyed by entry id, at their list's active
     generation, with its defaults); report bad rows with line and reason."""
-    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    ensure_topics(settings)
+    ensure_topics(settings, only=engine_topics(settings))
     state = topic_state(settings)
     defaults = {"list_name": list_name, "agency": agency, "agency_country": agency_country, "category": category}
     entries, errors = _load(file, {k: v for k, v in defaults.items() if v is not None}, state.lists)
@@ -92,11 +92,11 @@ def replace(
 ) -> None:
     """Replace one list whole and atomically (e.g. a nightly export): matching sees the old list
     until one record switches it to the new, never a mix and never an empty list."""
-    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.watchlist_topic import WatchlistWriter, next_generation, replace_list, topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    ensure_topics(settings)
+    ensure_topics(settings, only=engine_topics(settings))
     state = topic_state(settings)
     record = state.lists.get(list_name)
     if record is None:
@@ -181,11 +181,11 @@ def set_list(
     config: ConfigFile = None,
 ) -> None:
     """Create a list record, or change the given fields of one (its active generation stays)."""
-    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    ensure_topics(settings)
+    ensure_topics(settings, only=engine_topics(settings))
     current = topic_state(settings).lists.get(list_name)
     given = {
         "agency": agency, "agency_country": agency_country, "category": category, "priority": priority,
@@ -231,11 +231,11 @@ def add(
 ) -> None:
     """List one vehicle now: publish one entry (an entry with its id is replaced), taking what is
     not given from its list's record."""
-    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    ensure_topics(settings)
+    ensure_topics(settings, only=engine_topics(settings))
     lists = topic_state(settings).lists
     now_ms = _now_ms()
     given = {

@@ -342,9 +342,9 @@ def create_app(settings: Settings, feed: ConsoleFeed, out: ConsoleOut) -> Starle
 def connected_app(settings: Settings) -> Starlette:
     """The console with its Kafka clients (topics created if missing); raises KafkaException when
     the cluster cannot be reached or refuses."""
-    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.admin import console_topics, ensure_topics
 
-    ensure_topics(settings)
+    ensure_topics(settings, only=console_topics(settings))
     return create_app(settings, ConsoleFeed(settings, lambda records: None), ConsoleOut(settings))
 
 

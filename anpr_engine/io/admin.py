@@ -4,6 +4,7 @@ against the configuration (`anpr-engine topics --check`)."""
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from typing import Any, cast
 
 from confluent_kafka import KafkaError, KafkaException
@@ -95,10 +96,24 @@ def connect(settings: Settings, timeout_s: float = 30.0) -> tuple[AdminClient, C
                 raise
 
 
-def ensure_topics(settings: Settings, timeout_s: float = 30.0) -> list[str]:
-    """Create any missing topic; returns the names created."""
+def engine_topics(settings: Settings) -> tuple[str, ...]:
+    """The topics the engine and the watchlist tools use (on a secured cluster they may see no others)."""
+    t = settings.topics
+    return t.reads, t.alerts, t.alerts_covert, t.watchlist, t.dlq
+
+
+def console_topics(settings: Settings) -> tuple[str, ...]:
+    t = settings.topics
+    return t.alerts, t.alerts_covert, t.feedback, t.audit
+
+
+def ensure_topics(settings: Settings, timeout_s: float = 30.0, only: Collection[str] | None = None) -> list[str]:
+    """Create any missing topic (of `only`, if given); returns the names created."""
     admin, meta = connect(settings, timeout_s)
-    missing = [s for s in topic_specs(settings, len(meta.brokers)) if s.topic not in meta.topics]
+    missing = [
+        s for s in topic_specs(settings, len(meta.brokers))
+        if s.topic not in meta.topics and (only is None or s.topic in only)
+    ]  # fmt: skip
     if not missing:
         return []
     created = []
