@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
+from sse_starlette.event import ServerSentEvent
 from sse_starlette.sse import EventSourceResponse
 from starlette.applications import Starlette
 from starlette.concurrency import run_in_threadpool
@@ -43,23 +44,32 @@ SEND_EVERY_S = 0.1  # least time between two sends of changed cards to the clien
 TICK_S = 1.0  # how often overdue lists and the shared view's "changed" are sent
 
 
+def frame(event: str, data: str) -> bytes:
+    """One server-sent event, encoded once for every client that gets it (encoding it per client
+    took 15 % of the console's time with 10 clients at 1 000 alerts/s)."""
+    return ServerSentEvent(data=data, event=event).encode()
+
+
+RELOAD = frame("reload", "{}")
+
+
 @dataclass(eq=False)
 class Client:
     user: User
-    queue: asyncio.Queue[tuple[str, str]] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
+    queue: asyncio.Queue[bytes] = field(default_factory=lambda: asyncio.Queue(CLIENT_QUEUE))
     overdue: str = ""
     behind: bool = False
 
-    def send(self, event: str, data: str) -> None:
+    def send(self, event: bytes) -> None:
         if self.behind:
             return
         try:
-            self.queue.put_nowait((event, data))
+            self.queue.put_nowait(event)
         except asyncio.QueueFull:  # it cannot keep up: drop its backlog, have it start again
             self.behind = True
             while not self.queue.empty():
                 self.queue.get_nowait()
-            self.queue.put_nowait(("reload", "{}"))
+            self.queue.put_nowait(RELOAD)
 
 
 class Hub:
@@ -105,11 +115,13 @@ class Hub:
             return
         verdicts = self.state.verdicts
         views = {k: c.view(verdicts) for k, c in cards.items()}
-        open_views = compact([v for v in views.values() if not v["covert"]])
-        all_views = compact(list(views.values())) if any(v["covert"] for v in views.values()) else open_views
+        open_views = frame("cards", compact([v for v in views.values() if not v["covert"]]))
+        all_views = (
+            frame("cards", compact(list(views.values()))) if any(v["covert"] for v in views.values()) else open_views
+        )
         covert = [c for c in cards.values() if c.covert]
         for client in watching:
-            client.send("cards", all_views if client.user.sees_covert else open_views)
+            client.send(all_views if client.user.sees_covert else open_views)
             if covert and client.user.sees_covert:
                 self.audit(client.user, covert, "live")
 
@@ -126,14 +138,19 @@ class Hub:
         """Once a second: each client's overdue lists when they changed; the shared view's clients
         are told that the counts changed (they fetch them again)."""
         changed, self.changed = self.changed, False
+        overdue: dict[tuple[str | None, bool], str] = {}  # once per agency and covert view
+        counts = frame("counts", "{}")
         for client in self.clients:
-            if client.user.sees_plates:
-                overdue = compact(self.state.overdue(client.user.agency, client.user.sees_covert))
-                if overdue != client.overdue:
-                    client.overdue = overdue
-                    client.send("overdue", overdue)
+            user = client.user
+            if user.sees_plates:
+                view = (user.agency, user.sees_covert)
+                if view not in overdue:
+                    overdue[view] = compact(self.state.overdue(*view))
+                if overdue[view] != client.overdue:
+                    client.overdue = overdue[view]
+                    client.send(frame("overdue", overdue[view]))
             if changed:
-                client.send("counts", "{}")
+                client.send(counts)
 
 
 def compact(value: object) -> str:
@@ -245,13 +262,13 @@ def create_app(settings: Settings, feed: ConsoleFeed, out: ConsoleOut) -> Starle
         client = Client(user)
         hub.clients.add(client)
 
-        async def stream() -> AsyncIterator[dict[str, str]]:
+        async def stream() -> AsyncIterator[bytes]:
             try:
-                yield {"event": "hello", "data": "{}"}
+                yield frame("hello", "{}")
                 while True:
-                    event, data = await client.queue.get()
-                    yield {"event": event, "data": data}
-                    if event == "reload":
+                    event = await client.queue.get()
+                    yield event
+                    if event is RELOAD:
                         return
             finally:
                 hub.clients.discard(client)

@@ -134,6 +134,7 @@ class ConsoleState:
         self.verdicts: dict[str, AlertFeedback] = {}
         self.unanswered_lists: Counter[str] = Counter()
         self.unanswered_entries: Counter[tuple[str, str]] = Counter()
+        self.over_limit: set[tuple[str, str | None]] = set()  # (list, None) or (list, entry) past the limit
         self.list_agency: dict[str, tuple[str, bool]] = {}  # list -> (agency, covert)
         self.by_day: dict[tuple[str, str, str], Counts] = {}  # (day, dimension, key) -> counts
         self.alerts = 0
@@ -157,8 +158,7 @@ class ConsoleState:
         self.refs[aid] = AlertRef(e.list_name, e.entry_id, covert, alert.match.kind.value)
         self.list_agency[e.list_name] = (e.agency, covert)
         if aid not in self.verdicts:
-            self.unanswered_lists[e.list_name] += 1
-            self.unanswered_entries[e.list_name, e.entry_id] += 1
+            self._unanswered(e.list_name, e.entry_id, 1)
         if not covert:
             self._count(alert)
         return card
@@ -191,10 +191,23 @@ class ConsoleState:
         ref = self.refs.get(alert_id)
         if ref is not None and had != (verdict is not None):
             step = -1 if verdict is not None else 1
-            self.unanswered_lists[ref.list_name] += step
-            self.unanswered_entries[ref.list_name, ref.entry_id] += step
+            self._unanswered(ref.list_name, ref.entry_id, step)
         key = self.card_of.get(alert_id)
         return None if key is None else self.cards[key]
+
+    def _unanswered(self, list_name: str, entry_id: str, step: int) -> None:
+        """Count a hit more (1) or less (-1) unanswered, keeping the set of those past the limit
+        (so that `overdue` does not walk every entry ever hit, once a second for each client)."""
+        self.unanswered_lists[list_name] += step
+        self.unanswered_entries[list_name, entry_id] += step
+        for key, n in (
+            ((list_name, None), self.unanswered_lists[list_name]),
+            ((list_name, entry_id), self.unanswered_entries[list_name, entry_id]),
+        ):
+            if n > self.unacked_limit:
+                self.over_limit.add(key)
+            else:
+                self.over_limit.discard(key)
 
     def newest_cards(self, most: int, covert: bool) -> list[Card]:
         """The cards with the newest passes first (those of covert lists only if `covert`)."""
@@ -210,11 +223,9 @@ class ConsoleState:
             owner, is_covert = self.list_agency[list_name]
             return (agency is None or owner == agency) and (covert or not is_covert)
 
-        for name, n in sorted(self.unanswered_lists.items()):
-            if n > self.unacked_limit and visible(name):
-                out.append({"list_name": name, "entry_id": None, "agency": self.list_agency[name][0], "unanswered": n})
-        for (name, entry), n in sorted(self.unanswered_entries.items()):
-            if n > self.unacked_limit and visible(name):
+        for name, entry in sorted(self.over_limit, key=lambda k: (k[0], k[1] or "")):
+            if visible(name):
+                n = self.unanswered_lists[name] if entry is None else self.unanswered_entries[name, entry]
                 out.append({"list_name": name, "entry_id": entry, "agency": self.list_agency[name][0], "unanswered": n})
         return out
 

@@ -70,6 +70,9 @@ def test_cards_counts_and_unanswered_hits_equal_a_recount(specs: list[tuple], da
     assert {k: v for k, v in state.unanswered_lists.items() if v} == dict(unanswered)
     overdue = {o["list_name"] for o in state.overdue(None, covert=False) if o["entry_id"] is None}
     assert overdue == {n for n, c in unanswered.items() if c > 1 and n != "covert"}
+    by_entry = Counter((a.entry.list_name, a.entry.entry_id) for i, (a, _) in enumerate(alerts) if i not in answered)
+    entries = {(o["list_name"], o["entry_id"]) for o in state.overdue(None, covert=True) if o["entry_id"]}
+    assert entries == {k for k, c in by_entry.items() if c > 1}
     for i in answered:  # withdrawn verdicts (tombstones) count as unanswered again
         state.add_verdict(alerts[i][0].alert_id, None)
     assert {k: v for k, v in state.unanswered_lists.items() if v} == dict(Counter(a.entry.list_name for a, _ in alerts))
