@@ -208,7 +208,7 @@ def create_app(settings: Settings, feed: ConsoleFeed, out: ConsoleOut) -> Starle
         try:
             body = await request.json()
             name, password = body["name"], body["password"]
-            if not (isinstance(name, str) and isinstance(password, str)):
+            if not (isinstance(name, str) and isinstance(password, str)) or len(name) > 64 or len(password) > 1024:
                 raise TypeError
         except (ValueError, KeyError, TypeError):
             return JSONResponse({"error": "give name and password"}, 400)
@@ -333,7 +333,7 @@ def create_app(settings: Settings, feed: ConsoleFeed, out: ConsoleOut) -> Starle
             return PlainTextResponse(f"feed stopped: {feed.failed}", 503)
         if not feed.caught_up.is_set():
             return PlainTextResponse("reading the topics from their beginning", 503)
-        return PlainTextResponse("ready")
+        return PlainTextResponse(f"ready; {feed.skipped} records that are no alert or verdict skipped")
 
     routes = [
         Route("/", page("alerts.html", plates=True)),

@@ -86,7 +86,7 @@ class ConsoleFeed:
                 records = self._fetch()
                 if records:
                     self.deliver(records)
-        except BaseException as e:  # the console shows it on /readyz and exits
+        except BaseException as e:  # shown by /readyz (503); the console goes on serving what it has
             log.error("console feed stopped: %s", e)
             self.failed = e
         finally:

@@ -27,7 +27,8 @@ def test_login_is_asked_for_and_a_wrong_password_or_name_is_refused(console: Con
     assert anon.get("/", follow_redirects=False).headers["location"] == "/login"
     assert anon.post("/api/login", json={"name": "olga", "password": "wrong"}).status_code == 401
     assert anon.post("/api/login", json={"name": "nobody", "password": "wrong"}).status_code == 401
-    for hostile in (b"[]", b"null", b'{"name": 1, "password": 2}', b"\xff\xfe", b'{"name": "olga"}'):
+    too_long = json.dumps({"name": "olga", "password": "x" * 100_000}).encode()
+    for hostile in (b"[]", b"null", b'{"name": 1, "password": 2}', b"\xff\xfe", b'{"name": "olga"}', too_long):
         assert anon.post("/api/login", content=hostile).status_code == 400
     me = console.client("olga").get("/api/me").json()
     assert me == {"name": "olga", "role": "operator", "agency": AGENCY_NL, "no_login": False,
@@ -143,6 +144,7 @@ def test_hostile_records_on_the_alerts_and_feedback_topics_are_skipped_and_the_c
     console.alerts((good, False))
     wait(lambda: good.alert_id in cards_of(console, "olga"), "a valid alert after hostile records was lost")
     assert console.proc.poll() is None
+    assert console.client(None).get("/readyz").text.startswith("ready; 7 records")  # 4 alerts, 3 verdicts
 
 
 def test_the_shared_view_counts_equal_those_computed_from_the_topic_and_export_as_csv(console: Console) -> None:
