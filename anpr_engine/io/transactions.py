@@ -50,14 +50,14 @@ class TransactionalProducer(AckedProducer):
         super().__init__(self._make(), settings.flush_timeout_s)
         self.hang_limit_s = 2 * self.flush_timeout_s + 30  # a step's own timeout is flush_timeout_s
         self.remake_after_s = 2 * self.flush_timeout_s
-        self.on_hang: Callable[[float], None] = _exit_hung
-        self._call(lambda: self.producer.init_transactions(self.flush_timeout_s))
+        self.on_hang: Callable[[float, str], None] = _exit_hung
+        self._call(lambda: self.producer.init_transactions(self.flush_timeout_s), "init_transactions")
         self._open = False
         self._doomed: str | None = None  # why the open transaction must be aborted
 
     def _begin(self) -> None:
         if not self._open:
-            self._call(self.producer.begin_transaction)
+            self._call(self.producer.begin_transaction, "begin_transaction")
             self._open = True
 
     def produce(
@@ -94,28 +94,31 @@ class TransactionalProducer(AckedProducer):
                 raise TransactionAborted(doomed)
             if offsets:
                 timeout = self.flush_timeout_s
-                self._call(lambda: self.producer.send_offsets_to_transaction(offsets, group_metadata, timeout))
-            self._call(lambda: self.producer.commit_transaction(self.flush_timeout_s))
+                self._call(
+                    lambda: self.producer.send_offsets_to_transaction(offsets, group_metadata, timeout),
+                    "send_offsets_to_transaction",
+                )
+            self._call(lambda: self.producer.commit_transaction(self.flush_timeout_s), "commit_transaction")
         except TransactionAborted:
             self._errors = []  # of the aborted transaction's messages: they will be produced again
             raise
         finally:
             self._open = False
 
-    def _call(self, step: Callable[[], object]) -> None:
+    def _call(self, step: Callable[[], object], what: str) -> None:
         """Run one transaction step, retrying what librdkafka says is retriable; abort on what
         requires it (raising TransactionAborted); FatalDeliveryError on the rest."""
-        self._retrying(step, abort_on_error=True)
+        self._retrying(step, what, abort_on_error=True)
 
     def _abort(self) -> None:
-        self._retrying(lambda: self.producer.abort_transaction(self.flush_timeout_s), abort_on_error=False)
+        self._retrying(lambda: self.producer.abort_transaction(self.flush_timeout_s), "abort_transaction", False)
         self._open = False
 
-    def _retrying(self, step: Callable[[], object], abort_on_error: bool) -> None:
+    def _retrying(self, step: Callable[[], object], what: str, abort_on_error: bool) -> None:
         stall = self.stall("transaction step")
         while True:
             try:
-                with self._watchdog():
+                with self._watchdog(what):
                     step()
                 stall.end()
                 return
@@ -150,15 +153,15 @@ class TransactionalProducer(AckedProducer):
         old.flush(0)
         self._errors = []
         self._open = False
-        self._retrying(lambda: self.producer.init_transactions(self.flush_timeout_s), abort_on_error=False)
+        self._retrying(lambda: self.producer.init_transactions(self.flush_timeout_s), "init_transactions", False)
 
     @contextmanager
-    def _watchdog(self) -> Iterator[None]:
+    def _watchdog(self, what: str) -> Iterator[None]:
         """End the process if one step blocks far past its own timeout: librdkafka's
         send_offsets_to_transaction was seen to block for good when the broker holding the group
         coordinator was killed (librdkafka issue 5456). Exiting lets the supervisor start the
         instance again, which fences this one; its transaction is aborted, nothing is lost."""
-        timer = threading.Timer(self.hang_limit_s, self.on_hang, args=(self.hang_limit_s,))
+        timer = threading.Timer(self.hang_limit_s, self.on_hang, args=(self.hang_limit_s, what))
         timer.daemon = True
         timer.start()
         try:
@@ -172,9 +175,9 @@ class TransactionalProducer(AckedProducer):
             self._abort()
 
 
-def _exit_hung(limit_s: float) -> None:
+def _exit_hung(limit_s: float, what: str) -> None:
     """Called from the watchdog thread: the main thread is stuck in librdkafka, so exit from here."""
-    msg = f"error: kafka: a transaction step blocked for {limit_s:.0f} s (librdkafka issue 5456); exiting"
+    msg = f"error: kafka: {what} blocked for {limit_s:.0f} s (librdkafka issue 5456); exiting"
     print(msg, file=sys.stderr, flush=True)
     os._exit(1)
 

@@ -321,12 +321,12 @@ def test_a_transaction_step_blocked_far_past_its_timeout_ends_the_process() -> N
     the group coordinator was killed: the watchdog must act (here it records instead of exiting)."""
     fake = FakeTxnProducer()
     txn = TransactionalProducer(Settings(flush_timeout_s=5), lambda: fake)  # type: ignore[arg-type]
-    fired: list[float] = []
-    txn.on_hang = fired.append
+    fired: list[str] = []
+    txn.on_hang = lambda limit, what: fired.append(what)
     txn.hang_limit_s = 0.2
     fake.send_offsets_to_transaction = lambda *a: time.sleep(1)  # type: ignore[method-assign]
     txn.commit([TopicPartition("reads", 0, 7)], object())
-    assert len(fired) == 1
+    assert fired == ["send_offsets_to_transaction"]
     fake.calls.clear()
     txn.commit([], object())  # a step that returns in time: no alarm
     time.sleep(0.4)
