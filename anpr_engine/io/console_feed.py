@@ -9,12 +9,12 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from pydantic import ValidationError
 
 from anpr_engine.config import Settings
 from anpr_engine.io.client_logs import client_conf
-from anpr_engine.io.consumer import watermarks
+from anpr_engine.io.consumer import raise_if_fatal, topic_partitions, watermarks
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.models import Alert, AlertFeedback, CovertView
 
@@ -63,11 +63,7 @@ class ConsoleFeed:
         assigned: list[TopicPartition] = []
         self._ends: dict[tuple[str, int], int] = {}
         for topic in (t.alerts, t.alerts_covert, t.feedback):
-            meta = self.consumer.list_topics(topic, timeout=settings.flush_timeout_s).topics.get(topic)
-            if meta is None or meta.error is not None:
-                self.consumer.close()
-                raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
-            for p in meta.partitions:
+            for p in topic_partitions(self.consumer, topic, settings.flush_timeout_s):
                 tp = TopicPartition(topic, p, OFFSET_BEGINNING)
                 low, high = watermarks(self.consumer, tp, settings.flush_timeout_s)
                 if high > low:
@@ -97,8 +93,7 @@ class ConsoleFeed:
         for m in self.consumer.consume(2000, 0.01):
             err = m.error()
             if err is not None:
-                if err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
-                    raise KafkaException(err)
+                raise_if_fatal(err)
                 continue
             topic, value = m.topic(), m.value()
             try:

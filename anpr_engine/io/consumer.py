@@ -171,8 +171,8 @@ class KafkaReadSource:
         good = raw if not any_error(errors) else [m for m, e in zip(raw, errors, strict=True) if e is None]
         if len(good) != len(raw):
             for err in errors:
-                if err is not None and err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
-                    raise KafkaException(err)
+                if err is not None:
+                    raise_if_fatal(err)
         values = list(map(KafkaMessage.value, good))
         headers = list(map(KafkaMessage.headers, good))
         ctypes: list[str | None] = (
@@ -373,6 +373,24 @@ def _commit_failure(err: KafkaError | None, partitions: list[TopicPartition]) ->
     return None
 
 
+def raise_if_fatal(err: KafkaError) -> None:
+    """An error event among a fetch's messages: raise what the client cannot get past (e.g. not
+    authorized to read the topic: said, not waited on for ever); the end of a partition and
+    retriable errors are not."""
+    if err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
+        raise KafkaException(err)
+
+
+def topic_partitions(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
+    """The partitions of `topic`; if it cannot be described (missing, not authorized), the
+    consumer is closed and KafkaException raised."""
+    meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
+    if meta is None or meta.error is not None:
+        consumer.close()
+        raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
+    return sorted(meta.partitions)
+
+
 def any_error(errors: list[KafkaError | None]) -> bool:
     """Whether any message of a fetch carries an error. Not `errors.count(None)`: comparing a
     KafkaError with None raises inside list.count, which then fails with SystemError."""
@@ -474,11 +492,8 @@ class TopicFollower:
                 **client_conf(settings, "consumer"),
             }
         )
-        meta = self.consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-        if meta is None or meta.error is not None:
-            self.consumer.close()
-            raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
-        self.partitions = sorted(meta.partitions if partitions is None else set(partitions) & set(meta.partitions))
+        present = topic_partitions(self.consumer, topic, timeout_s)
+        self.partitions = present if partitions is None else sorted(set(partitions) & set(present))
         self.starts = {p: OFFSET_BEGINNING for p in self.partitions}
         if since_ms is not None and self.partitions:
             asked = [TopicPartition(topic, p, since_ms) for p in self.partitions]
@@ -538,8 +553,8 @@ class TopicFollower:
             err = m.error()
             if err is None:
                 out.append((m.key(), m.value()))
-            elif err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
-                raise KafkaException(err)
+            else:
+                raise_if_fatal(err)
         return out
 
     def close(self) -> None:
@@ -574,9 +589,8 @@ class TailConsumer:
         values = []
         for m in self.consumer.consume(1000, timeout_s):
             err = m.error()
-            if err is not None:  # e.g. not authorized to read the topic: said, not waited on for ever
-                if err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
-                    raise KafkaException(err)
+            if err is not None:
+                raise_if_fatal(err)
                 continue
             v = m.value()
             if v is not None:
