@@ -103,6 +103,9 @@ def verdict_view(v: AlertFeedback) -> dict[str, Any]:
 
 
 class AlertRef(NamedTuple):
+    """What the console keeps of each alert besides its card: what a verdict on it needs."""
+
+    card: str  # its card's key
     list_name: str
     entry_id: str
     covert: bool
@@ -129,8 +132,7 @@ class ConsoleState:
     def __init__(self, unacked_limit: int = 10) -> None:
         self.unacked_limit = unacked_limit
         self.cards: dict[str, Card] = {}
-        self.card_of: dict[str, str] = {}  # alert id -> card key
-        self.refs: dict[str, AlertRef] = {}  # alert id -> what a verdict on it needs
+        self.refs: dict[str, AlertRef] = {}  # by alert id
         self.verdicts: dict[str, AlertFeedback] = {}
         self.unanswered_lists: Counter[str] = Counter()
         self.unanswered_entries: Counter[tuple[str, str]] = Counter()
@@ -142,11 +144,12 @@ class ConsoleState:
     def add_alert(self, alert: Alert, covert: bool, kafka_ts_ms: int) -> Card | None:
         """Take one alert; returns its card, or None for a repeat of an alert already taken."""
         aid = alert.alert_id
-        if aid in self.card_of:
+        if aid in self.refs:
             return None
         self.alerts += 1
         e = alert.entry
-        key = f"{e.entry_id}|{day_of(alert.read.ts_ms)}"
+        day = day_of(alert.read.ts_ms)
+        key = f"{e.entry_id}|{day}"
         card = self.cards.get(key)
         if card is None:
             card = self.cards[key] = Card(key, alert, covert, kafka_ts_ms)
@@ -154,17 +157,15 @@ class ConsoleState:
             card.latest, card.kafka_ts_ms = alert, kafka_ts_ms
         card.alert_ids.append(aid)
         card.sites[alert.read.site] += 1
-        self.card_of[aid] = key
-        self.refs[aid] = AlertRef(e.list_name, e.entry_id, covert, alert.match.kind.value)
+        self.refs[aid] = AlertRef(key, e.list_name, e.entry_id, covert, alert.match.kind.value)
         self.list_agency[e.list_name] = (e.agency, covert)
         if aid not in self.verdicts:
             self._unanswered(e.list_name, e.entry_id, 1)
         if not covert:
-            self._count(alert)
+            self._count(alert, day)
         return card
 
-    def _count(self, a: Alert) -> None:
-        day = day_of(a.read.ts_ms)
+    def _count(self, a: Alert, day: str) -> None:
         hour = str(datetime.fromtimestamp(a.read.ts_ms / 1000, UTC).hour)
         cross = a.cross_border
         for dim, key in (
@@ -192,8 +193,7 @@ class ConsoleState:
         if ref is not None and had != (verdict is not None):
             step = -1 if verdict is not None else 1
             self._unanswered(ref.list_name, ref.entry_id, step)
-        key = self.card_of.get(alert_id)
-        return None if key is None else self.cards[key]
+        return None if ref is None else self.cards[ref.card]
 
     def _unanswered(self, list_name: str, entry_id: str, step: int) -> None:
         """Count a hit more (1) or less (-1) unanswered, keeping the set of those past the limit
