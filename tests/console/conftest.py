@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import time
 import uuid
@@ -20,7 +19,7 @@ from anpr_engine.config import Settings, TopicNames
 from anpr_engine.console.access import hash_password
 from anpr_engine.io.admin import ensure_topics
 from anpr_engine.models import Alert, MatchInfo, PlateRead, WatchlistEntry
-from tests.integration.conftest import BIN, produce, terminate, wait
+from tests.integration.conftest import BIN, free_port, produce, terminate, wait
 
 PASSWORD = "correct horse battery"
 AGENCY_NL, AGENCY_BE = "Politie Eenheid Limburg", "Federale Politie"
@@ -32,12 +31,6 @@ USERS = {  # name: (role, agency)
 }
 UNACKED_LIMIT = 2
 _HASH = hash_password(PASSWORD)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -168,6 +169,13 @@ def terminate(proc: subprocess.Popen[bytes], timeout_s: float = 60) -> None:
         proc.kill()
         proc.wait(30)
         raise
+
+
+def free_port() -> int:
+    """A TCP port free on 127.0.0.1 now (for a server a test starts)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
 def within(done: Callable[[], bool], timeout_s: float) -> bool:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import os
-import socket
 import subprocess
 import uuid
 from pathlib import Path
@@ -19,18 +18,12 @@ from anpr_engine.config import Settings, TopicNames
 from anpr_engine.models import WatchlistEntry
 from anpr_engine.reads import encode_read
 from simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import BIN, engine_args, produce, terminate, topic_values, wait
+from tests.integration.conftest import BIN, engine_args, free_port, produce, terminate, topic_values, wait
 from tests.unit.test_monitoring import http_get
 
 pytestmark = pytest.mark.integration
 
 SECRET = "s3cret-never-logged"
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 def _totals(text: str) -> dict[str, float]:
@@ -48,7 +41,7 @@ def test_metrics_readiness_and_logs_without_the_plates_of_reads_that_hit_nothing
     entries: list[WatchlistEntry] = make_watchlists(20_000, 9)
     produce(s, s.topics.watchlist, [(e.entry_id.encode(), e.model_dump_json().encode()) for e in entries])
     reads = [x.read for x in Traffic(entries, seed=9, listed_share=0.05).take(3_000)]
-    port = _free_port()
+    port = free_port()
     log = tmp_path / "engine.log"
     env = {**os.environ, "ANPR_LOG_LEVEL": "DEBUG", "ANPR_SUMMARY_INTERVAL_S": "1",
            "ANPR_KAFKA_EXTRA": json.dumps({"debug": "consumer,cgrp,topic,fetch", "sasl.password": SECRET})}  # fmt: skip
