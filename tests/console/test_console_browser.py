@@ -55,7 +55,12 @@ def log_in(d: WebDriver, console: Console, user: str) -> None:
     d.find_element(By.ID, "name").send_keys(user)
     d.find_element(By.ID, "password").send_keys(PASSWORD)
     d.find_element(By.ID, "submit").click()
-    WebDriverWait(d, WAIT_S).until(lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1")
+    until(d, page_ready, "the page after logging in")
+
+
+def page_ready(d: WebDriver) -> bool:
+    """The page's script has loaded its first screen (it sets body[data-ready])."""
+    return d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1"
 
 
 def card(d: WebDriver, alert_id: str) -> list[object]:
@@ -169,7 +174,7 @@ def test_an_analyst_sees_the_counts_but_no_plate(console: Console, browsers: Cal
     until(d, lambda d: d.find_element(By.ID, "hits").text == "1", "no count")
     d.get(console.url + "/")
     until(d, lambda d: d.current_url.endswith("/shared"), "the alerts page was not refused")
-    until(d, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1", "page")
+    until(d, page_ready, "page")
     assert "AN4LYST" not in d.page_source and a.entry.entry_id not in d.page_source
     assert "be-stolen" in d.page_source
 
@@ -207,7 +212,7 @@ def test_with_login_disabled_the_page_says_so_plainly(tmp_path: Path, browsers: 
     try:
         d = browsers()
         d.get(c.url + "/")
-        until(d, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1", "page")
+        until(d, page_ready, "page")
         banner = d.find_element(By.ID, "no-login")
         assert banner.is_displayed() and "ANPR_CONSOLE_AUTH=none" in banner.text
     finally:
@@ -221,11 +226,11 @@ def test_demo_screenshots(browsers: Callable[[], WebDriver]) -> None:
     d = browsers()
     for path, name in (("/", "demo-alerts"), ("/shared", "demo-shared")):
         d.get(url + path)
-        until(d, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1", "page")
+        until(d, page_ready, "page")
         time.sleep(1)
         shot(d, name)
     d.set_window_size(1500, 2200)
     d.get(url + "/shared")
-    until(d, lambda d: d.find_element(By.TAG_NAME, "body").get_attribute("data-ready") == "1", "page")
+    until(d, page_ready, "page")
     time.sleep(1)
     shot(d, "demo-shared-full")

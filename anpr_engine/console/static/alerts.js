@@ -4,7 +4,6 @@
 const cards = new Map();          // card key -> {data, node}
 const seenAlerts = new Set();     // alert ids of the newest pass of each card, as shown
 window.anprLatencies = [];        // ms from alert on the topic to card on screen (read by the tests)
-const $ = id => document.getElementById(id);
 let map = null;
 let audio = null;
 
@@ -95,9 +94,13 @@ function filterOne(entry) {
   entry.node.hidden = !show;
 }
 
+function countShown() {
+  $("shown").textContent = `${[...cards.values()].filter(e => !e.node.hidden).length} of ${cards.size} cards shown`;
+}
+
 function filterAll() {
   cards.forEach(filterOne);
-  $("shown").textContent = `${[...cards.values()].filter(e => !e.node.hidden).length} of ${cards.size} cards shown`;
+  countShown();
 }
 
 function beep() {
@@ -132,7 +135,7 @@ function takeLive(list) {
       if (card.high && !entry.node.hidden) beep();
     }
   }
-  $("shown").textContent = `${[...cards.values()].filter(e => !e.node.hidden).length} of ${cards.size} cards shown`;
+  countShown();
 }
 
 async function loadCards() {

@@ -1,14 +1,16 @@
 // Shared by the pages: who is logged in, the no-login banner, log out, and the map projection.
 "use strict";
 
+const $ = id => document.getElementById(id);
+
 async function whoAmI() {
   const r = await fetch("/api/me");
   if (r.status === 401) { location.href = "/login"; throw new Error("not logged in"); }
   const me = await r.json();
-  document.getElementById("who").textContent = `${me.name} (${me.role}${me.agency ? ", " + me.agency : ""})`;
-  document.getElementById("no-login").hidden = !me.no_login;
-  document.getElementById("logout").hidden = me.no_login;
-  document.getElementById("logout").onclick = async () => {
+  $("who").textContent = `${me.name} (${me.role}${me.agency ? ", " + me.agency : ""})`;
+  $("no-login").hidden = !me.no_login;
+  $("logout").hidden = me.no_login;
+  $("logout").onclick = async () => {
     await fetch("/api/logout", {method: "POST"});
     location.href = "/login";
   };

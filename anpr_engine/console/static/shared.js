@@ -1,7 +1,6 @@
 // The shared view: counts from /api/shared for the chosen period, fetched again when they change.
 "use strict";
 
-const $ = id => document.getElementById(id);
 let map = null;
 
 function query() {
