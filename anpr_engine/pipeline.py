@@ -89,8 +89,9 @@ def _partitions(batch: Batch, reads: pa.Table) -> np.ndarray:
 
 class Source(Protocol):
     def poll_batch(self) -> Batch: ...
-    def has_work(self) -> bool:
-        """False while the source cannot deliver yet (e.g. no partitions assigned): not idle, waiting."""
+    def ready_since(self) -> float | None:
+        """The time.monotonic() since which the source can deliver (e.g. partitions assigned and
+        their past taken over); None while it cannot: the engine is then waiting, not idle."""
         ...
 
     def commit(self, batch: Batch) -> None:
@@ -313,12 +314,16 @@ class Engine:
         self.stats.last_batch_at = time.time()
 
     def run(self, max_idle_s: float | None = None) -> Stats:
-        """Loop until stop() (or, if given, until no message came for max_idle_s while the source had work)."""
+        """Loop until stop() (or, if given, until no message came for max_idle_s while the source
+        could deliver: a take-over that blocks the source's poll does not count as idle)."""
         idle_since = time.monotonic()
         while not self._stop:
-            if self.step() or not self.source.has_work():
-                idle_since = time.monotonic()
-            elif max_idle_s is not None and time.monotonic() - idle_since >= max_idle_s:
+            got = self.step()
+            ready = self.source.ready_since()
+            now = time.monotonic()
+            if got or ready is None:
+                idle_since = now
+            elif max_idle_s is not None and now - max(idle_since, ready) >= max_idle_s:
                 break
             if self.on_step is not None:
                 self.on_step()

@@ -179,7 +179,7 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
         )  # fmt: skip
         freeze_heap()
         engine, source = kafka_engine(settings, watchlist, follower)
-        metrics.attach(engine, source.lag, source.has_work)
+        metrics.attach(engine, source.lag, lambda: source.ready_since() is not None)
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:
             engine.stop()

@@ -67,6 +67,7 @@ class KafkaReadSource:
         self.on_left: Callable[[list[int]], None] | None = None
         self._client = client
         self._group_up_at = time.monotonic()  # when the statistics last showed the group joined ("up")
+        self._ready_at = 0.0  # time.monotonic() when the last partitions taken over could be fetched
         self.consumer = self._subscribed()
 
     def _subscribed(self) -> Consumer:
@@ -202,8 +203,10 @@ class KafkaReadSource:
             chunk = max(1, min(1000, (s.batch_max_bytes - size) * len(raw) // max(1, size)))
         return raw
 
-    def has_work(self) -> bool:
-        return bool(self.consumer.assignment())
+    def ready_since(self) -> float | None:
+        """Since when fetching could go on: the end of the last take-over (which runs inside a poll,
+        reading back past alerts and reads for seconds); None while no partition is held."""
+        return self._ready_at if self.consumer.assignment() else None
 
     def lag(self) -> dict[int, int]:
         """Messages behind the end, per partition held, from the watermarks of the last fetches
@@ -285,6 +288,7 @@ class KafkaReadSource:
             (consumer.pause if self._held else consumer.resume)(partitions)
             if self.on_taken is not None:
                 self.on_taken(self._committed_of(consumer, partitions))
+            self._ready_at = time.monotonic()
 
     def _committed_of(self, consumer: Consumer, partitions: list[TopicPartition]) -> list[TopicPartition]:
         """The committed offsets of partitions just assigned (asked in the assign callback, where a

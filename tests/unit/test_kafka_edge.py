@@ -433,7 +433,7 @@ def test_a_member_whose_group_has_no_coordinator_for_long_is_made_again_and_one_
     now[0] += 3
     source.poll_batch()  # 31 s: the member leaves and joins again with a new client
     assert len(made) == 2 and made[0].closed and not made[1].closed
-    assert source.has_work() is False and made[1].callbacks  # subscribed again, no partition yet
+    assert source.ready_since() is None and made[1].callbacks  # subscribed again, no partition yet
     source.request_stop()
     now[0] += 100
     source.poll_batch()  # stopping: no new client
