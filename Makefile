@@ -33,8 +33,8 @@ kafka-down:
 	kafka/kafka.sh down
 
 lint: venv
-	$(BIN)/ruff check anpr_engine simulators benchmarks tests
-	$(BIN)/ruff format --check anpr_engine simulators benchmarks tests
+	$(BIN)/ruff check anpr_engine anpr_simulators benchmarks tests
+	$(BIN)/ruff format --check anpr_engine anpr_simulators benchmarks tests
 	$(BIN)/mypy
 
 schemas: venv

@@ -7,7 +7,7 @@ import math
 from functools import cache
 
 from anpr_engine.match.formats import FORMATS, layout
-from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, SEPARATORS, canonical_char
+from anpr_engine.match.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, SEPARATORS, canonical_char
 
 BAD = "\x00"
 

@@ -9,9 +9,9 @@ import numpy as np
 from pydantic import TypeAdapter
 
 from anpr_engine.models import WatchlistEntry
-from simulators.noise import NoiseModel, apply_noise, read_country
-from simulators.plates import random_plate
-from simulators.traffic import TRAFFIC_MIX
+from anpr_simulators.noise import NoiseModel, apply_noise, read_country
+from anpr_simulators.plates import random_plate
+from anpr_simulators.traffic import TRAFFIC_MIX
 
 _ENTRIES = TypeAdapter(list[WatchlistEntry])
 _UMLAUTS = str.maketrans("ÄÖÜ", "AOU", "- ")

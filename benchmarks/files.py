@@ -10,7 +10,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from anpr_engine.watchlist_files import load_entry_rows, write_entries
+from anpr_engine.files.watchlists import load_entry_rows, write_entries
 from benchmarks.data import listed_plates
 
 BASELINE_ROWS = 100_000  # the model path takes about 26 µs a row: a sample is enough for its rate

@@ -16,9 +16,9 @@ import numpy as np
 from confluent_kafka import Consumer
 
 from anpr_engine.io.producer import AckedProducer, new_producer
+from anpr_simulators.traffic import CAMERAS
 from benchmarks.data import listed_plates, traffic
 from benchmarks.pipeline import BIN, bench_settings
-from simulators.traffic import CAMERAS
 
 
 class AlertClock(threading.Thread):

@@ -13,10 +13,10 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from anpr_engine.config import MatchPolicy
+from anpr_engine.match.normalize import DEFAULT_OCR_CLASSES, normalize_plates
 from anpr_engine.match.plate_index import PlateIndex
+from anpr_engine.match.policy import MatchPolicy
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.normalize import DEFAULT_OCR_CLASSES, normalize_plates
 from benchmarks.baseline import PyDiffMatcher, PyFormatMatcher, PyMatcher
 from benchmarks.data import Listed, listed_plates, traffic
 

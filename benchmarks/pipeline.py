@@ -16,19 +16,20 @@ from typing import Any
 
 from confluent_kafka import Consumer
 
+from anpr_engine.codec.reads import ARROW_STREAM, NDJSON, arrow_stream, decode_reads
 from anpr_engine.config import Guarantee, Settings, TopicNames
+from anpr_engine.engine.loop import freeze_heap
 from anpr_engine.io.admin import ensure_topics
-from anpr_engine.io.consumer import FETCH_TUNING, TopicFollower
+from anpr_engine.io.client_config import FETCH_TUNING
 from anpr_engine.io.kafka_engine import kafka_engine
 from anpr_engine.io.producer import AckedProducer, new_producer
+from anpr_engine.io.topic_readers import TopicFollower
 from anpr_engine.io.watchlist_topic import load_watchlist
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import PlateRead
-from anpr_engine.pipeline import freeze_heap
-from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, decode_reads
+from anpr_simulators.traffic import CAMERAS
 from benchmarks.baseline import py_normalize
 from benchmarks.data import Listed, listed_plates, traffic
-from simulators.traffic import CAMERAS
 
 BIN = Path(sys.executable).parent
 

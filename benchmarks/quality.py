@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from anpr_engine.config import MatchPolicy
-from anpr_engine.match.table import match_table
+from anpr_engine.match.policy import MatchPolicy
+from anpr_engine.match.reads import match_table
 from anpr_engine.match.watchlist import Watchlist
 from benchmarks.data import TrafficSample, listed_plates, traffic
 

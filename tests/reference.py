@@ -7,10 +7,10 @@ import json
 import math
 from dataclasses import dataclass
 
-from anpr_engine.config import MatchPolicy
 from anpr_engine.match.formats import FORMATS, layout
+from anpr_engine.match.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, canonical_char
+from anpr_engine.match.policy import MatchPolicy
 from anpr_engine.models import PlateRead, WatchlistEntry
-from anpr_engine.normalize import DEFAULT_OCR_CLASSES, MAX_LEN, canonical_char
 
 OK, EMPTY, TOO_LONG, BAD_CHAR = 0, 1, 2, 3
 

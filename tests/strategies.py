@@ -6,8 +6,8 @@ import random
 
 from hypothesis import strategies as st
 
-from simulators.noise import NoiseModel, apply_noise
-from simulators.plates import COUNTRIES, random_plate
+from anpr_simulators.noise import NoiseModel, apply_noise
+from anpr_simulators.plates import COUNTRIES, random_plate
 
 PLATE_CHARS = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz -._/·ÄÖÜäöüＡＢ１２АВЕКМНОРСТХΑΒΕΖ"
 

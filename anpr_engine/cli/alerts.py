@@ -60,7 +60,7 @@ def tail(
     topic) exits 1 with one line."""
     from confluent_kafka import KafkaException
 
-    from anpr_engine.io.consumer import TailConsumer
+    from anpr_engine.io.topic_readers import TailConsumer
 
     settings = settings_from(bootstrap, alerts=alerts_topic)
     consumer = TailConsumer(settings, settings.topics.alerts, from_beginning)

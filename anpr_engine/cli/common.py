@@ -15,11 +15,10 @@ from anpr_engine.config import (
     DEFAULT_BOOTSTRAP,
     SECRET_PROPERTY,
     ConfigFileError,
-    CountryPolicy,
-    MatchPolicy,
     Settings,
     use_config_file,
-)  # fmt: skip
+)
+from anpr_engine.match.policy import CountryPolicy, MatchPolicy
 
 T = TypeVar("T")
 
@@ -125,7 +124,7 @@ def match_policy(
 
 def configure_logging(settings: Settings) -> None:
     """Log to stderr at settings.log_level, as text or as one JSON object a line (log_format);
-    librdkafka's lines come through the same handler (io.client_logs)."""
+    librdkafka's lines come through the same handler (io.client_config)."""
     handler = logging.StreamHandler()
     if settings.log_format == "json":
         from pythonjsonlogger.json import JsonFormatter

@@ -84,7 +84,7 @@ def report(
     from pydantic import ValidationError
 
     from anpr_engine.console.state import verdict_rates
-    from anpr_engine.io.consumer import read_topic_to_end
+    from anpr_engine.io.topic_readers import read_topic_to_end
     from anpr_engine.models import AlertFeedback
 
     settings = settings_from(bootstrap, feedback=feedback_topic)

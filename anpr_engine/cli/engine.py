@@ -15,7 +15,6 @@ from typing import Annotated, Any
 import pyarrow as pa
 import typer
 
-from anpr_engine.alerts import Suppressor
 from anpr_engine.cli.common import (
     AlertsTopic,
     Bootstrap,
@@ -30,13 +29,15 @@ from anpr_engine.cli.common import (
     match_policy,
     settings_from,
 )
-from anpr_engine.config import CountryPolicy, Guarantee, Settings, config_file
-from anpr_engine.match.table import match_reads
+from anpr_engine.config import Guarantee, Settings, config_file
+from anpr_engine.engine.loop import Stats, freeze_heap
+from anpr_engine.engine.suppression import Suppressor
+from anpr_engine.files.reads import read_reads_file
+from anpr_engine.files.watchlists import load_entry_rows
+from anpr_engine.match.policy import CountryPolicy
+from anpr_engine.match.reads import match_reads
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import MODELS
-from anpr_engine.pipeline import Stats, freeze_heap
-from anpr_engine.read_files import read_reads_file
-from anpr_engine.watchlist_files import load_entry_rows
 
 log = logging.getLogger(__name__)
 app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
@@ -157,12 +158,12 @@ def run(
 
 def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     """The engine over Kafka: the watchlist loaded, then reads consumed until a signal (or idle_exit_s)."""
+    from anpr_engine.engine.metrics import EngineMetrics, serve
     from anpr_engine.io.admin import engine_topics, ensure_topics
-    from anpr_engine.io.consumer import TopicFollower
     from anpr_engine.io.kafka_engine import kafka_engine
     from anpr_engine.io.producer import StopRequested
+    from anpr_engine.io.topic_readers import TopicFollower
     from anpr_engine.io.watchlist_topic import load_watchlist
-    from anpr_engine.monitoring import EngineMetrics, serve
 
     metrics = EngineMetrics(settings.summary_interval_s)
     if settings.metrics_port is not None:  # up before the watchlist loads: alive, not ready

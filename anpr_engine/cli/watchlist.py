@@ -13,10 +13,8 @@ import typer
 from pydantic import ValidationError
 
 from anpr_engine.cli.common import Bootstrap, ConfigFile, WatchlistTopic, die, match_policy, settings_from
-from anpr_engine.entries import EntryRows
-from anpr_engine.match.watchlist import plate_problems
-from anpr_engine.models import Action, Category, WatchlistEntry, WatchlistList, entry_key, first_error
-from anpr_engine.watchlist_files import (
+from anpr_engine.codec.entries import EntryRows
+from anpr_engine.files.watchlists import (
     RowError,
     derived_entry_id,
     list_defaults,
@@ -24,6 +22,8 @@ from anpr_engine.watchlist_files import (
     load_entry_rows,
     on_lists,
 )
+from anpr_engine.match.watchlist import plate_problems
+from anpr_engine.models import Action, Category, WatchlistEntry, WatchlistList, entry_key, first_error
 
 app = typer.Typer(help="Watchlist files → the shared watchlist topic.", no_args_is_help=True)
 
@@ -134,9 +134,9 @@ def check_archive(
 ) -> None:
     """For investigators: which archived reads the entries of a file match (at the reads' own time,
     with the engine's matching), as alerts with `retro: true`."""
-    from anpr_engine.match.table import match_reads
+    from anpr_engine.files.reads import read_reads_file
+    from anpr_engine.match.reads import match_reads
     from anpr_engine.match.watchlist import Watchlist
-    from anpr_engine.read_files import read_reads_file
 
     entries, _ = _load(file)
     try:

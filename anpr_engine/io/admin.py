@@ -22,7 +22,7 @@ from confluent_kafka.admin import (
 )  # fmt: skip
 
 from anpr_engine.config import Settings
-from anpr_engine.io.client_logs import client_conf
+from anpr_engine.io.client_config import client_conf
 
 
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
@@ -127,8 +127,8 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0, only: Collection[
     return created
 
 
-TAIL_GROUPS = "anpr-tail-"  # the prefix of the throw-away groups of `anpr-alerts` (io.consumer.TailConsumer)
-FOLLOWER_GROUPS = "anpr-follower-"  # and of the topic followers' (io.consumer.TopicFollower: never joined)
+TAIL_GROUPS = "anpr-tail-"  # the prefix of the throw-away groups of `anpr-alerts` (io.topic_readers.TailConsumer)
+FOLLOWER_GROUPS = "anpr-follower-"  # and of the topic followers' (io.topic_readers.TopicFollower: never joined)
 Grant = tuple[str, str, str, str, str]  # resource type, name, pattern type, principal, operation (all ALLOW)
 
 

@@ -7,7 +7,7 @@ import json
 import time
 
 from anpr_engine.config import Settings
-from anpr_engine.io.consumer import TopicFollower
+from anpr_engine.io.topic_readers import TopicFollower
 
 SLACK_S = 60.0  # alerts are stamped when produced, a little after their reads' time: read back this much more
 

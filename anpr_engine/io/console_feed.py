@@ -13,9 +13,10 @@ from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from pydantic import ValidationError
 
 from anpr_engine.config import Settings
-from anpr_engine.io.client_logs import client_conf
-from anpr_engine.io.consumer import raise_if_fatal, topic_partitions, watermarks
+from anpr_engine.io.client_config import client_conf
+from anpr_engine.io.kafka_errors import raise_if_fatal
 from anpr_engine.io.producer import AckedProducer, new_producer
+from anpr_engine.io.topic_readers import topic_partitions, watermarks
 from anpr_engine.models import Alert, AlertFeedback, CovertView
 
 log = logging.getLogger(__name__)

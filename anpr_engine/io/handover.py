@@ -20,9 +20,10 @@ from confluent_kafka import Message as KafkaMessage
 from confluent_kafka import TopicPartition
 
 from anpr_engine.config import Settings
+from anpr_engine.engine.loop import Engine
+from anpr_engine.engine.ports import Batch, Message
 from anpr_engine.io.alert_history import SLACK_S, recent_alerts
-from anpr_engine.io.consumer import TopicFollower, content_type, partitions_of
-from anpr_engine.pipeline import Batch, Engine, Message
+from anpr_engine.io.topic_readers import TopicFollower, content_type, partitions_of
 
 log = logging.getLogger(__name__)
 

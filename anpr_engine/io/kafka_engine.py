@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 from anpr_engine.config import Settings
-from anpr_engine.io.consumer import KafkaReadSource
+from anpr_engine.engine.loop import Engine
+from anpr_engine.engine.ports import WatchlistUpdates
+from anpr_engine.engine.retro import RecentReads
+from anpr_engine.io.group_source import KafkaReadSource
 from anpr_engine.io.handover import Handover
 from anpr_engine.io.producer import AckedProducer, Outbox, alert_sinks, new_producer
 from anpr_engine.io.transactions import TransactionalProducer
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.pipeline import Engine, WatchlistUpdates
-from anpr_engine.retro import RecentReads
 
 
 def kafka_engine(

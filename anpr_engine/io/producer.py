@@ -12,10 +12,10 @@ from typing import Protocol
 
 from confluent_kafka import KafkaError, Producer
 
-from anpr_engine.alerts import OutgoingAlert
+from anpr_engine.codec.alerts import OutgoingAlert
 from anpr_engine.config import Settings
-from anpr_engine.io.client_logs import client_conf
-from anpr_engine.pipeline import Message
+from anpr_engine.engine.ports import Message
+from anpr_engine.io.client_config import client_conf
 
 Headers = list[tuple[str, str | bytes | None]]
 log = logging.getLogger(__name__)

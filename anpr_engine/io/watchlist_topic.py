@@ -6,10 +6,11 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
-from anpr_engine.config import MatchPolicy, Settings
-from anpr_engine.entries import EntryRows
-from anpr_engine.io.consumer import TopicFollower
+from anpr_engine.codec.entries import EntryRows
+from anpr_engine.config import Settings
 from anpr_engine.io.producer import AckedProducer, new_producer
+from anpr_engine.io.topic_readers import TopicFollower
+from anpr_engine.match.policy import MatchPolicy
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import WatchlistEntry, WatchlistList, entry_key, list_key
 

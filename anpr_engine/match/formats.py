@@ -14,7 +14,7 @@ from functools import cache
 
 import numpy as np
 
-from anpr_engine.normalize import ALPHABET, DEFAULT_OCR_CLASSES, MAX_LEN
+from anpr_engine.match.normalize import ALPHABET, DEFAULT_OCR_CLASSES, MAX_LEN
 
 DIGITS = "0123456789"
 LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"

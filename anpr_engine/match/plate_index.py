@@ -18,7 +18,7 @@ from anpr_engine.kernels.wildcards import WILDCARD, glob_pairs, grams
 from anpr_engine.match.buffers import capacity_for, filled, grown
 from anpr_engine.match.chains import KeyChains
 from anpr_engine.match.hits import Hits
-from anpr_engine.normalize import (
+from anpr_engine.match.normalize import (
     DEFAULT_OCR_CLASSES,
     MAX_LEN,
     NormalizedPlates,

@@ -22,9 +22,8 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from anpr_engine.alerts import ListedEntry, listed_entry
-from anpr_engine.config import MatchPolicy
-from anpr_engine.entries import NEVER, EntryRows, decode_entries
+from anpr_engine.codec.alerts import ListedEntry, listed_entry
+from anpr_engine.codec.entries import NEVER, EntryRows, decode_entries
 from anpr_engine.kernels.formats import format_candidates
 from anpr_engine.match.buffers import filled
 from anpr_engine.match.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
@@ -32,7 +31,9 @@ from anpr_engine.match.hits import Hits
 from anpr_engine.match.json_store import JsonStore
 from anpr_engine.match.key_map import KeyMap
 from anpr_engine.match.lists import Lists
+from anpr_engine.match.normalize import MAX_LEN, STATUS_NAMES, NormalizedPlates, normalize_plates
 from anpr_engine.match.plate_index import PlateIndex, pattern_problem
+from anpr_engine.match.policy import MatchPolicy
 from anpr_engine.models import (
     KEY_SEPARATOR,
     LIST_KEY_PREFIX,
@@ -42,7 +43,6 @@ from anpr_engine.models import (
     first_error,
     list_key,
 )
-from anpr_engine.normalize import MAX_LEN, STATUS_NAMES, NormalizedPlates, normalize_plates
 
 _COUNTRY_SET = pa.array(COUNTRIES)
 

@@ -16,16 +16,16 @@ from pathlib import Path
 
 import pytest
 
+from anpr_engine.codec.reads import encode_read, reads_to_table
 from anpr_engine.config import Settings, TopicNames
+from anpr_engine.files.reads import write_reads_file
+from anpr_engine.files.watchlists import write_entries
 from anpr_engine.io.admin import ensure_topics
-from anpr_engine.io.consumer import read_topic_to_end
 from anpr_engine.io.producer import AckedProducer, new_producer
+from anpr_engine.io.topic_readers import read_topic_to_end
 from anpr_engine.models import PlateRead, WatchlistEntry
-from anpr_engine.read_files import write_reads_file
-from anpr_engine.reads import encode_read, reads_to_table
-from anpr_engine.watchlist_files import write_entries
-from simulators.noise import NoiseModel
-from simulators.traffic import Traffic, make_watchlists
+from anpr_simulators.noise import NoiseModel
+from anpr_simulators.traffic import Traffic, make_watchlists
 
 BIN = Path(sys.executable).parent
 

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import pytest
 
+from anpr_engine.codec.reads import encode_read
 from anpr_engine.config import Settings
-from anpr_engine.reads import encode_read
-from simulators.traffic import Traffic, make_watchlists
+from anpr_simulators.traffic import Traffic, make_watchlists
 from tests.integration.conftest import (
     BIN,
     alert_pairs,

@@ -91,9 +91,9 @@ def test_wildcard_entries_load_from_every_file_format(settings: Settings, tmp_pa
     and a pattern the watchlist refuses (too few characters named)."""
     import pyarrow.parquet as pq
 
+    from anpr_engine.codec.reads import reads_to_table
+    from anpr_engine.files.watchlists import write_entries
     from anpr_engine.models import Category, PlateRead, WatchlistEntry
-    from anpr_engine.reads import reads_to_table
-    from anpr_engine.watchlist_files import write_entries
 
     def entry(i: int, plate: str) -> WatchlistEntry:
         return WatchlistEntry(entry_id=f"w{i}", plate=plate, list_name="witness", agency="Politie Limburg",

@@ -10,11 +10,11 @@ import time
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from anpr_engine.codec.reads import encode_read
 from anpr_engine.config import Settings
 from anpr_engine.models import Alert
-from anpr_engine.reads import encode_read
-from simulators.noise import NoiseModel
-from simulators.traffic import SimulatedRead, Traffic, make_watchlists, malformed_message
+from anpr_simulators.noise import NoiseModel
+from anpr_simulators.traffic import SimulatedRead, Traffic, make_watchlists, malformed_message
 from tests.integration.conftest import BIN, engine_args, produce, read_now, run_engine, topic_values
 from tests.reference import ref_alerts
 

@@ -10,10 +10,10 @@ import pyarrow as pa
 import pytest
 from confluent_kafka import Consumer, TopicPartition
 
+from anpr_engine.codec.reads import ARROW_STREAM, NDJSON
 from anpr_engine.config import Settings
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.models import Alert, Category, WatchlistEntry
-from anpr_engine.reads import ARROW_STREAM, NDJSON
 from tests.integration.conftest import produce, run_engine, topic_values
 
 pytestmark = pytest.mark.integration

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from anpr_engine.codec.reads import encode_read
 from anpr_engine.config import Settings
-from anpr_engine.reads import encode_read
 from tests.integration.conftest import BIN, engine_args, listed_traffic, produce, run_engine, topic_values, wait
 
 pytestmark = pytest.mark.integration

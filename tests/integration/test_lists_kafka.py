@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 
+from anpr_engine.codec.entries import EntryRows
+from anpr_engine.codec.reads import NDJSON
 from anpr_engine.config import Settings
-from anpr_engine.entries import EntryRows
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.io.watchlist_topic import WatchlistWriter, next_generation, replace_list, topic_state
 from anpr_engine.models import Category, WatchlistEntry, WatchlistList
-from anpr_engine.reads import NDJSON
 from tests.integration.conftest import BIN, Engine, cli_args, read_now, topic_values, wait, within
 
 pytestmark = pytest.mark.integration

@@ -14,10 +14,10 @@ import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 from prometheus_client.parser import text_string_to_metric_families
 
+from anpr_engine.codec.reads import encode_read
 from anpr_engine.config import Settings, TopicNames
 from anpr_engine.models import WatchlistEntry
-from anpr_engine.reads import encode_read
-from simulators.traffic import Traffic, make_watchlists
+from anpr_simulators.traffic import Traffic, make_watchlists
 from tests.integration.conftest import BIN, engine_args, free_port, produce, terminate, topic_values, wait
 from tests.unit.test_monitoring import http_get
 

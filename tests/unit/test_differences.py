@@ -7,11 +7,11 @@ from hypothesis import given
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from anpr_engine.config import MatchPolicy
 from anpr_engine.kernels.normalize import BASE
 from anpr_engine.kernels.variants import deletion_variants
+from anpr_engine.match.normalize import normalize_one, normalize_plates
+from anpr_engine.match.policy import MatchPolicy
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.normalize import normalize_one, normalize_plates
 from tests.reference import ref_breaks, ref_deletion_variants, ref_fits, ref_indel_distance
 from tests.unit.test_index import entry
 

@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from pydantic import ValidationError
 
-from anpr_engine.entries import NEVER, EntryRows, decode_entries
+from anpr_engine.codec.entries import NEVER, EntryRows, decode_entries
 from anpr_engine.models import WatchlistEntry
 from tests.unit.test_hostile_messages import json_values
 

@@ -11,12 +11,12 @@ from hypothesis import strategies as st
 from typer.testing import CliRunner
 
 from anpr_engine.cli.engine import app as engine_app
-from anpr_engine.entries import NEVER
+from anpr_engine.codec.entries import NEVER
+from anpr_engine.codec.reads import reads_to_table
+from anpr_engine.files.reads import read_reads_file, write_reads_file
+from anpr_engine.files.watchlists import load_entries, load_entry_rows, write_entries
 from anpr_engine.models import MODELS, Alert, Category, WatchlistEntry, WatchlistList
-from anpr_engine.read_files import read_reads_file, write_reads_file
-from anpr_engine.reads import reads_to_table
-from anpr_engine.watchlist_files import load_entries, load_entry_rows, write_entries
-from simulators.traffic import Traffic, make_watchlists
+from anpr_simulators.traffic import Traffic, make_watchlists
 from tests.reference import ref_alerts
 
 HEADER = "entry_id{d}plate{d}plate_country{d}list_name{d}agency{d}agency_country{d}category{d}priority\n"

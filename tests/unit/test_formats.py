@@ -7,7 +7,7 @@ from hypothesis import strategies as st
 
 from anpr_engine.kernels.formats import format_candidates
 from anpr_engine.match.formats import country_index, format_table
-from anpr_engine.normalize import codes_text, normalize_plates
+from anpr_engine.match.normalize import codes_text, normalize_plates
 from tests.reference import ref_breaks, ref_candidates, ref_fits
 from tests.strategies import noisy_plates, plate_like
 

@@ -7,12 +7,14 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anpr_engine.alerts import OutgoingAlert, Published, Suppressor
+from anpr_engine.codec.alerts import OutgoingAlert
+from anpr_engine.codec.reads import NDJSON, encode_read
+from anpr_engine.engine.loop import Engine
+from anpr_engine.engine.ports import Batch, Message, batch_of
+from anpr_engine.engine.retro import RecentReads
+from anpr_engine.engine.suppression import Published, Suppressor
 from anpr_engine.io.alert_history import published_alert
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.pipeline import Batch, Engine, Message, batch_of
-from anpr_engine.reads import NDJSON, encode_read
-from anpr_engine.retro import RecentReads
 from tests.unit.test_hostile_messages import hostile_units
 from tests.unit.test_lists import HOUR, NOW, _entry, _record, _sent
 from tests.unit.test_live_watchlist import ListUpdates

@@ -8,8 +8,7 @@ import pyarrow as pa
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from anpr_engine.models import PlateRead
-from anpr_engine.reads import (
+from anpr_engine.codec.reads import (
     ARROW_STREAM,
     MESSAGE_INDEX,
     NDJSON,
@@ -18,6 +17,7 @@ from anpr_engine.reads import (
     decode_messages,
     validate_one,
 )
+from anpr_engine.models import PlateRead
 from tests.unit.test_reads import GOOD
 
 scalars = st.one_of(

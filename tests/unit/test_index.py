@@ -5,10 +5,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anpr_engine.match.normalize import normalize_plates
 from anpr_engine.match.plate_index import PlateIndex
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import Category, WatchlistEntry
-from anpr_engine.normalize import normalize_plates
 from tests.reference import ref_match
 from tests.strategies import national_plates, plate_texts
 
@@ -35,7 +35,7 @@ def test_watchlist_match_equals_reference(listed, reads, budget, mode, country, 
                for i, ((p, _), c) in enumerate(listed)]  # fmt: skip
     # reads are the listed plates themselves, some noisy look-alikes, and arbitrary text
     reads = reads + [(e.plate, c, 5) for e, (_, c) in zip(entries, listed, strict=True)]
-    from anpr_engine.config import MatchPolicy
+    from anpr_engine.match.policy import MatchPolicy
 
     wl = Watchlist(MatchPolicy(max_equivalences=budget, mode=mode, country=country, ambiguous=ambiguous))
     wl.upsert(entries)
@@ -122,7 +122,7 @@ def test_an_invalid_update_keeps_the_listed_entry(bad_plate: str) -> None:
 
 
 def test_per_list_and_per_length_budgets() -> None:
-    from anpr_engine.config import MatchPolicy
+    from anpr_engine.match.policy import MatchPolicy
 
     policy = MatchPolicy(list_max_equivalences={"sis": 0}, length_max_equivalences={4: 0})
     wl = Watchlist(policy)

@@ -1,4 +1,4 @@
-"""The numba JSON parser (kernels/json_objects.py through read_json.parse_units) against json.loads:
+"""The numba JSON parser (kernels/json_objects.py through codec.json_parse.parse_units) against json.loads:
 never a value json would not give, and the common shape of a read always parsed."""
 
 import json
@@ -9,8 +9,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anpr_engine.codec.json_parse import FlatSchema, parse_units
 from anpr_engine.kernels.json_objects import BLANK, OK
-from anpr_engine.read_json import FlatSchema, parse_units
 from tests.reference import ref_flat_object
 
 SCHEMA = pa.schema(

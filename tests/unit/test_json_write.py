@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anpr_engine.json_columns import json_objects
+from anpr_engine.codec.json_write import json_objects
 from anpr_engine.kernels.lines import csv_row_lines
 
 SCHEMA = pa.schema([("s", pa.string()), ("n", pa.int64()), ("t", pa.string())])

@@ -12,11 +12,11 @@ import pytest
 from confluent_kafka import OFFSET_BEGINNING, KafkaError, KafkaException, TopicPartition
 
 from anpr_engine.config import Settings
-from anpr_engine.io.client_logs import RateLimit
-from anpr_engine.io.consumer import KafkaReadSource
+from anpr_engine.engine.ports import Batch, Message
+from anpr_engine.io.client_config import RateLimit
+from anpr_engine.io.group_source import KafkaReadSource
 from anpr_engine.io.producer import AckedProducer, DeliveryFailed, StopRequested
 from anpr_engine.io.transactions import FatalDeliveryError, TransactionAborted, TransactionalProducer
-from anpr_engine.pipeline import Batch, Message
 
 
 class Answer(NamedTuple):
@@ -255,7 +255,7 @@ def test_client_log_lines_are_rate_limited_per_kind_and_say_how_many_were_held()
 
 
 def test_a_fetch_with_an_error_event_among_its_messages_is_told_apart() -> None:
-    from anpr_engine.io.consumer import any_error
+    from anpr_engine.io.kafka_errors import any_error
 
     eof = KafkaError(KafkaError._PARTITION_EOF)
     assert any_error([None, eof]) and not any_error([None, None]) and not any_error([])
@@ -416,7 +416,7 @@ def test_a_member_whose_group_has_no_coordinator_for_long_is_made_again_and_one_
         return made[-1]
 
     now = [1000.0]
-    monkeypatch.setattr("anpr_engine.io.consumer.time.monotonic", lambda: now[0])
+    monkeypatch.setattr("anpr_engine.io.group_source.time.monotonic", lambda: now[0])
     source = KafkaReadSource(Settings(session_timeout_ms=10_000), client)  # type: ignore[arg-type]
     made[0].rebalance("on_assign", 0, 1)
     for _ in range(20):  # joined: statistics say "up" every 2 s, whatever the time since the start

@@ -10,12 +10,13 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anpr_engine.codec.reads import encode_read
+from anpr_engine.engine.loop import Engine
+from anpr_engine.engine.ports import Message
+from anpr_engine.engine.retro import RecentReads
+from anpr_engine.match.normalize import normalize_plates
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import Alert, WatchlistEntry, WatchlistList, entry_key, list_key
-from anpr_engine.normalize import normalize_plates
-from anpr_engine.pipeline import Engine, Message
-from anpr_engine.reads import encode_read
-from anpr_engine.retro import RecentReads
 from tests.reference import ref_match
 from tests.strategies import national_plates
 from tests.unit.test_index import entry

@@ -5,9 +5,9 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anpr_engine.config import MatchPolicy
+from anpr_engine.match.normalize import normalize_plates
+from anpr_engine.match.policy import MatchPolicy
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.normalize import normalize_plates
 from tests.strategies import national_plates, plate_texts
 from tests.unit.test_index import entry
 

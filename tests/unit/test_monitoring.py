@@ -10,9 +10,10 @@ from collections import Counter
 
 from prometheus_client.parser import text_string_to_metric_families
 
+from anpr_engine.engine.loop import Engine
+from anpr_engine.engine.metrics import EngineMetrics, serve
+from anpr_engine.engine.ports import Message
 from anpr_engine.models import Alert
-from anpr_engine.monitoring import EngineMetrics, serve
-from anpr_engine.pipeline import Engine, Message
 from tests.unit.test_pipeline import ListSink, ListSource, _messages
 
 

@@ -6,7 +6,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from anpr_engine.kernels import normalize as k
-from anpr_engine.normalize import (
+from anpr_engine.match.normalize import (
     ALPHABET,
     DEFAULT_OCR_CLASSES,
     canonical_char,
@@ -103,7 +103,7 @@ def test_malformed_utf8_is_rejected_not_raised() -> None:
     status = np.empty(3, dtype=np.uint8)
     keys = np.empty(3, dtype=np.int64)
     breaks = np.empty(3, dtype=np.uint16)
-    from anpr_engine.normalize import IDENTITY_FOLD, code_table
+    from anpr_engine.match.normalize import IDENTITY_FOLD, code_table
 
     k.normalize_batch(
         data, offsets, code_table(), IDENTITY_FOLD, codes, lengths, status, keys, keys.copy(), breaks, False

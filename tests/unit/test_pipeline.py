@@ -7,13 +7,14 @@ import uuid
 import pyarrow as pa
 import pytest
 
+from anpr_engine.codec.reads import ARROW_STREAM, NDJSON, arrow_stream, encode_read, reads_to_table
+from anpr_engine.engine.loop import Engine
+from anpr_engine.engine.ports import Batch, Message, batch_of
+from anpr_engine.match.normalize import normalize_one
 from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import ALERT_NAMESPACE, Alert, PlateRead, WatchlistEntry
-from anpr_engine.normalize import normalize_one
-from anpr_engine.pipeline import Batch, Engine, Message, batch_of
-from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, encode_read, reads_to_table
-from simulators.noise import NoiseModel
-from simulators.traffic import Traffic, make_watchlists
+from anpr_simulators.noise import NoiseModel
+from anpr_simulators.traffic import Traffic, make_watchlists
 from tests.reference import ref_alerts
 
 

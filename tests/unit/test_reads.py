@@ -5,8 +5,8 @@ import json
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anpr_engine.codec.reads import MESSAGE_INDEX, decode_reads, validate_one
 from anpr_engine.models import PlateRead
-from anpr_engine.reads import MESSAGE_INDEX, decode_reads, validate_one
 
 GOOD = {
     "read_id": "r1", "camera_id": "NL-THORN", "camera_country": "NL", "site": "Thorn", "lane": 0,

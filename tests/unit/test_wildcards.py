@@ -7,11 +7,12 @@ import pyarrow as pa
 from hypothesis import given
 from hypothesis import strategies as st
 
+from anpr_engine.codec.reads import encode_read
+from anpr_engine.engine.loop import Engine
+from anpr_engine.engine.ports import Message
 from anpr_engine.kernels.wildcards import glob_pairs
+from anpr_engine.match.normalize import normalize_one, normalize_plates
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.normalize import normalize_one, normalize_plates
-from anpr_engine.pipeline import Engine, Message
-from anpr_engine.reads import encode_read
 from tests.unit.test_index import entry
 from tests.unit.test_pipeline import ListSink, ListSource, _alerts, _listed
 

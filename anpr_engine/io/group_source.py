@@ -1,33 +1,25 @@
-"""Consuming: reads as a consumer-group member, and whole topics (the watchlist) from the beginning."""
+"""The engine's source of reads: a consumer-group member whose offsets move only when the engine
+says a batch is done, and whose rebalance callbacks hand the partitions' past over (io.handover)."""
 
 from __future__ import annotations
 
 import json
 import logging
 import time
-import uuid
-from collections.abc import Callable, Collection, Iterator
-from typing import cast
+from collections.abc import Callable
 
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
+from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
-from anpr_engine.io.client_logs import client_conf
+from anpr_engine.engine.ports import Batch, Message
+from anpr_engine.io.client_config import FETCH_TUNING, client_conf
+from anpr_engine.io.kafka_errors import LEADER_MOVING, any_error, commit_failure, raise_if_fatal
 from anpr_engine.io.producer import STALL_STEP_S, Stall, StopRequested
+from anpr_engine.io.topic_readers import as_int, content_type, partitions_of
 from anpr_engine.io.transactions import TransactionAborted, TransactionalProducer
-from anpr_engine.pipeline import Batch, Message
 
 log = logging.getLogger(__name__)
-
-FETCH_TUNING: dict[str, str | int | float | bool] = {
-    "fetch.wait.max.ms": 10,
-    # batched messages (many reads each, ~100 bytes a read in Arrow) need more than 1 MiB a fetch
-    "max.partition.fetch.bytes": 8 << 20,
-    # a full local queue must not pause fetching for a whole second (the librdkafka default): measured
-    # on batched reads, 0.73M reads/s with the default, 1.32M with this
-    "fetch.queue.backoff.ms": 20,
-}
 
 
 Partition = tuple[str, int]
@@ -138,7 +130,7 @@ class KafkaReadSource:
         self._held = True
         m = self.consumer.poll(0)
         if m is not None and m.error() is None:  # fetched before the pause: it is read again on resume
-            self.consumer.seek(TopicPartition(m.topic() or "", _int(m.partition()), _int(m.offset())))
+            self.consumer.seek(TopicPartition(m.topic() or "", as_int(m.partition()), as_int(m.offset())))
 
     def _on_error(self, err: KafkaError) -> None:
         if err.fatal():
@@ -183,7 +175,7 @@ class KafkaReadSource:
 
         def message(i: int) -> Message:
             m = good[i]
-            return Message(m.value(), m.key(), m.topic() or "", _int(m.partition()), _int(m.offset()), ctypes[i])
+            return Message(m.value(), m.key(), m.topic() or "", as_int(m.partition()), as_int(m.offset()), ctypes[i])
 
         partitions = partitions_of(good) if self.on_taken is not None else []
         return Batch(values, ctypes, message, self.consumer.position(self.consumer.assignment()), partitions)
@@ -259,7 +251,7 @@ class KafkaReadSource:
                 break
             except KafkaException as e:
                 err: KafkaError = e.args[0]
-                if not (err.retriable() or err.code() in _LEADER_MOVING):
+                if not (err.retriable() or err.code() in LEADER_MOVING):
                     raise
                 stall.step(e)
         stall.end()
@@ -276,7 +268,7 @@ class KafkaReadSource:
             self._committed_at = time.monotonic()
 
     def _on_commit(self, err: KafkaError | None, partitions: list[TopicPartition]) -> None:
-        failed = _commit_failure(err, partitions)
+        failed = commit_failure(err, partitions)
         if failed is not None and self._commit_error is None:
             self._commit_error = failed
 
@@ -331,9 +323,9 @@ class KafkaReadSource:
         try:
             result = self.consumer.commit(offsets=_offsets(positions), asynchronous=False)
         except KafkaException as e:
-            failed = _commit_failure(e.args[0], [])
+            failed = commit_failure(e.args[0], [])
         else:
-            failed = _commit_failure(None, result or [])
+            failed = commit_failure(None, result or [])
         if failed is not None:
             raise failed
 
@@ -360,246 +352,3 @@ class KafkaReadSource:
 
 def _offsets(positions: dict[Partition, int]) -> list[TopicPartition]:
     return [TopicPartition(topic, partition, offset) for (topic, partition), offset in positions.items()]
-
-
-def _commit_failure(err: KafkaError | None, partitions: list[TopicPartition]) -> KafkaException | None:
-    """The error a commit answer holds, for the request or for any one partition; None when it
-    succeeded or failed only because the group moved on (logged: re-delivery, not loss)."""
-    errors = [err] if err is not None else []
-    errors += [tp.error for tp in partitions if tp.error is not None]
-    for e in errors:
-        if _moved_on(e):
-            log.warning("commit skipped during a group rebalance: %s", e)
-        elif e.code() in _COORDINATOR_AWAY:
-            log.warning("commit not answered, the group coordinator is away; the next one carries on: %s", e)
-        else:
-            return KafkaException(e)
-    return None
-
-
-def raise_if_fatal(err: KafkaError) -> None:
-    """An error event among a fetch's messages: raise what the client cannot get past (e.g. not
-    authorized to read the topic: said, not waited on for ever); the end of a partition and
-    retriable errors are not."""
-    if err.code() != KafkaError._PARTITION_EOF and (err.fatal() or not err.retriable()):
-        raise KafkaException(err)
-
-
-def topic_partitions(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
-    """The partitions of `topic`; if it cannot be described (missing, not authorized), the
-    consumer is closed and KafkaException raised."""
-    meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-    if meta is None or meta.error is not None:
-        consumer.close()
-        raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
-    return sorted(meta.partitions)
-
-
-def any_error(errors: list[KafkaError | None]) -> bool:
-    """Whether any message of a fetch carries an error. Not `errors.count(None)`: comparing a
-    KafkaError with None raises inside list.count, which then fails with SystemError."""
-    return any(e is not None for e in errors)
-
-
-def _moved_on(err: KafkaError) -> bool:
-    """The group moved on (a rebalance): the partitions now belong to another member, which resumes
-    from the last committed offset. Re-delivery, not loss: the alerts keep their ids."""
-    return err.code() in _REBALANCE_ERRORS
-
-
-_REBALANCE_ERRORS = (
-    KafkaError.REBALANCE_IN_PROGRESS,
-    KafkaError.ILLEGAL_GENERATION,
-    KafkaError.UNKNOWN_MEMBER_ID,
-    KafkaError.FENCED_INSTANCE_ID,
-    KafkaError._NO_OFFSET,
-)
-
-
-# the broker or coordinator asked cannot be reached, or is not the one to ask yet: passes by itself
-_UNREACHABLE = (
-    KafkaError._TRANSPORT,
-    KafkaError._TIMED_OUT,
-    KafkaError.NOT_COORDINATOR,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-)
-
-# answers to a watermark or committed-offsets query (librdkafka does not flag them retriable) that pass by themselves
-_LEADER_MOVING = (
-    *_UNREACHABLE,
-    KafkaError.NOT_LEADER_FOR_PARTITION,
-    KafkaError.LEADER_NOT_AVAILABLE,
-    KafkaError._ALL_BROKERS_DOWN,
-    KafkaError.REBALANCE_IN_PROGRESS,
-)
-
-# a commit that failed because the coordinator could not be reached: later commits move the positions
-# on (at-least-once: at worst a few reads are read again after a restart)
-_COORDINATOR_AWAY = (*_UNREACHABLE, KafkaError._WAIT_COORD, KafkaError.REQUEST_TIMED_OUT)
-
-
-def content_type(headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]) -> str | None:
-    for k, v in headers.items() if isinstance(headers, dict) else headers:
-        if k == "content-type" and v is not None:
-            return v.decode("ascii", "replace") if isinstance(v, bytes) else v
-    return None
-
-
-def partitions_of(messages: list[KafkaMessage]) -> list[int]:
-    """Each message's partition (never None for a message consumed without error)."""
-    return cast("list[int]", list(map(KafkaMessage.partition, messages)))
-
-
-def _int(v: int | None) -> int:
-    return -1 if v is None else v
-
-
-def watermarks(consumer: Consumer, tp: TopicPartition, timeout_s: float) -> tuple[int, int]:
-    """Low and high offsets of one partition, asked again while the answer is retriable (a broker
-    just started, a topic just created, or leadership moving answers NOT_LEADER_FOR_PARTITION for a while)."""
-    deadline = time.monotonic() + timeout_s
-    while True:
-        try:
-            low, high = consumer.get_watermark_offsets(tp, timeout=timeout_s)
-            return low, high
-        except KafkaException as e:
-            err: KafkaError = e.args[0]
-            if not (err.retriable() or err.code() in _LEADER_MOVING) or time.monotonic() >= deadline:
-                raise
-            time.sleep(0.2)
-
-
-class TopicFollower:
-    """Every record of a topic from the beginning, then each new one as it comes: all partitions
-    assigned directly, no consumer group and no commits (every engine instance needs every entry
-    of the compacted watchlist topic, not a share of them)."""
-
-    def __init__(
-        self,
-        settings: Settings,
-        topic: str,
-        timeout_s: float = 60.0,
-        since_ms: int | None = None,
-        partitions: Collection[int] | None = None,
-    ) -> None:
-        """Follow `topic` (or only `partitions` of it) from its beginning, or from its first records
-        stamped since_ms or later."""
-        self.topic = topic
-        self.timeout_s = timeout_s
-        self.consumer = Consumer(
-            {
-                "group.id": f"anpr-follower-{uuid.uuid4()}",  # required by librdkafka; never joined
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                **FETCH_TUNING,
-                **client_conf(settings, "consumer"),
-            }
-        )
-        present = topic_partitions(self.consumer, topic, timeout_s)
-        self.partitions = present if partitions is None else sorted(set(partitions) & set(present))
-        self.starts = {p: OFFSET_BEGINNING for p in self.partitions}
-        if since_ms is not None and self.partitions:
-            asked = [TopicPartition(topic, p, since_ms) for p in self.partitions]
-            for tp in self.consumer.offsets_for_times(asked, timeout=timeout_s):
-                self.starts[tp.partition] = tp.offset if tp.offset >= 0 else OFFSET_END  # -1: nothing that recent
-        self.consumer.assign([TopicPartition(topic, p, o) for p, o in self.starts.items()])
-
-    def read_to_end(self, chunk: int = 200_000) -> Iterator[list[tuple[bytes | None, bytes | None]]]:
-        """Chunks of (key, value) up to the topic's end as it stands now (a tombstone's value is None)."""
-        for msgs in self.messages_until({}, chunk):
-            yield list(zip(map(KafkaMessage.key, msgs), map(KafkaMessage.value, msgs), strict=True))
-
-    def messages_until(self, until: dict[int, int], chunk: int = 200_000) -> Iterator[list[KafkaMessage]]:
-        """Chunks of the messages before offset until[p] of each partition p, or before its end as
-        it stands now where `until` has no offset for it. Messages are taken through the client's C
-        methods mapped over each fetch, and the end is checked by position once a fetch: a
-        per-message Python step cost more than the load itself."""
-        ends: dict[int, int] = {}
-        for p in self.partitions:
-            low, high = self._watermarks(p)
-            start, end = self.starts[p], min(until.get(p, high), high)
-            if end > low and start != OFFSET_END and end > start:
-                ends[p] = end
-        stop = dict(ends)
-        got: list[KafkaMessage] = []
-        while ends:
-            msgs = self.consumer.consume(10_000, 1.0)
-            errors = list(map(KafkaMessage.error, msgs))
-            if any_error(errors):
-                for err in errors:
-                    if err is not None and err.code() != KafkaError._PARTITION_EOF:
-                        raise KafkaException(err)
-                msgs = [m for m, e in zip(msgs, errors, strict=True) if e is None]
-            if until and msgs:
-                offsets = map(_int, map(KafkaMessage.offset, msgs))
-                past = [o >= stop.get(p, -1) for p, o in zip(partitions_of(msgs), offsets, strict=True)]
-                if any(past):
-                    msgs = [m for m, x in zip(msgs, past, strict=True) if not x]
-            got.extend(msgs)
-            at = self.consumer.position([TopicPartition(self.topic, p) for p in ends])
-            for tp in at:
-                if tp.offset >= ends[tp.partition]:
-                    del ends[tp.partition]
-            if len(got) >= chunk:
-                yield got
-                got = []
-        if got:
-            yield got
-
-    def _watermarks(self, partition: int) -> tuple[int, int]:
-        return watermarks(self.consumer, TopicPartition(self.topic, partition), self.timeout_s)
-
-    def poll(self, most: int = 10_000) -> list[tuple[bytes | None, bytes | None]]:
-        """What has arrived since the last call, without waiting."""
-        out = []
-        for m in self.consumer.consume(most, 0):
-            err = m.error()
-            if err is None:
-                out.append((m.key(), m.value()))
-            else:
-                raise_if_fatal(err)
-        return out
-
-    def close(self) -> None:
-        self.consumer.close()
-
-
-def read_topic_to_end(settings: Settings, topic: str) -> Iterator[tuple[bytes | None, bytes | None]]:
-    """Every (key, value) of `topic` from the beginning up to its end at call time."""
-    follower = TopicFollower(settings, topic)
-    try:
-        for chunk in follower.read_to_end():
-            yield from chunk
-    finally:
-        follower.close()
-
-
-class TailConsumer:
-    """Follows a topic for display: a throw-away group, from the end or from the beginning."""
-
-    def __init__(self, settings: Settings, topic: str, from_beginning: bool) -> None:
-        self.consumer = Consumer(
-            {
-                "group.id": f"anpr-tail-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest" if from_beginning else "latest",
-                **client_conf(settings, "consumer"),
-            }
-        )
-        self.consumer.subscribe([topic])
-
-    def poll(self, timeout_s: float) -> list[bytes]:
-        values = []
-        for m in self.consumer.consume(1000, timeout_s):
-            err = m.error()
-            if err is not None:
-                raise_if_fatal(err)
-                continue
-            v = m.value()
-            if v is not None:
-                values.append(v)
-        return values
-
-    def close(self) -> None:
-        self.consumer.close()

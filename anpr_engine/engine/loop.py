@@ -1,7 +1,7 @@
 """The engine's batch step and loop: messages in → decoded reads → normalized plates → hits → alerts out.
 
-Written against three small interfaces (a source of message batches, an alert sink, a dead-letter
-sink) so the same loop runs over Kafka (anpr_engine.io) or files (offline mode) and in tests.
+Written against small interfaces (engine.ports: a source of message batches, an alert sink, a
+dead-letter sink) so the same loop runs over Kafka (anpr_engine.io) or files (offline mode) and in tests.
 Delivery is at-least-once: a batch's position is committed only after its alerts and dead letters
 are acknowledged. The wait for those acknowledgements overlaps the next batch's work: a batch's
 alerts are sent when it is matched, and it is settled (acknowledgements awaited, position
@@ -16,18 +16,19 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field, replace
-from typing import Protocol
 
 import numpy as np
 import pyarrow as pa
 
-from anpr_engine.alerts import OutgoingAlert, Published, Suppressor
-from anpr_engine.match.table import match_reads
+from anpr_engine.codec.alerts import OutgoingAlert
+from anpr_engine.codec.reads import ANY_TIME, MESSAGE_INDEX, TimeWindow, decode_messages
+from anpr_engine.engine.ports import AlertSink, Batch, DeadLetterSink, Source, WatchlistUpdates
+from anpr_engine.engine.retro import RecentReads
+from anpr_engine.engine.suppression import Published, Suppressor
+from anpr_engine.match.reads import match_reads
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.reads import ANY_TIME, MESSAGE_INDEX, TimeWindow, decode_messages
-from anpr_engine.retro import RecentReads
 
 log = logging.getLogger(__name__)
 
@@ -40,82 +41,11 @@ def freeze_heap() -> None:
     gc.freeze()
 
 
-@dataclass
-class Message:
-    """A message as the pipeline needs it: value, key, where it came from, and its format.
-
-    `content_type` NDJSON or ARROW_STREAM marks a batched message (many reads, from a gateway
-    aggregating cameras); anything else is one JSON read. `row` is set on the units split
-    out of a batched message, so a dead letter can say which line was bad.
-    """
-
-    value: bytes | None
-    key: bytes | None = None
-    topic: str = ""
-    partition: int = -1
-    offset: int = -1
-    content_type: str | None = None
-    row: int | None = None
-
-
-@dataclass(frozen=True)
-class Batch:
-    """What a source hands over: message values and formats as lists; a full Message only on demand
-    (for a dead letter), since building one per message costs more than the engine's whole work on it."""
-
-    values: list[bytes | None]
-    content_types: list[str | None]
-    message: Callable[[int], Message]
-    position: object = None  # where the source stood after handing this batch out (its own commit token)
-    partitions: Sequence[int] = ()  # each message's partition, where the source has partitions
-
-    def __len__(self) -> int:
-        return len(self.values)
-
-
-def batch_of(messages: Sequence[Message]) -> Batch:
-    return Batch(
-        [m.value for m in messages], [m.content_type for m in messages], messages.__getitem__,
-        partitions=[m.partition for m in messages],
-    )  # fmt: skip
-
-
 def _partitions(batch: Batch, reads: pa.Table) -> np.ndarray:
     """The partition of each read's message (-1 for all where the batch has none)."""
     if not batch.partitions:
         return np.full(reads.num_rows, -1, np.int32)
     return np.asarray(batch.partitions, np.int32)[reads[MESSAGE_INDEX].to_numpy()]
-
-
-class Source(Protocol):
-    def poll_batch(self) -> Batch: ...
-    def ready_since(self) -> float | None:
-        """The time.monotonic() since which the source can deliver (e.g. partitions assigned and
-        their past taken over); None while it cannot: the engine is then waiting, not idle."""
-        ...
-
-    def commit(self, batch: Batch) -> None:
-        """Record that everything delivered up to and including `batch` is done (later batches may
-        have been handed out already)."""
-        ...
-
-
-class WatchlistUpdates(Protocol):
-    def poll(self) -> list[tuple[bytes | None, bytes | None]]:
-        """Records of the watchlist topic (key, value; None is a tombstone) that arrived since the last call."""
-        ...
-
-
-class AlertSink(Protocol):
-    def send(self, alerts: Sequence[OutgoingAlert]) -> None: ...
-    def flush(self) -> None:
-        """Block until everything sent is acknowledged; raise if any of it was not."""
-        ...
-
-
-class DeadLetterSink(Protocol):
-    def send(self, message: Message, reason: str) -> None: ...
-    def flush(self) -> None: ...
 
 
 @dataclass

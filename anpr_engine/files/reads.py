@@ -12,7 +12,7 @@ import pyarrow.compute as pc
 import pyarrow.csv as pcsv
 import pyarrow.parquet as pq
 
-from anpr_engine.reads import READ_SCHEMA, decode_reads, table_to_json_lines, validate_table
+from anpr_engine.codec.reads import READ_SCHEMA, decode_reads, table_to_json_lines, validate_table
 
 CSV_CANDIDATE_SEP = "|"
 _CSV_TYPES = pa.schema([f if f.name != "candidates" else pa.field(f.name, pa.string()) for f in READ_SCHEMA])

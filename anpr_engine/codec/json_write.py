@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from anpr_engine.column_checks import one_array, present
+from anpr_engine.codec.columns import one_array, present
 from anpr_engine.kernels.json_write import INT, STRING, write_objects
 
 

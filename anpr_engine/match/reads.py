@@ -13,10 +13,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from anpr_engine.alerts import HitReads, OutgoingAlert, encode_alert
+from anpr_engine.codec.alerts import HitReads, OutgoingAlert, encode_alert
 from anpr_engine.match.hits import Hits
+from anpr_engine.match.normalize import NormalizedPlates, normalize_plates
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.normalize import NormalizedPlates, normalize_plates
 
 
 @dataclass(frozen=True)

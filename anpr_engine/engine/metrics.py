@@ -17,8 +17,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
-from anpr_engine.pipeline import Engine
-from anpr_engine.reads import reason_kind
+from anpr_engine.codec.reads import reason_kind
+from anpr_engine.engine.loop import Engine
 
 log = logging.getLogger(__name__)
 

@@ -1,5 +1,7 @@
-"""librdkafka's own log lines through Python logging, rate-limited: a broker outage made it write
-615 lines to stderr in 20 seconds, burying the engine's own messages."""
+"""What every Kafka client of the project is configured with: the cluster and pass-through
+properties of its role, the fetch tuning, and librdkafka's own log lines through Python logging,
+rate-limited (a broker outage made it write 615 lines to stderr in 20 seconds, burying the
+engine's own messages)."""
 
 from __future__ import annotations
 
@@ -55,3 +57,13 @@ def client_conf(settings: Settings, role: ClientRole) -> dict[str, Any]:
     """What every Kafka client of the project is configured with, over its own tuning: the cluster,
     the pass-through properties for its role, and the rate-limited logger."""
     return {**settings.kafka_conf(role), "logger": client_logger()}
+
+
+FETCH_TUNING: dict[str, str | int | float | bool] = {
+    "fetch.wait.max.ms": 10,
+    # batched messages (many reads each, ~100 bytes a read in Arrow) need more than 1 MiB a fetch
+    "max.partition.fetch.bytes": 8 << 20,
+    # a full local queue must not pause fetching for a whole second (the librdkafka default): measured
+    # on batched reads, 0.73M reads/s with the default, 1.32M with this
+    "fetch.queue.backoff.ms": 20,
+}

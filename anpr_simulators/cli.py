@@ -13,14 +13,14 @@ import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from anpr_engine.cli.common import Bootstrap, ConfigFile, ReadsTopic, die, settings_from
+from anpr_engine.codec.reads import ARROW_STREAM, NDJSON, arrow_stream, encode_read, reads_to_table, table_to_json_lines
+from anpr_engine.files.reads import read_reads_file, write_reads_file
+from anpr_engine.files.watchlists import load_entries, write_entries
 from anpr_engine.io.admin import ensure_topics
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.models import PlateRead
-from anpr_engine.read_files import read_reads_file, write_reads_file
-from anpr_engine.reads import ARROW_STREAM, NDJSON, arrow_stream, encode_read, reads_to_table, table_to_json_lines
-from anpr_engine.watchlist_files import load_entries, write_entries
-from simulators.noise import NoiseModel
-from simulators.traffic import Traffic, make_watchlists, malformed_message
+from anpr_simulators.noise import NoiseModel
+from anpr_simulators.traffic import Traffic, make_watchlists, malformed_message
 
 
 class BatchFormat(StrEnum):

@@ -1,6 +1,6 @@
 """Vectorized checks of Arrow columns against a model's constraints, from the columns' buffers:
 no Python object per row. Each check may be stricter than the model (a row it refuses goes to the
-model), never looser. Used by the decoders of reads (reads.py) and of watchlist entries (entries.py)."""
+model), never looser. Used by the decoders of reads (codec/reads.py) and of watchlist entries (codec/entries.py)."""
 
 from __future__ import annotations
 

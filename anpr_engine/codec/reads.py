@@ -1,6 +1,6 @@
 """Decoding a batch of Kafka message values into one Arrow table of valid plate reads.
 
-The fast path joins the values into one buffer, parses it with the numba JSON parser (read_json.py)
+The fast path joins the values into one buffer, parses it with the numba JSON parser (codec/json_parse.py)
 and checks the model's constraints with vectorized compute, so no Python object is built per read.
 Any message the fast path cannot vouch for is decided by the PlateRead model itself, one by one:
 its verdict is the rule, the vectorized checks are only allowed to be stricter (a test holds them
@@ -19,10 +19,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from anpr_engine.column_checks import Words, between, country_ok, str_ok, word_ok
+from anpr_engine.codec.columns import Words, between, country_ok, str_ok, word_ok
+from anpr_engine.codec.json_parse import FlatSchema, joined, parse_units
 from anpr_engine.kernels.json_objects import BLANK, OK
 from anpr_engine.models import MAX_CANDIDATES, Direction, PlateRead, first_error
-from anpr_engine.read_json import FlatSchema, joined, parse_units
 
 READ_SCHEMA = pa.schema(
     [

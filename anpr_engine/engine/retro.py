@@ -24,9 +24,10 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from anpr_engine.alerts import OutgoingAlert, Published
+from anpr_engine.codec.alerts import OutgoingAlert
 from anpr_engine.config import Settings
-from anpr_engine.match.table import match_reads
+from anpr_engine.engine.suppression import Published
+from anpr_engine.match.reads import match_reads
 from anpr_engine.match.watchlist import Fresh, Watchlist
 
 _ENCODED = ("camera_id", "camera_country", "site", "direction")

@@ -1,5 +1,5 @@
 """Watchlist entries in bulk: the columns a Watchlist keeps, and decoding records of the watchlist
-topic into them the way reads are decoded (reads.py): the numba JSON parser and vectorized checks,
+topic into them the way reads are decoded (codec/reads.py): the numba JSON parser and vectorized checks,
 the WatchlistEntry model only for what they cannot vouch for. Validating every record with the
 model took 7.8 µs an entry, most of a 1 000 000-entry load."""
 
@@ -13,10 +13,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from pydantic import ValidationError
 
-from anpr_engine.column_checks import Words, between, country_ok, str_ok, word_ok
+from anpr_engine.codec.columns import Words, between, country_ok, str_ok, word_ok
+from anpr_engine.codec.json_parse import FlatSchema, joined, parse_units
 from anpr_engine.kernels.json_objects import OK
 from anpr_engine.models import KEY_SEPARATOR, Action, Category, WatchlistEntry, first_error
-from anpr_engine.read_json import FlatSchema, joined, parse_units
 
 NEVER = np.iinfo(np.int64).max
 ENTRY_SCHEMA = pa.schema(

@@ -14,8 +14,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from anpr_engine.models import Action, Category, Direction, PlateRead, WatchlistEntry
-from simulators.noise import NoiseModel, apply_noise, read_country
-from simulators.plates import random_plate
+from anpr_simulators.noise import NoiseModel, apply_noise, read_country
+from anpr_simulators.plates import random_plate
 
 
 @dataclass(frozen=True)

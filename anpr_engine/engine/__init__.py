@@ -1,0 +1,1 @@
+"""The engine loop: its ports (source, sinks), the batch step, repeat suppression, retro-hits, metrics."""

@@ -1,0 +1,1 @@
+"""Files: read files and watchlist files (Parquet, JSON lines, CSV)."""
