@@ -1,0 +1,64 @@
+"""Every error the package raises on purpose, under one root.
+
+    AnprError
+    ├── ConfigError          settings, a config file or options that cannot be used (exit 2)
+    ├── BadInput             input refused with a reason: a file, a plate, a list record (exit 1)
+    ├── BrokerError          the Kafka cluster did not do what was asked (exit 1)
+    │   ├── BrokerUnreachable    no broker answered in time
+    │   ├── AccessRefused        the cluster's authorizer refused an operation
+    │   ├── DeliveryFailed       a record was not acknowledged
+    │   │   └── FatalDeliveryError   the producer can send nothing more (fenced, fatal error)
+    │   └── TransactionAborted   a transaction was aborted; its batch is read again
+    ├── StopRequested        a stop was asked for while waiting on the broker
+    └── InvariantBroken      an internal invariant does not hold (a bug, never the input's fault)
+
+`io/` converts librdkafka's `KafkaException` into `BrokerError` at its boundary; the console
+scripts map the tree to one line on stderr and an exit code (`cli/errors.py`). ConfigError and
+BadInput are also ValueErrors, so pydantic validators and callers expecting ValueError still work.
+"""
+
+from __future__ import annotations
+
+
+class AnprError(Exception):
+    """The root: anything the package raises on purpose."""
+
+
+class ConfigError(AnprError, ValueError):
+    """Settings, a config file or command-line options that cannot be used."""
+
+
+class BadInput(AnprError, ValueError):
+    """Input refused with a reason the user can act on (a file, a plate, a record)."""
+
+
+class BrokerError(AnprError):
+    """The Kafka cluster did not do what was asked."""
+
+
+class BrokerUnreachable(BrokerError):
+    """No broker answered within the timeout."""
+
+
+class AccessRefused(BrokerError):
+    """The cluster's authorizer refused an operation (a missing ACL)."""
+
+
+class DeliveryFailed(BrokerError):
+    """A record was not acknowledged by the broker."""
+
+
+class FatalDeliveryError(DeliveryFailed):
+    """The producer can send nothing more (fenced by a newer instance, or a fatal client error)."""
+
+
+class TransactionAborted(BrokerError):
+    """A transaction was aborted: nothing of it is visible, and its batch is read again."""
+
+
+class StopRequested(AnprError):
+    """A stop was asked for while the process waited on the broker."""
+
+
+class InvariantBroken(AnprError):
+    """An internal invariant does not hold: a bug, never the input's fault."""
