@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export PYTHON := $(abspath $(BIN)/python)
 # Numba compiles kernels once and caches them next to the sources (cache=True).
 
-.PHONY: venv browser kafka-up kafka-down lint test test-outage test-unit test-cluster demo console screenshots bench schemas clean
+.PHONY: venv browser kafka-up kafka-down lint docs test test-outage test-unit test-cluster demo console screenshots bench schemas clean
 
 venv: $(STAMP)
 
@@ -40,13 +40,20 @@ lint: venv
 schemas: venv
 	$(BIN)/anpr-engine schemas schemas
 
+# The documentation (mkdocs.yml, docs/) served at http://127.0.0.1:8000/ while it is edited.
+# NO_MKDOCS_2_WARNING silences Material for MkDocs' end-of-life banner (docs/design.md, Libraries).
+docs: venv
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs serve
+
+# The documentation built with --strict first (a broken link or anchor fails), into site/ (ignored).
 # Two pytest workers, a file each at a time (the integration tests mostly wait on the broker).
 test: venv lint browser
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict --quiet --site-dir site
 	kafka/with-broker.sh $(BIN)/python -m pytest -q -n 2 --dist loadfile --durations=25 -m "not broker_restart"
 
 # The single-broker outage tests (they stop and start the local broker): not in `make test` while
 # librdkafka 2.15.1 can leave a coordinator connection wedged after the only broker restarts
-# (README, "A group member wedged after a broker restart").
+# (docs/kafka-client.md).
 test-outage: venv
 	kafka/with-broker.sh $(BIN)/python -m pytest -q -s -m broker_restart
 
@@ -67,7 +74,7 @@ demo: venv
 console: venv
 	kafka/with-broker.sh env ANPR_CONSOLE_AUTH=$${ANPR_CONSOLE_AUTH:-none} $(BIN)/anpr-console $(CONSOLE_ARGS)
 
-# The README's screenshots, taken by the browser tests from a demo run.
+# The docs' screenshots (docs/screenshots), taken by the browser tests from a demo run.
 screenshots: venv browser
 	DEMO_SCREENSHOTS=docs/screenshots kafka/with-broker.sh ./demo.sh
 
@@ -75,4 +82,4 @@ bench: venv
 	kafka/with-broker.sh $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .kafka demo-out .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .kafka demo-out site .mypy_cache .ruff_cache .pytest_cache

@@ -29,7 +29,7 @@ echo "demo: operator console at http://127.0.0.1:$CONSOLE_PORT/ (login disabled 
 $BIN/anpr-simulate run --watchlist "$OUT/watchlists.jsonl" --seed "$RANDOM" --rate "$RATE" --duration-s "$DURATION" \
   --listed-share 0.02 --malformed-share 0.003 --quiet >"$OUT/simulate.log"
 sleep 2
-if [ -n "${DEMO_SCREENSHOTS:-}" ]; then  # the README's screenshots, taken by the browser tests from this run
+if [ -n "${DEMO_SCREENSHOTS:-}" ]; then  # the docs' screenshots, taken by the browser tests from this run
   ANPR_CONSOLE_URL="http://127.0.0.1:$CONSOLE_PORT" ANPR_SCREENSHOTS="$DEMO_SCREENSHOTS" \
     $BIN/python -m pytest -q -p no:cacheprovider tests/console/test_console_browser.py -k demo_screenshots >&2
 fi

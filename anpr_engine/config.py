@@ -16,7 +16,9 @@ from typing import Literal
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict, TomlConfigSettingsSource
 
+from anpr_engine.errors import ConfigError
 from anpr_engine.match.policy import MatchPolicy
+from anpr_engine.models import any_case
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 CONFIG_ENV = "ANPR_CONFIG"
@@ -41,10 +43,6 @@ OWNED_PROPERTIES: dict[str, frozenset[str]] = {
     "producer": frozenset({"transactional.id", "enable.idempotence", "acks"}),
     "admin": frozenset(),
 }
-
-
-class ConfigFileError(ValueError):
-    """The configuration file cannot be read (missing, or not TOML)."""
 
 
 _config_file: Path | None = None
@@ -139,6 +137,8 @@ class ConsoleUser(BaseModel):
     role: ConsoleRole
     password_hash: SecretStr = Field(description="Argon2 hash, e.g. $argon2id$v=19$...")
     agency: str | None = Field(default=None, max_length=128)
+
+    _choices = any_case("role")
 
 
 class ConsoleSettings(BaseModel):
@@ -275,12 +275,16 @@ class Settings(BaseSettings):
         if path is None:
             return init_settings, env_settings
         if not path.is_file():
-            raise ConfigFileError(f"configuration file {path} not found")
+            raise ConfigError(f"config: configuration file {path} not found")
         try:
             toml = TomlConfigSettingsSource(settings_cls, toml_file=path)
-        except ValueError as e:  # tomllib.TOMLDecodeError
-            raise ConfigFileError(f"configuration file {path} is not valid TOML: {e}") from e
+        except OSError as e:
+            raise ConfigError(f"config: configuration file {path} cannot be read: {e.strerror or e}") from e
+        except ValueError as e:  # tomllib.TOMLDecodeError, UnicodeDecodeError
+            raise ConfigError(f"config: configuration file {path} is not valid TOML: {e}") from e
         return init_settings, env_settings, toml
+
+    _choices = any_case("guarantee", "log_level", "log_format", "console_auth")
 
     @field_validator("kafka_extra", "kafka_consumer", "kafka_producer", "kafka_admin", mode="before")
     @classmethod

@@ -5,19 +5,22 @@
     ├── BadInput             input refused with a reason: a file, a plate, a list record (exit 1)
     ├── BrokerError          the Kafka cluster did not do what was asked (exit 1)
     │   ├── BrokerUnreachable    no broker answered in time
-    │   ├── AccessRefused        the cluster's authorizer refused an operation
+    │   ├── AccessRefused        the cluster refused the credentials or an operation (ACLs)
     │   ├── DeliveryFailed       a record was not acknowledged
     │   │   └── FatalDeliveryError   the producer can send nothing more (fenced, fatal error)
     │   └── TransactionAborted   a transaction was aborted; its batch is read again
     ├── StopRequested        a stop was asked for while waiting on the broker
     └── InvariantBroken      an internal invariant does not hold (a bug, never the input's fault)
 
-`io/` converts librdkafka's `KafkaException` into `BrokerError` at its boundary; the console
-scripts map the tree to one line on stderr and an exit code (`cli/errors.py`). ConfigError and
-BadInput are also ValueErrors, so pydantic validators and callers expecting ValueError still work.
+`io/` converts librdkafka's `KafkaException` into `BrokerError` at its boundary
+(`io.kafka_errors.broker_error`); the console scripts map the tree to one line on stderr and an
+exit code (`cli/errors.py`). ConfigError and BadInput are also ValueErrors, so pydantic validators
+and callers expecting ValueError still work.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 
 class AnprError(Exception):
@@ -41,11 +44,17 @@ class BrokerUnreachable(BrokerError):
 
 
 class AccessRefused(BrokerError):
-    """The cluster's authorizer refused an operation (a missing ACL)."""
+    """The cluster refused this client's credentials or TLS handshake, or its authorizer refused an
+    operation (a missing ACL)."""
 
 
 class DeliveryFailed(BrokerError):
-    """A record was not acknowledged by the broker."""
+    """A record was not acknowledged by the broker; the batch must not be committed. `errors` holds
+    the client's delivery errors (librdkafka's KafkaError), where there were any."""
+
+    def __init__(self, message: str, errors: Sequence[object] = ()) -> None:
+        super().__init__(message)
+        self.errors = list(errors)
 
 
 class FatalDeliveryError(DeliveryFailed):
@@ -57,7 +66,8 @@ class TransactionAborted(BrokerError):
 
 
 class StopRequested(AnprError):
-    """A stop was asked for while the process waited on the broker."""
+    """A stop (SIGINT/SIGTERM) was asked for while the process waited on the broker: the wait is given
+    up, nothing more is committed, and what was not settled is read again at the next start."""
 
 
 class InvariantBroken(AnprError):

@@ -9,9 +9,19 @@ from __future__ import annotations
 
 import uuid
 from enum import StrEnum
-from typing import Annotated, Literal
+from types import UnionType
+from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, computed_field, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    computed_field,
+    field_validator,
+    model_validator,
+)  # fmt: skip
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["NL", "BE", "DE"])]
 EpochMs = Annotated[int, Field(ge=0, le=2**63 - 1, description="UTC milliseconds since 1970-01-01")]
@@ -237,6 +247,32 @@ class CovertView(BaseModel):
     role: str
     at_ms: EpochMs
     via: str = Field(description="how it was shown: page (the first screen) or live")
+
+
+def any_case(*fields: str) -> Any:
+    """A before-validator for the Literal choices of `fields` (settings as users type them:
+    `debug`, `Exactly-Once`): a string equal to a choice but for case becomes the choice's own
+    spelling; anything else is left to the field's own check. In a model:
+    `_choices = any_case("mode", "country")`."""
+    return field_validator(*fields, mode="before")(_canonical_choice)
+
+
+def _canonical_choice(cls: type[BaseModel], value: object, info: ValidationInfo) -> object:
+    if not isinstance(value, str) or info.field_name is None:
+        return value
+    for choice in _choices(cls.model_fields[info.field_name].annotation):
+        if isinstance(choice, str) and choice.casefold() == value.casefold():
+            return choice
+    return value
+
+
+def _choices(annotation: object) -> list[object]:
+    """The values of the Literals in a field's annotation (also inside `X | None`, Annotated)."""
+    if get_origin(annotation) is Literal:
+        return list(get_args(annotation))
+    if get_origin(annotation) in (Union, UnionType, Annotated):
+        return [c for arg in get_args(annotation) for c in _choices(arg)]
+    return []
 
 
 def first_error(e: ValidationError, whole: str) -> str:

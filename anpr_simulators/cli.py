@@ -12,8 +12,10 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
-from anpr_engine.cli.common import Bootstrap, ConfigFile, ReadsTopic, die, settings_from
+from anpr_engine.cli.common import Bootstrap, ConfigFile, ReadsTopic, settings_from
+from anpr_engine.cli.errors import App, input_file
 from anpr_engine.codec.reads import ARROW_STREAM, NDJSON, arrow_stream, encode_read, reads_to_table, table_to_json_lines
+from anpr_engine.errors import BadInput, ConfigError
 from anpr_engine.files.reads import read_reads_file, write_reads_file
 from anpr_engine.files.watchlists import load_entries, write_entries
 from anpr_engine.io.admin import ensure_topics
@@ -28,7 +30,7 @@ class BatchFormat(StrEnum):
     ARROW = "arrow"
 
 
-app = typer.Typer(help="Simulated ANPR border cameras at the Limburg crossings.", no_args_is_help=True)
+app = App(help="Simulated ANPR border cameras at the Limburg crossings.", no_args_is_help=True)
 
 
 class Pacer:
@@ -101,16 +103,15 @@ def run(
 ) -> None:
     """Publish simulated reads (JSON, keyed by camera id) to the reads topic."""
     if duration_s is None and count is None:
-        raise die("give --duration-s or --count")
+        raise ConfigError("give --duration-s or --count")
     if not publish and out is None:
-        raise die("--no-publish needs --out")
+        raise ConfigError("--no-publish needs --out")
     if watchlist is not None:
-        try:
+        with input_file(watchlist):
             entries, errors = load_entries(watchlist)
-        except (OSError, ValueError) as e:
-            raise die(str(e)) from e
         if errors:
-            raise die(f"{watchlist}: {len(errors)} invalid rows, first at line {errors[0].line}: {errors[0].reason}")
+            first = errors[0]
+            raise BadInput(f"{watchlist}: {len(errors)} invalid rows, first at line {first.line}: {first.reason}")
     else:
         entries = make_watchlists(watchlist_size, seed)
     if watchlist_out is not None:
@@ -196,10 +197,11 @@ def replay(
         try:
             factor = float(speed)
         except ValueError as e:
-            raise die(f"--speed must be real, max or a number, not {speed!r}") from e
+            raise ConfigError(f"--speed must be real, max or a number, not {speed!r}") from e
         if factor <= 0:
-            raise die("--speed factor must be positive")
-    table, rejects = read_reads_file(file)
+            raise ConfigError("--speed factor must be positive")
+    with input_file(file):
+        table, rejects = read_reads_file(file)
     for line, why in rejects:
         typer.echo(f"{file}:{line}: {why} (skipped)", err=True)
     table = table.sort_by("ts_ms")

@@ -3,16 +3,18 @@
 from __future__ import annotations
 
 import time
+from contextlib import suppress
 from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
 from pydantic import ValidationError
 
-from anpr_engine.cli.common import AlertsTopic, Bootstrap, ConfigFile, die, settings_from
+from anpr_engine.cli.common import AlertsTopic, Bootstrap, ConfigFile, settings_from
+from anpr_engine.cli.errors import App
 from anpr_engine.models import Alert
 
-app = typer.Typer(help="Follow the alerts topic.")
+app = App(help="Follow the alerts topic.")
 
 
 def format_alert(a: Alert) -> str:
@@ -56,17 +58,16 @@ def tail(
     max_alerts: Annotated[int | None, typer.Option(help="Exit after printing this many alerts.")] = None,
     config: ConfigFile = None,
 ) -> None:
-    """Print alerts as they arrive; a Kafka error it cannot get past (e.g. not authorized to read the
-    topic) exits 1 with one line."""
-    from confluent_kafka import KafkaException
-
+    """Print alerts as they arrive (the alerts topic is created if missing); no broker answering, or
+    a Kafka error it cannot get past (e.g. not authorized to read the topic), exits 1 with one line."""
+    from anpr_engine.io.admin import alerts_topics, ensure_topics
     from anpr_engine.io.topic_readers import TailConsumer
 
     settings = settings_from(bootstrap, alerts=alerts_topic)
-    consumer = TailConsumer(settings, settings.topics.alerts, from_beginning)
+    ensure_topics(settings, only=alerts_topics(settings))
     shown = 0
     last = time.monotonic()
-    try:
+    with TailConsumer(settings, settings.topics.alerts, from_beginning) as consumer, suppress(KeyboardInterrupt):
         while max_alerts is None or shown < max_alerts:
             values = consumer.poll(0.2)
             if values:
@@ -77,10 +78,7 @@ def tail(
                 try:
                     a = Alert.model_validate_json(v)
                 except ValidationError as e:
-                    typer.echo(
-                        f"anpr-alerts: skipped a message that is not an alert: {e.errors()[0]['msg']}",
-                        err=True,
-                    )
+                    typer.echo(f"anpr-alerts: skipped a message that is not an alert: {e.errors()[0]['msg']}", err=True)
                     continue
                 if not keep(a, country, list_name, min_priority):
                     continue
@@ -88,9 +86,3 @@ def tail(
                 shown += 1
                 if max_alerts is not None and shown >= max_alerts:
                     break
-    except KeyboardInterrupt:
-        pass
-    except KafkaException as e:
-        raise die(f"kafka: {e}", 1) from e
-    finally:
-        consumer.close()

@@ -1,26 +1,16 @@
-"""Options every console script shares, and the Settings they produce."""
+"""Options every console script shares, and the Settings they produce. A problem with the
+settings raises (ConfigError, pydantic's ValidationError): cli.errors reports it, exit 2."""
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated, TypeVar
+from typing import Annotated
 
 import typer
-from pydantic import ValidationError
 
-from anpr_engine.config import (
-    CONFIG_ENV,
-    DEFAULT_BOOTSTRAP,
-    SECRET_PROPERTY,
-    ConfigFileError,
-    Settings,
-    use_config_file,
-)
+from anpr_engine.config import CONFIG_ENV, DEFAULT_BOOTSTRAP, Settings, use_config_file
 from anpr_engine.match.policy import CountryPolicy, MatchPolicy
-
-T = TypeVar("T")
 
 
 def _use_config(path: Path | None) -> Path | None:
@@ -75,9 +65,8 @@ def settings_from(
     audit: str | None = None,
     **extra: object,
 ) -> Settings:
-    """Settings from the file and the environment (ANPR_*), with the options that were given on top;
-    a problem with any of them exits 2 with one line each."""
-    base = checked(Settings)
+    """Settings from the file and the environment (ANPR_*), with the options that were given on top."""
+    base = Settings()
     given = {
         "reads": reads, "alerts": alerts, "watchlist": watchlist, "dlq": dlq, "alerts_covert": alerts_covert,
         "feedback": feedback, "audit": audit,
@@ -86,31 +75,7 @@ def settings_from(
     update: dict[str, object] = {"topics": topics, **extra}
     if bootstrap:
         update["bootstrap_servers"] = bootstrap
-    return checked(lambda: Settings.model_validate({**base.model_dump(), **update}))
-
-
-def checked(make: Callable[[], T]) -> T:
-    """make(), or exit 2 with one line per configuration problem (never a secret's value)."""
-    try:
-        return make()
-    except ConfigFileError as e:
-        raise die(f"config: {e}") from e
-    except ValidationError as e:
-        for line in settings_problems(e):
-            typer.echo(f"error: config: {line}", err=True)
-        raise typer.Exit(2) from e
-
-
-def settings_problems(err: ValidationError) -> list[str]:
-    """One line per problem: where (dotted, as in the file; ANPR_ and `__` in the environment),
-    what is wrong, and the value given unless it is a secret's."""
-    lines = []
-    for e in err.errors():
-        where = ".".join(str(x) for x in e["loc"]) or "settings"
-        secret = any(SECRET_PROPERTY.search(str(x)) for x in e["loc"])
-        given = "" if secret or e["type"] == "missing" or "input" not in e else f" (given: {e['input']!r:.80})"
-        lines.append(f"{where}: {e['msg']}{given}")
-    return lines
+    return Settings.model_validate({**base.model_dump(), **update})
 
 
 def match_policy(
@@ -118,7 +83,7 @@ def match_policy(
 ) -> MatchPolicy:
     """The match policy of the environment (ANPR_MATCH__*), with the options that were given on top."""
     given = {"max_equivalences": max_equivalences, "max_differences": max_differences, "country": country}
-    base = checked(Settings).match
+    base = Settings().match
     return MatchPolicy.model_validate({**base.model_dump(), **{k: v for k, v in given.items() if v is not None}})
 
 
@@ -134,9 +99,3 @@ def configure_logging(settings: Settings) -> None:
     else:
         handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
     logging.basicConfig(level=settings.log_level, handlers=[handler], force=True)
-
-
-def die(message: str, code: int = 2) -> typer.Exit:
-    """Print one clear error line and return the Exit to raise."""
-    typer.echo(f"error: {message}", err=True)
-    return typer.Exit(code)

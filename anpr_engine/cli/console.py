@@ -17,11 +17,12 @@ from anpr_engine.cli.common import (
     ConfigFile,
     CovertAlertsTopic,
     FeedbackTopic,
-    die,
     settings_from,
 )  # fmt: skip
+from anpr_engine.cli.errors import App
+from anpr_engine.errors import ConfigError
 
-app = typer.Typer(help="The operator console.", invoke_without_command=True, no_args_is_help=False)
+app = App(help="The operator console.", invoke_without_command=True, no_args_is_help=False)
 
 
 @app.callback()
@@ -36,16 +37,21 @@ def serve(
     audit_topic: AuditTopic = None,
     config: ConfigFile = None,
 ) -> None:
-    """Serve the console (when no command is given) until SIGINT/SIGTERM."""
+    """Serve the console (when no command is given) until SIGINT/SIGTERM; its topics are created if
+    missing. No broker answering, or a Kafka error it cannot get past, exits 1 with one line."""
     if ctx.invoked_subcommand is not None:
         return
     from anpr_engine.console.app import serve as serve_console
+    from anpr_engine.io.admin import console_topics, ensure_topics
 
     settings = settings_from(
         bootstrap, alerts=alerts_topic, alerts_covert=covert_alerts_topic, feedback=feedback_topic, audit=audit_topic
     )
     if settings.console_auth == "password" and not settings.console.users:
-        raise die("console: no users configured (console.users) and ANPR_CONSOLE_AUTH is not none: nobody could log in")
+        raise ConfigError(
+            "console: no users configured (console.users) and ANPR_CONSOLE_AUTH is not none: nobody could log in"
+        )
+    ensure_topics(settings, only=console_topics(settings))  # the cluster answers: only then the address is shown
     c = settings.console
     shown_host = host or c.host
     typer.echo(
@@ -53,12 +59,7 @@ def serve(
         + ("  (login disabled: ANPR_CONSOLE_AUTH=none, local demo only)" if settings.console_auth == "none" else ""),
         err=True,
     )
-    from confluent_kafka import KafkaException
-
-    try:
-        serve_console(settings, port, host)
-    except KafkaException as e:
-        raise die(f"kafka: {e.args[0] if e.args else e}", 1) from e
+    serve_console(settings, port, host)
 
 
 @app.command("hash-password")
@@ -68,7 +69,7 @@ def hash_password_command() -> None:
 
     password = getpass.getpass("password: ") if sys.stdin.isatty() else sys.stdin.readline().rstrip("\n")
     if not password:
-        raise die("an empty password")
+        raise ConfigError("an empty password")
     typer.echo(hash_password(password))
 
 
@@ -80,14 +81,16 @@ def report(
     config: ConfigFile = None,
 ) -> None:
     """False-hit rates per list and match kind, from every verdict on the feedback topic (the last
-    verdict on each alert counts)."""
+    verdict on each alert counts; the console's topics are created if missing)."""
     from pydantic import ValidationError
 
     from anpr_engine.console.state import verdict_rates
+    from anpr_engine.io.admin import console_topics, ensure_topics
     from anpr_engine.io.topic_readers import read_topic_to_end
     from anpr_engine.models import AlertFeedback
 
     settings = settings_from(bootstrap, feedback=feedback_topic)
+    ensure_topics(settings, only=console_topics(settings))
     last: dict[bytes, AlertFeedback | None] = {}
     skipped = 0
     for key, value in read_topic_to_end(settings, settings.topics.feedback):

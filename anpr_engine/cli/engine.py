@@ -23,12 +23,11 @@ from anpr_engine.cli.common import (
     DlqTopic,
     ReadsTopic,
     WatchlistTopic,
-    checked,
     configure_logging,
-    die,
     match_policy,
     settings_from,
 )
+from anpr_engine.cli.errors import App, input_file
 from anpr_engine.config import Guarantee, Settings, config_file
 from anpr_engine.engine.loop import Stats, freeze_heap
 from anpr_engine.engine.suppression import Suppressor
@@ -40,7 +39,7 @@ from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import MODELS
 
 log = logging.getLogger(__name__)
-app = typer.Typer(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
+app = App(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
 
 SuppressS = Annotated[
     float | None,
@@ -99,7 +98,10 @@ def run(
     batch_max_reads: Annotated[int | None, typer.Option(min=1, help="Most messages taken per batch [20000].")] = None,
     country_policy: Annotated[
         CountryPolicy | None,
-        typer.Option(help="Entries of another plate country than the read's: strict never matches [lenient]."),
+        typer.Option(
+            case_sensitive=False,
+            help="Entries of another plate country than the read's: strict never matches [lenient].",
+        ),
     ] = None,
     suppress_s: SuppressS = None,
     instance_id: Annotated[
@@ -112,7 +114,10 @@ def run(
     ] = None,
     guarantee: Annotated[
         Guarantee | None,
-        typer.Option(help="exactly-once: alerts, dead letters and offsets in one Kafka transaction [at-least-once]."),
+        typer.Option(
+            case_sensitive=False,
+            help="exactly-once: alerts, dead letters and offsets in one Kafka transaction [at-least-once].",
+        ),
     ] = None,
     workers: Annotated[
         int | None,
@@ -132,11 +137,6 @@ def run(
     """Consume reads, match them against the watchlist topic, produce alerts; SIGINT/SIGTERM end it
     cleanly (exit 0); a Kafka failure it cannot get past exits 1 with one line. With --workers N,
     N such processes are run and supervised (see anpr_engine.cli.workers)."""
-    from confluent_kafka import KafkaException
-
-    from anpr_engine.io.producer import DeliveryFailed
-    from anpr_engine.io.transactions import FatalDeliveryError
-
     settings = run_settings(
         bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, group_id, max_equivalences,
         max_differences, batch_max_reads, country_policy, suppress_s, instance_id, covert_alerts_topic,
@@ -149,29 +149,24 @@ def run(
         argv = [sys.executable, "-m", "anpr_engine.cli.engine", *sys.argv[1:]]
         base_id = settings.instance_id or socket.gethostname()
         raise typer.Exit(Supervisor(argv, settings.workers, base_id, stats_file, settings.metrics_port).run())
-    try:
-        stats = _serve(settings, idle_exit_s)
-    except (KafkaException, DeliveryFailed, FatalDeliveryError) as e:
-        raise die(f"kafka: {e}", 1) from e
-    _report(stats, stats_file)
+    _report(_serve(settings, idle_exit_s), stats_file)
 
 
 def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     """The engine over Kafka: the watchlist loaded, then reads consumed until a signal (or idle_exit_s)."""
     from anpr_engine.engine.metrics import EngineMetrics, serve
+    from anpr_engine.errors import StopRequested
     from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.kafka_engine import kafka_engine
-    from anpr_engine.io.producer import StopRequested
     from anpr_engine.io.topic_readers import TopicFollower
     from anpr_engine.io.watchlist_topic import load_watchlist
 
     metrics = EngineMetrics(settings.summary_interval_s)
     if settings.metrics_port is not None:  # up before the watchlist loads: alive, not ready
         serve(metrics, settings.metrics_port, alive_within_s=2 * settings.flush_timeout_s + 30)
-    ensure_topics(settings, settings.flush_timeout_s, engine_topics(settings))
+    ensure_topics(settings, only=engine_topics(settings))
     t0 = time.perf_counter()
-    follower = TopicFollower(settings, settings.topics.watchlist, settings.flush_timeout_s)
-    try:
+    with TopicFollower(settings, settings.topics.watchlist) as follower:
         watchlist, bad = load_watchlist(follower, settings.match)
         log.info(
             "engine: watchlist %d entries (%d unusable) loaded in %.2fs from %s; consuming %s as group %s",
@@ -188,16 +183,13 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
 
         signal.signal(signal.SIGINT, on_signal)
         signal.signal(signal.SIGTERM, on_signal)
-        try:
-            return engine.run(max_idle_s=idle_exit_s)
-        except StopRequested:
-            log.warning("engine: stopped while the broker acknowledged nothing; what was not settled is read again "
-                        "at the next start")  # fmt: skip
-            return engine.stats
-        finally:
-            source.close()
-    finally:
-        follower.close()
+        with source:
+            try:
+                return engine.run(max_idle_s=idle_exit_s)
+            except StopRequested:
+                log.warning("engine: stopped while the broker acknowledged nothing; what was not settled is read "
+                            "again at the next start")  # fmt: skip
+                return engine.stats
 
 
 def _report(stats: Stats, stats_file: Path | None) -> None:
@@ -216,15 +208,16 @@ def match(
     max_equivalences: MaxEquiv = None,
     max_differences: MaxDiff = None,
     suppress_s: SuppressS = None,
-    country_policy: Annotated[CountryPolicy | None, typer.Option(help="strict or lenient [lenient].")] = None,
+    country_policy: Annotated[
+        CountryPolicy | None, typer.Option(case_sensitive=False, help="strict or lenient [lenient].")
+    ] = None,
     config: ConfigFile = None,
 ) -> None:
     """Offline mode, no broker: match a file of reads against a watchlist file and write alerts."""
-    try:
+    with input_file(watchlist):
         entries, errors = load_entry_rows(watchlist)
+    with input_file(reads):
         table, rejects = read_reads_file(reads)
-    except (OSError, ValueError) as e:
-        raise die(str(e)) from e
     for err in errors:
         typer.echo(f"{watchlist}:{err.line}: {err.reason}", err=True)
     for line, why in rejects:
@@ -233,7 +226,7 @@ def match(
     wl.upsert_rows(entries)
     stats = Stats()
     found = []
-    window = checked(Settings).suppress_s if suppress_s is None else suppress_s
+    window = Settings().suppress_s if suppress_s is None else suppress_s
     suppressor = Suppressor(int(window * 1000))
     for batch in table.sort_by("ts_ms").to_batches(max_chunksize=100_000):
         hits = match_reads(pa.Table.from_batches([batch]), wl, time.time_ns() // 1_000_000, stats.rejected_plates)
@@ -276,22 +269,17 @@ def topics(
     ACLs); with --check, report instead the topics missing, the retention that differs from the
     configuration and, where access.acls says the cluster enforces ACLs, the ACLs missing or not
     configured."""
-    from confluent_kafka import KafkaException
-
     from anpr_engine.io.admin import acl_differences, apply_acls, ensure_topics, topic_differences
 
     settings = settings_from(bootstrap, reads_topic, alerts_topic, watchlist_topic, dlq_topic, covert_alerts_topic)
-    try:
-        if not check:
-            created = ensure_topics(settings, settings.flush_timeout_s)
-            typer.echo(f"topics: created {', '.join(created) or 'none (all there)'}", err=True)
-            if acls:
-                typer.echo(f"topics: {apply_acls(settings, settings.flush_timeout_s)} ACLs set", err=True)
-        differences = topic_differences(settings, settings.flush_timeout_s)
-        if settings.access.acls:
-            differences += acl_differences(settings, settings.flush_timeout_s)
-    except KafkaException as e:
-        raise die(f"kafka: {e}", 1) from e
+    if not check:
+        created = ensure_topics(settings)
+        typer.echo(f"topics: created {', '.join(created) or 'none (all there)'}", err=True)
+        if acls:
+            typer.echo(f"topics: {apply_acls(settings)} ACLs set", err=True)
+    differences = topic_differences(settings)
+    if settings.access.acls:
+        differences += acl_differences(settings)
     for line in differences:
         typer.echo(f"topics: {line}")
     if check:
@@ -309,7 +297,7 @@ def show_config(
     per problem; with --show, print them as TOML, secrets masked."""
     import tomli_w
 
-    settings = checked(Settings)
+    settings = Settings()
     source = config_file()
     if not show:
         typer.echo(f"config: valid ({source or 'no file'}, ANPR_* environment, defaults)", err=True)
@@ -318,9 +306,13 @@ def show_config(
     typer.echo(tomli_w.dumps(_without_none(settings.model_dump(mode="json"))), nl=False)
 
 
-def _without_none(d: dict[str, Any]) -> dict[str, Any]:
-    """TOML has no null: unset settings are left out."""
-    return {k: _without_none(v) if isinstance(v, dict) else v for k, v in d.items() if v is not None}
+def _without_none(value: Any) -> Any:
+    """TOML has no null: unset settings are left out (also those of a table in a list: console.users)."""
+    if isinstance(value, dict):
+        return {k: _without_none(v) for k, v in value.items() if v is not None}
+    if isinstance(value, list | tuple):
+        return [_without_none(v) for v in value]
+    return value
 
 
 if __name__ == "__main__":

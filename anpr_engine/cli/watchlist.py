@@ -12,8 +12,11 @@ import pyarrow as pa
 import typer
 from pydantic import ValidationError
 
-from anpr_engine.cli.common import Bootstrap, ConfigFile, WatchlistTopic, die, match_policy, settings_from
+from anpr_engine.cli.common import Bootstrap, ConfigFile, WatchlistTopic, match_policy, settings_from
+from anpr_engine.cli.errors import App, input_file
 from anpr_engine.codec.entries import EntryRows
+from anpr_engine.config import Settings
+from anpr_engine.errors import BadInput, ConfigError
 from anpr_engine.files.watchlists import (
     RowError,
     derived_entry_id,
@@ -25,7 +28,15 @@ from anpr_engine.files.watchlists import (
 from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import Action, Category, WatchlistEntry, WatchlistList, entry_key, first_error
 
-app = typer.Typer(help="Watchlist files → the shared watchlist topic.", no_args_is_help=True)
+app = App(help="Watchlist files → the shared watchlist topic.", no_args_is_help=True)
+
+
+def _ready(settings: Settings) -> None:
+    """The engine's topics created if missing (the watchlist topic on a fresh cluster), and in the
+    metadata, before anything is read or written there."""
+    from anpr_engine.io.admin import engine_topics, ensure_topics
+
+    ensure_topics(settings, only=engine_topics(settings))
 
 
 @app.command()
@@ -42,11 +53,10 @@ def publish(
 ) -> None:
     """Validate every row; publish the valid ones (keyed by entry id, at their list's active
     generation, with its defaults); report bad rows with line and reason."""
-    from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    ensure_topics(settings, only=engine_topics(settings))
+    _ready(settings)
     state = topic_state(settings)
     defaults = {"list_name": list_name, "agency": agency, "agency_country": agency_country, "category": category}
     entries, errors = _load(file, {k: v for k, v in defaults.items() if v is not None}, state.lists)
@@ -58,7 +68,7 @@ def publish(
     verb = "deleted" if delete else "published"
     typer.echo(f"watchlist: {verb} {len(entries)} entries to {settings.topics.watchlist}, {len(errors)} rows rejected")
     if not entries and errors:
-        raise die("no valid rows", 1)
+        raise BadInput("no valid rows")
 
 
 def _load(
@@ -66,10 +76,8 @@ def _load(
     only_list: str | None = None, json: bool = True,
 ) -> tuple[EntryRows, list[RowError]]:  # fmt: skip
     """A watchlist file's valid entries, its bad rows reported on stderr as `file:line: reason`."""
-    try:
+    with input_file(file):
         entries, errors = load_entry_rows(file, defaults, lists, only_list, _now_ms(), json=json)
-    except (OSError, ValueError) as e:
-        raise die(str(e)) from e
     for err in errors:
         typer.echo(f"{file}:{err.line}: {err.reason}", err=True)
     return entries, errors
@@ -92,22 +100,21 @@ def replace(
 ) -> None:
     """Replace one list whole and atomically (e.g. a nightly export): matching sees the old list
     until one record switches it to the new, never a mix and never an empty list."""
-    from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.watchlist_topic import WatchlistWriter, next_generation, replace_list, topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    ensure_topics(settings, only=engine_topics(settings))
+    _ready(settings)
     state = topic_state(settings)
     record = state.lists.get(list_name)
     if record is None:
         if agency is None or agency_country is None:
-            raise die(f"list {list_name!r} has no list record yet: give --agency and --agency-country")
+            raise ConfigError(f"list {list_name!r} has no list record yet: give --agency and --agency-country")
         record = _list_record({"list_name": list_name, "agency": agency, "agency_country": agency_country})
     record = record.model_copy(update={"generation": next_generation(state, list_name)})
     defaults = {"category": category} if category is not None else {}
     entries, errors = _load(file, defaults, {list_name: record}, only_list=list_name)
     if errors:
-        raise die(f"{len(errors)} rows rejected: the list is replaced only by a file without bad rows", 1)
+        raise BadInput(f"{len(errors)} rows rejected: the list is replaced only by a file without bad rows")
     removed = replace_list(WatchlistWriter(settings), state, record, entries)
     typer.echo(
         f"watchlist: list {list_name} replaced by generation {record.generation}: {len(entries)} entries, "
@@ -116,10 +123,11 @@ def replace(
 
 
 def _list_record(data: dict[str, object]) -> WatchlistList:
+    """The list record the options make (ConfigError if they make none)."""
     try:
         return WatchlistList.model_validate({"record": "list", **data})
     except ValidationError as e:
-        raise die(first_error(e, "list")) from e
+        raise ConfigError(first_error(e, "list")) from e
 
 
 @app.command("check-archive")
@@ -139,10 +147,8 @@ def check_archive(
     from anpr_engine.match.watchlist import Watchlist
 
     entries, _ = _load(file)
-    try:
+    with input_file(reads):
         table, rejects = read_reads_file(reads)
-    except (OSError, ValueError) as e:
-        raise die(str(e)) from e
     for line, why in rejects:
         typer.echo(f"{reads}:{line}: {why}", err=True)
     watchlist = Watchlist(match_policy(max_equivalences))
@@ -181,11 +187,10 @@ def set_list(
     config: ConfigFile = None,
 ) -> None:
     """Create a list record, or change the given fields of one (its active generation stays)."""
-    from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    ensure_topics(settings, only=engine_topics(settings))
+    _ready(settings)
     current = topic_state(settings).lists.get(list_name)
     given = {
         "agency": agency, "agency_country": agency_country, "category": category, "priority": priority,
@@ -231,11 +236,10 @@ def add(
 ) -> None:
     """List one vehicle now: publish one entry (an entry with its id is replaced), taking what is
     not given from its list's record."""
-    from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
-    ensure_topics(settings, only=engine_topics(settings))
+    _ready(settings)
     lists = topic_state(settings).lists
     now_ms = _now_ms()
     given = {
@@ -251,10 +255,10 @@ def add(
     try:
         entry = WatchlistEntry.model_validate(data)
     except ValidationError as e:
-        raise die(first_error(e, "entry")) from e
+        raise ConfigError(first_error(e, "entry")) from e
     (problem,) = plate_problems([entry.plate])
     if problem is not None:
-        raise die(problem)
+        raise ConfigError(problem)
     (entry,) = on_lists([entry], lists, now_ms)
     WatchlistWriter(settings).entries(EntryRows.of([entry]))
     typer.echo(f"watchlist: added {entry.entry_id} to {settings.topics.watchlist}")
@@ -273,13 +277,14 @@ def remove(
     from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
 
     if not entry_id and plate is None:
-        raise die("give --entry-id or --plate")
+        raise ConfigError("give --entry-id or --plate")
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
+    _ready(settings)
     entries = topic_state(settings).entries
     wanted = listed_form(plate) if plate is not None else None
     keys = [k for k, e in entries.items() if e.entry_id in (entry_id or []) or listed_form(e.plate) == wanted]
     if not keys:
-        raise die("no listed entry matches", 1)
+        raise BadInput("no listed entry matches")
     WatchlistWriter(settings).tombstones(keys)
     ids = sorted({entries[k].entry_id for k in keys})
     typer.echo(f"watchlist: removed {len(ids)} entries: {', '.join(ids)}")
@@ -300,6 +305,7 @@ def list_counts(
     from anpr_engine.io.watchlist_topic import topic_state
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
+    _ready(settings)
     state = topic_state(settings)
     counts = Counter((e.list_name, e.agency_country, e.category.value) for e in state.active().values())
     rows = [

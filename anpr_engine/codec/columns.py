@@ -1,6 +1,7 @@
 """Vectorized checks of Arrow columns against a model's constraints, from the columns' buffers:
 no Python object per row. Each check may be stricter than the model (a row it refuses goes to the
-model), never looser. Used by the decoders of reads (codec/reads.py) and of watchlist entries (codec/entries.py)."""
+model), never looser. Used by the decoders of reads (codec/reads.py) and of watchlist entries (codec/entries.py).
+The wrapper of kernels/validate.py (its one caller)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
+from anpr_engine.errors import BadInput
 from anpr_engine.kernels.validate import one_of, two_capitals
 
 
@@ -28,6 +30,8 @@ def present(arr: pa.Array) -> np.ndarray:
 
 def _buffers(col: pa.ChunkedArray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(non-null flags, offsets, data bytes) of a string column, straight from its Arrow buffers."""
+    if not pa.types.is_string(col.type):  # int32 offsets: a large_string's are int64
+        raise BadInput(f"{col.type} column: need an Arrow string column")
     arr = one_array(col)
     offsets = np.frombuffer(arr.buffers()[1], dtype=np.int32, count=len(arr) + 1, offset=arr.offset * 4)
     data = arr.buffers()[2]

@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from anpr_engine.codec.columns import Words, between, country_ok, str_ok, word_ok
 from anpr_engine.codec.json_parse import FlatSchema, joined, parse_units
-from anpr_engine.kernels.json_objects import OK
+from anpr_engine.kernels.codes import UNIT_OK
 from anpr_engine.models import KEY_SEPARATOR, Action, Category, WatchlistEntry, first_error
 
 NEVER = np.iinfo(np.int64).max
@@ -122,7 +122,7 @@ def decode_entries(
         rows = EntryRows.of([])
     else:
         table, status = parse_units(*joined(values), FLAT)
-        vouched = status == OK
+        vouched = status == UNIT_OK
         vouched[vouched] = vouched_rows(table.filter(pa.array(vouched)))
         fast = np.flatnonzero(vouched).tolist()
         t = table if len(fast) == table.num_rows else table.take(pa.array(fast, pa.int64()))

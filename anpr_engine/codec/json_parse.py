@@ -2,7 +2,8 @@
 
 Built for one JSON read per Kafka message, where the client's own cost is about 1 µs a message:
 pyarrow's JSON reader took 0.7 µs a read, this parser 0.28. The kernel parses the common shape
-only and marks every other unit for a full parser (see kernels/json_objects.py).
+only and marks every other unit for a full parser (see kernels/json_objects.py); this module is its
+wrapper (the kernels' one caller).
 """
 
 from __future__ import annotations
@@ -12,9 +13,16 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
-from anpr_engine.kernels.json_objects import FLOAT, INT, OK, STRING, STRINGS, gather, parse_objects
+from anpr_engine.errors import BadInput
+from anpr_engine.kernels.codes import FIELD_FLOAT, FIELD_INT, FIELD_STRING, FIELD_STRINGS, UNIT_OK
+from anpr_engine.kernels.json_objects import gather, parse_objects
 
-_KINDS = {pa.string(): STRING, pa.int64(): INT, pa.float64(): FLOAT, pa.list_(pa.string()): STRINGS}
+_KINDS = {
+    pa.string(): FIELD_STRING,
+    pa.int64(): FIELD_INT,
+    pa.float64(): FIELD_FLOAT,
+    pa.list_(pa.string()): FIELD_STRINGS,
+}
 
 
 class FlatSchema:
@@ -23,7 +31,7 @@ class FlatSchema:
     def __init__(self, schema: pa.Schema, max_items: int) -> None:
         unknown = [f.name for f in schema if f.type not in _KINDS]
         if unknown or sum(f.type == pa.list_(pa.string()) for f in schema) > 1:
-            raise ValueError(f"not a flat schema of strings, int64, float64 and one list of strings: {schema}")
+            raise BadInput(f"not a flat schema of strings, int64, float64 and one list of strings: {schema}")
         encoded = [f.name.encode() for f in schema]
         self.schema = schema
         self.max_items = max_items
@@ -56,13 +64,17 @@ def joined(parts: Sequence[bytes]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def parse_units(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, flat: FlatSchema) -> tuple[pa.Table, np.ndarray]:
-    """One row per unit buf[starts[u]:ends[u]] (a JSON object each), and each unit's status (OK,
-    FALLBACK or BLANK, see kernels/json_objects.py). Rows of units not OK are all null; a full JSON
+    """One row per unit buf[starts[u]:ends[u]] (a JSON object each), and each unit's status (UNIT_OK,
+    UNIT_FALLBACK or UNIT_BLANK, kernels/codes.py). Rows of units not OK are all null; a full JSON
     parser must decide the FALLBACK units."""
-    if not (buf.dtype == np.uint8 and starts.shape == ends.shape):
-        raise ValueError("buf must be uint8 and starts, ends of one length")
+    if not (
+        isinstance(buf, np.ndarray) and buf.dtype == np.uint8 and buf.ndim == 1 and buf.flags.c_contiguous
+        and isinstance(starts, np.ndarray) and starts.dtype.kind in "iu" and starts.ndim == 1
+        and isinstance(ends, np.ndarray) and starts.shape == ends.shape and ends.dtype.kind in "iu"
+    ):  # fmt: skip
+        raise BadInput("buf must be a contiguous uint8 array and starts, ends integer arrays of one length")
     if starts.size and (starts.min() < 0 or ends.max() > buf.shape[0] or (ends < starts).any()):
-        raise ValueError("unit bounds outside the buffer")
+        raise BadInput("unit bounds outside the buffer")
     n, k = starts.shape[0], flat.kinds.shape[0]
     status = np.empty(n, dtype=np.uint8)
     present = np.zeros((k, n), dtype=np.bool_)
@@ -76,15 +88,15 @@ def parse_units(buf: np.ndarray, starts: np.ndarray, ends: np.ndarray, flat: Fla
         flat.name_offsets, flat.kinds, status, present, lo, hi, numbers, items, n_items,
         np.zeros(k, dtype=np.bool_), np.zeros(4, dtype=np.int64),
     )  # fmt: skip
-    parsed = status == OK
+    parsed = status == UNIT_OK
     present &= parsed[None, :]
     columns: list[pa.Array] = []
     for f, field in enumerate(flat.schema):
         kind, has = flat.kinds[f], present[f]
-        if kind == STRING:
+        if kind == FIELD_STRING:
             columns.append(_strings(buf, lo[f], hi[f], has))
-        elif kind in (INT, FLOAT):
-            values = lo[f] if kind == INT else numbers[f]
+        elif kind in (FIELD_INT, FIELD_FLOAT):
+            values = lo[f] if kind == FIELD_INT else numbers[f]
             validity, nulls = _validity(has)
             columns.append(pa.Array.from_buffers(field.type, n, [validity, pa.py_buffer(values)], nulls))
         else:

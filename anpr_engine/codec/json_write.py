@@ -1,4 +1,5 @@
-"""A table of string and int64 columns written as one flat JSON object per row (kernels/json_write.py)."""
+"""A table of string and int64 columns written as one flat JSON object per row: the wrapper of
+kernels/json_write.py (its one caller)."""
 
 from __future__ import annotations
 
@@ -6,21 +7,23 @@ import numpy as np
 import pyarrow as pa
 
 from anpr_engine.codec.columns import one_array, present
-from anpr_engine.kernels.json_write import INT, STRING, write_objects
+from anpr_engine.errors import BadInput
+from anpr_engine.kernels.codes import FIELD_INT, FIELD_STRING, NO_ROOM
+from anpr_engine.kernels.json_write import write_objects
 
 
 def json_objects(table: pa.Table) -> tuple[pa.Array, np.ndarray]:
     """Each row as `{"<column>":<value>,...}` (binary), and which rows are written right: False
     where a string holds a control character or an integer is negative (those rows need a full
-    JSON encoder). Raises ValueError for a column neither string nor int64."""
+    JSON encoder). Raises BadInput (a ValueError) for a column neither string nor int64."""
     n = table.num_rows
     fields = list(table.schema)
     wrong = [f"{f.name}: {f.type}" for f in fields if f.type not in (pa.string(), pa.int64())]
     if wrong:
-        raise ValueError(f"only string and int64 columns can be written as JSON here, not {', '.join(wrong)}")
+        raise BadInput(f"only string and int64 columns can be written as JSON here, not {', '.join(wrong)}")
     keys = [f'"{f.name}":'.encode() for f in fields]
     key_offsets = np.cumsum([0, *map(len, keys)]).astype(np.int64)
-    kinds = np.array([STRING if f.type == pa.string() else INT for f in fields], dtype=np.int8)
+    kinds = np.array([FIELD_STRING if f.type == pa.string() else FIELD_INT for f in fields], dtype=np.int8)
     strings = [f for f in fields if f.type == pa.string()]
     numbers = [f for f in fields if f.type != pa.string()]
     column = np.array([(strings if f.type == pa.string() else numbers).index(f) for f in fields], dtype=np.int64)
@@ -48,7 +51,7 @@ def json_objects(table: pa.Table) -> tuple[pa.Array, np.ndarray]:
     ok = np.empty(n, dtype=bool)
     used = write_objects(np.frombuffer(b"".join(keys), np.uint8), key_offsets, kinds, column, data, string_offsets,
                          ints, has, out, offsets, ok)  # fmt: skip
-    if used < 0:
+    if used == NO_ROOM:
         raise RuntimeError("JSON buffer estimate too small")  # a bug: the estimate bounds every row
     array = pa.Array.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(out[:used])])
     return array, ok

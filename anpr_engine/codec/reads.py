@@ -21,7 +21,7 @@ from pydantic import ValidationError
 
 from anpr_engine.codec.columns import Words, between, country_ok, str_ok, word_ok
 from anpr_engine.codec.json_parse import FlatSchema, joined, parse_units
-from anpr_engine.kernels.json_objects import BLANK, OK
+from anpr_engine.kernels.codes import UNIT_BLANK, UNIT_OK
 from anpr_engine.models import MAX_CANDIDATES, Direction, PlateRead, first_error
 
 READ_SCHEMA = pa.schema(
@@ -241,10 +241,10 @@ def _decode_units(
     should judge it) into valid reads and rejects, in unit order. Blank units where skip_blank is
     set are neither (an empty line of a batched message)."""
     table, status = parse_units(buf, starts, ends, _FLAT)
-    parsed = status == OK
+    parsed = status == UNIT_OK
     if parsed.all():
         return _split(table, item, window)
-    slow_units = ~parsed if skip_blank is None else ~parsed & ~(skip_blank & (status == BLANK))
+    slow_units = ~parsed if skip_blank is None else ~parsed & ~(skip_blank & (status == UNIT_BLANK))
     fast_pos = np.flatnonzero(parsed)
     fast = _split(table.filter(pa.array(parsed)), lambda i: item(int(fast_pos[i])), window)
     slow = _slow_rows(item, np.flatnonzero(slow_units).tolist(), window)

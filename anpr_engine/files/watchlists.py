@@ -30,11 +30,11 @@ import pyarrow.parquet as pq
 from pydantic import ValidationError
 
 from anpr_engine.codec.columns import between
+from anpr_engine.codec.csv_lines import row_lines
 from anpr_engine.codec.entries import ENTRY_SCHEMA, FLAT, NEVER, EntryRows, vouched_rows
 from anpr_engine.codec.json_parse import joined, parse_units
 from anpr_engine.codec.json_write import json_objects
-from anpr_engine.kernels.json_objects import OK
-from anpr_engine.kernels.lines import csv_row_lines
+from anpr_engine.kernels.codes import UNIT_OK
 from anpr_engine.match.normalize import normalize_one, normalize_plates
 from anpr_engine.match.watchlist import plate_problems
 from anpr_engine.models import Action, WatchlistEntry, WatchlistList
@@ -103,7 +103,7 @@ def _parse_jsonl(data: bytes) -> _Parsed:
             return f"not JSON: {e.msg}"
         return row if isinstance(row, dict) else "not a JSON object"
 
-    return _Parsed(table, status == OK, raw, numbers, [])
+    return _Parsed(table, status == UNIT_OK, raw, numbers, [])
 
 
 DELIMITERS = ";,\t:"
@@ -174,9 +174,7 @@ def _parse_csv(data: bytes, head: str) -> _Parsed:
 def _csv_lines(data: bytes, delimiter: str, rows: int, bad: list[RowError]) -> tuple[np.ndarray, list[RowError]]:
     """Each parsed row's line (where it starts), and the invalid rows with their lines: Arrow numbers
     rows (the header is row 1, empty lines are none), `bad` holds those numbers."""
-    buf = np.frombuffer(data, dtype=np.uint8)
-    starts = np.empty(int(np.count_nonzero((buf == 10) | (buf == 13))) + 1, dtype=np.int64)
-    starts = starts[: csv_row_lines(buf, ord(delimiter), ord('"'), starts)]
+    starts = row_lines(data, delimiter)
     numbers = np.arange(1, starts.shape[0] + 1)
     lines = starts[(numbers > 1) & ~np.isin(numbers, [e.line for e in bad])]
     lines = np.concatenate([lines, np.zeros(max(0, rows - lines.shape[0]), np.int64)])[:rows]

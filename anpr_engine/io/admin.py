@@ -1,11 +1,12 @@
 """The project's topics: created when missing (an existing topic is left as it is), and checked
-against the configuration (`anpr-engine topics --check`)."""
+against the configuration (`anpr-engine topics --check`). Every function here raises the
+BrokerError of anpr_engine.errors that says what went wrong (io.kafka_errors.at_boundary)."""
 
 from __future__ import annotations
 
 import time
 from collections.abc import Collection
-from typing import Any, cast
+from typing import cast
 
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import (
@@ -22,7 +23,9 @@ from confluent_kafka.admin import (
 )  # fmt: skip
 
 from anpr_engine.config import Settings
-from anpr_engine.io.client_config import client_conf
+from anpr_engine.errors import BrokerError
+from anpr_engine.io.client_config import FOLLOWER_GROUPS, TAIL_GROUPS, admin_conf
+from anpr_engine.io.kafka_errors import REFUSED, at_boundary, broker_error
 
 
 def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
@@ -53,9 +56,11 @@ def topic_specs(settings: Settings, brokers: int = 1) -> list[NewTopic]:
     ]
 
 
-def topic_differences(settings: Settings, timeout_s: float = 30.0) -> list[str]:
+@at_boundary
+def topic_differences(settings: Settings, timeout_s: float | None = None) -> list[str]:
     """One line per project topic that is missing or whose configuration differs from the settings'."""
     admin, meta = connect(settings, timeout_s)
+    timeout_s = settings.flush_timeout_s if timeout_s is None else timeout_s
     want = topic_configs(settings)
     out = [f"{name}: missing" for name in want if name not in meta.topics]
     present = [ConfigResource(ConfigResource.Type.TOPIC, name) for name in want if name in meta.topics]
@@ -68,32 +73,30 @@ def topic_differences(settings: Settings, timeout_s: float = 30.0) -> list[str]:
     return out
 
 
-class AccessRefused(KafkaException):
-    """The cluster refused this client's credentials (SASL authentication) or TLS handshake."""
-
-
-def connect(settings: Settings, timeout_s: float = 30.0) -> tuple[AdminClient, ClusterMetadata]:
-    """An admin client and the cluster's metadata. Raises AccessRefused as soon as the broker
-    refuses the credentials (librdkafka would otherwise retry until the timeout, and then report
-    only a transport failure), and KafkaException if no broker answers within timeout_s."""
+def connect(settings: Settings, timeout_s: float | None = None) -> tuple[AdminClient, ClusterMetadata]:
+    """An admin client and the cluster's metadata: the first contact of every tool with the cluster.
+    Raises AccessRefused as soon as the broker refuses the credentials (librdkafka would otherwise
+    retry until the timeout, and then report only a transport failure), and BrokerUnreachable if no
+    broker answers within timeout_s (default: settings.flush_timeout_s). librdkafka's own lines of
+    the attempts are logged at debug level only: the error says it all, once."""
+    timeout_s = settings.flush_timeout_s if timeout_s is None else timeout_s
     refused: list[KafkaError] = []
 
     def on_error(err: KafkaError) -> None:
-        if err.code() in (KafkaError._AUTHENTICATION, KafkaError._SSL, KafkaError.SASL_AUTHENTICATION_FAILED):
+        if err.code() in REFUSED:
             refused.append(err)
 
-    conf: dict[str, Any] = {**client_conf(settings, "admin"), "error_cb": on_error}
-    admin = AdminClient(conf)
+    admin = AdminClient(admin_conf(settings, on_error, quiet=True))
     deadline = time.monotonic() + timeout_s
     while True:
         try:
             return admin, admin.list_topics(timeout=min(1.0, max(0.1, deadline - time.monotonic())))
-        except KafkaException:
+        except KafkaException as e:
             admin.poll(0)  # serves error_cb
             if refused:
-                raise AccessRefused(refused[0]) from None
+                raise broker_error(refused[0]) from e
             if time.monotonic() >= deadline:
-                raise
+                raise broker_error(e, f"no answer from {settings.bootstrap_servers} within {timeout_s:g} s") from e
 
 
 def engine_topics(settings: Settings) -> tuple[str, ...]:
@@ -107,8 +110,18 @@ def console_topics(settings: Settings) -> tuple[str, ...]:
     return t.alerts, t.alerts_covert, t.feedback, t.audit
 
 
-def ensure_topics(settings: Settings, timeout_s: float = 30.0, only: Collection[str] | None = None) -> list[str]:
-    """Create any missing topic (of `only`, if given); returns the names created."""
+def alerts_topics(settings: Settings) -> tuple[str, ...]:
+    """The topic `anpr-alerts` follows."""
+    return (settings.topics.alerts,)
+
+
+@at_boundary
+def ensure_topics(settings: Settings, timeout_s: float | None = None, only: Collection[str] | None = None) -> list[str]:
+    """Create any missing topic (of `only`, if given), and wait until the cluster's metadata shows
+    each with a leader for every partition (a topic just created is not at once: a reader would be
+    told UNKNOWN_TOPIC_OR_PART); returns the names created. Waits at most timeout_s (default:
+    settings.flush_timeout_s) for each step. Raises AccessRefused if this client may not create them."""
+    timeout_s = settings.flush_timeout_s if timeout_s is None else timeout_s
     admin, meta = connect(settings, timeout_s)
     missing = [
         s for s in topic_specs(settings, len(meta.brokers))
@@ -123,12 +136,28 @@ def ensure_topics(settings: Settings, timeout_s: float = 30.0, only: Collection[
             created.append(name)
         except KafkaException as e:
             if e.args[0].code() != KafkaError.TOPIC_ALREADY_EXISTS:
-                raise
+                raise broker_error(e, f"creating topic {name}") from e
+    _wait_until_led(admin, [s.topic for s in missing], timeout_s)
     return created
 
 
-TAIL_GROUPS = "anpr-tail-"  # the prefix of the throw-away groups of `anpr-alerts` (io.topic_readers.TailConsumer)
-FOLLOWER_GROUPS = "anpr-follower-"  # and of the topic followers' (io.topic_readers.TopicFollower: never joined)
+def _wait_until_led(admin: AdminClient, names: list[str], timeout_s: float) -> None:
+    """Until the metadata shows every topic of `names` with a leader for each of its partitions."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        topics = admin.list_topics(timeout=max(0.1, deadline - time.monotonic())).topics
+        waiting = [
+            n for n in names
+            if n not in topics or topics[n].error is not None or not topics[n].partitions
+            or any(p.error is not None or p.leader < 0 for p in topics[n].partitions.values())
+        ]  # fmt: skip
+        if not waiting:
+            return
+        if time.monotonic() >= deadline:
+            raise BrokerError(f"kafka: topics created but without leaders after {timeout_s:g} s: {', '.join(waiting)}")
+        time.sleep(0.05)
+
+
 Grant = tuple[str, str, str, str, str]  # resource type, name, pattern type, principal, operation (all ALLOW)
 
 
@@ -171,19 +200,23 @@ def _binding(g: Grant) -> AclBinding:
                       AclPermissionType.ALLOW)  # fmt: skip
 
 
-def apply_acls(settings: Settings, timeout_s: float = 30.0) -> int:
+@at_boundary
+def apply_acls(settings: Settings, timeout_s: float | None = None) -> int:
     """Create the ACLs of acl_grants (those there already stay); returns how many were asked for."""
-    admin = AdminClient(client_conf(settings, "admin"))
+    timeout_s = settings.flush_timeout_s if timeout_s is None else timeout_s
+    admin = AdminClient(admin_conf(settings))
     bindings = [_binding(g) for g in sorted(acl_grants(settings))]
     for fut in admin.create_acls(bindings, request_timeout=timeout_s).values():
         fut.result(timeout=timeout_s)
     return len(bindings)
 
 
-def acl_differences(settings: Settings, timeout_s: float = 30.0) -> list[str]:
+@at_boundary
+def acl_differences(settings: Settings, timeout_s: float | None = None) -> list[str]:
     """One line per ACL of the project's topics, its group and its transactional ids that is
     missing, or there without the configuration asking for it (e.g. an operator on the covert topic)."""
-    admin = AdminClient(client_conf(settings, "admin"))
+    timeout_s = settings.flush_timeout_s if timeout_s is None else timeout_s
+    admin = AdminClient(admin_conf(settings))
     want = acl_grants(settings)
     resources = {(kind, name) for kind, name, *_ in want}
     have: set[Grant] = set()

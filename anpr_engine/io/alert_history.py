@@ -33,11 +33,8 @@ def recent_alerts(settings: Settings, back_s: float) -> list[tuple[str, str, int
     since_ms = int((time.time() - back_s - SLACK_S) * 1000)
     kept: list[tuple[str, str, int, str]] = []
     for topic in (settings.topics.alerts, settings.topics.alerts_covert):
-        follower = TopicFollower(settings, topic, settings.flush_timeout_s, since_ms=since_ms)
-        try:
+        with TopicFollower(settings, topic, settings.flush_timeout_s, since_ms=since_ms) as follower:
             for chunk in follower.read_to_end():
                 kept += filter(None, map(published_alert, (v for _, v in chunk)))
-        finally:
-            follower.close()
     kept.sort(key=lambda k: k[2])
     return kept

@@ -8,15 +8,17 @@ import logging
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from types import TracebackType
+from typing import Self
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, TopicPartition
 from pydantic import ValidationError
 
 from anpr_engine.config import Settings
-from anpr_engine.io.client_config import client_conf
-from anpr_engine.io.kafka_errors import raise_if_fatal
+from anpr_engine.io.client_config import follower_conf
+from anpr_engine.io.kafka_errors import at_boundary, raise_if_fatal
 from anpr_engine.io.producer import AckedProducer, new_producer
-from anpr_engine.io.topic_readers import topic_partitions, watermarks
+from anpr_engine.io.topic_readers import Closing, closed_on_error, topic_partitions, watermarks
 from anpr_engine.models import Alert, AlertFeedback, CovertView
 
 log = logging.getLogger(__name__)
@@ -41,8 +43,11 @@ FeedRecord = AlertRecord | VerdictRecord
 class ConsoleFeed:
     """Reads the three topics in a thread and hands each fetch's records, parsed, to `deliver`.
     Records that are no alert or no verdict are counted and skipped: the console only reads these
-    topics. `caught_up` is set once every partition's end as it stood at start has been read."""
+    topics. `caught_up` is set once every partition's end as it stood at start has been read.
+    Raises the BrokerError of what keeps it from starting (anpr_engine.errors); as a context
+    manager (`with ConsoleFeed(...) as feed:`) it is stopped at the end of the block."""
 
+    @at_boundary
     def __init__(self, settings: Settings, deliver: Callable[[list[FeedRecord]], None]) -> None:
         self.settings = settings
         self.deliver = deliver
@@ -53,24 +58,17 @@ class ConsoleFeed:
         self._thread = threading.Thread(target=self._run, name="console-feed", daemon=True)
         t = settings.topics
         self._covert_topic, self._feedback_topic = t.alerts_covert, t.feedback
-        self.consumer = Consumer(
-            {
-                "group.id": "anpr-console-follower",  # required by librdkafka; never joined
-                "enable.auto.commit": False,
-                "fetch.wait.max.ms": 10,
-                **client_conf(settings, "consumer"),
-            }
-        )
         assigned: list[TopicPartition] = []
         self._ends: dict[tuple[str, int], int] = {}
-        for topic in (t.alerts, t.alerts_covert, t.feedback):
-            for p in topic_partitions(self.consumer, topic, settings.flush_timeout_s):
-                tp = TopicPartition(topic, p, OFFSET_BEGINNING)
-                low, high = watermarks(self.consumer, tp, settings.flush_timeout_s)
-                if high > low:
-                    self._ends[topic, p] = high
-                assigned.append(tp)
-        self.consumer.assign(assigned)
+        with closed_on_error(Consumer(follower_conf(settings))) as self.consumer:
+            for topic in (t.alerts, t.alerts_covert, t.feedback):
+                for p in topic_partitions(self.consumer, topic, settings.flush_timeout_s):
+                    tp = TopicPartition(topic, p, OFFSET_BEGINNING)
+                    low, high = watermarks(self.consumer, tp, settings.flush_timeout_s)
+                    if high > low:
+                        self._ends[topic, p] = high
+                    assigned.append(tp)
+            self.consumer.assign(assigned)
         if not self._ends:
             self.caught_up.set()
 
@@ -78,16 +76,15 @@ class ConsoleFeed:
         self._thread.start()
 
     def _run(self) -> None:
-        try:
-            while not self._stop.is_set():
-                records = self._fetch()
-                if records:
-                    self.deliver(records)
-        except BaseException as e:  # shown by /readyz (503); the console goes on serving what it has
-            log.error("console feed stopped: %s", e)
-            self.failed = e
-        finally:
-            self.consumer.close()
+        with self.consumer:  # closed when the thread ends
+            try:
+                while not self._stop.is_set():
+                    records = self._fetch()
+                    if records:
+                        self.deliver(records)
+            except BaseException as e:  # shown by /readyz (503); the console goes on serving what it has
+                log.error("console feed stopped: %s", e)
+                self.failed = e
 
     def _fetch(self) -> list[FeedRecord]:
         out: list[FeedRecord] = []
@@ -123,14 +120,23 @@ class ConsoleFeed:
             self.caught_up.set()
 
     def stop(self) -> None:
+        """Stop reading; the consumer is closed by the thread (or here, if it never started)."""
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join(10)
+        elif self._thread.ident is None:
+            self.consumer.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.stop()
 
 
-class ConsoleOut:
+class ConsoleOut(Closing):
     """Verdicts (waited for: an operator's click is done when the broker has it) and audit records
-    (sent at once, flushed on close)."""
+    (sent at once, flushed on close); a context manager (`with ConsoleOut(...) as out:`) closes it."""
 
     def __init__(self, settings: Settings) -> None:
         self.topics = settings.topics

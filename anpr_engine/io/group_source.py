@@ -7,23 +7,32 @@ import json
 import logging
 import time
 from collections.abc import Callable
+from types import TracebackType
+from typing import Self
 
 from confluent_kafka import OFFSET_BEGINNING, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
 from anpr_engine.engine.ports import Batch, Message
-from anpr_engine.io.client_config import FETCH_TUNING, client_conf
-from anpr_engine.io.kafka_errors import LEADER_MOVING, any_error, commit_failure, raise_if_fatal
-from anpr_engine.io.producer import STALL_STEP_S, Stall, StopRequested
+from anpr_engine.errors import AnprError, StopRequested, TransactionAborted
+from anpr_engine.io.client_config import group_consumer_conf
+from anpr_engine.io.kafka_errors import (
+    LEADER_MOVING,
+    any_error,
+    at_boundary,
+    broker_error,
+    commit_failure,
+    raise_if_fatal,
+)  # fmt: skip
+from anpr_engine.io.producer import STALL_STEP_S, Stall
 from anpr_engine.io.topic_readers import as_int, content_type, partitions_of
-from anpr_engine.io.transactions import TransactionAborted, TransactionalProducer
+from anpr_engine.io.transactions import TransactionalProducer
 
 log = logging.getLogger(__name__)
 
 
 Partition = tuple[str, int]
-STATS_EVERY_MS = 2000  # librdkafka statistics (the group's state, for _rejoin_if_wedged)
 GROUP_DOWN_S = 30.0
 
 
@@ -34,6 +43,8 @@ class KafkaReadSource:
     settled positions of the revoked partitions are committed at once (their new owner starts
     there), on loss they are dropped (another member already owns them), and a batch settled after
     its partition moved commits nothing for it (the new owner reads that part again: at-least-once).
+    Kafka failures it cannot get past are raised as the BrokerError they are (anpr_engine.errors);
+    as a context manager (`with source:`) it is closed at the end of the block.
     """
 
     def __init__(
@@ -44,7 +55,7 @@ class KafkaReadSource:
     ) -> None:
         self.settings = settings
         self.transactions = transactions  # exactly-once: offsets are committed in its transactions
-        self._commit_error: KafkaException | None = None
+        self._commit_error: AnprError | None = None
         self._assigned: set[Partition] = set()
         self._pending: dict[Partition, int] = {}  # settled positions, not yet committed
         self._sent: dict[Partition, int] = {}  # positions committed without waiting for the answer
@@ -65,22 +76,7 @@ class KafkaReadSource:
     def _subscribed(self) -> Consumer:
         s = self.settings
         consumer = self._client(
-            {
-                "group.id": s.group_id,
-                "enable.auto.commit": False,
-                "enable.auto.offset.store": False,
-                "auto.offset.reset": "earliest",
-                **FETCH_TUNING,
-                "partition.assignment.strategy": "cooperative-sticky",
-                # a killed instance's partitions move to the others after this long (librdkafka default: 45 s)
-                "session.timeout.ms": s.session_timeout_ms,
-                "statistics.interval.ms": STATS_EVERY_MS,
-                "stats_cb": self._on_stats,
-                "on_commit": self._on_commit,
-                "error_cb": self._on_error,
-                **({"group.instance.id": s.instance_id} if s.instance_id else {}),
-                **client_conf(s, "consumer"),
-            }
+            group_consumer_conf(s, stats_cb=self._on_stats, on_commit=self._on_commit, error_cb=self._on_error)
         )
         consumer.subscribe(
             [s.topics.reads], on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
@@ -116,6 +112,7 @@ class KafkaReadSource:
         """Ask every wait for the broker (see hold) to end at its next step (safe from a signal handler)."""
         self._stopping = True
 
+    @at_boundary
     def hold(self) -> None:
         """While the alerts of batches handed out cannot be delivered: stop fetching (every assigned
         partition paused, so memory stays bounded whatever comes in) but stay in the group (a poll
@@ -142,8 +139,9 @@ class KafkaReadSource:
         """A fatal client error (e.g. a static member fenced after its session timed out in a broker
         outage, librdkafka issue 3437) leaves poll answering nothing for ever: raise it instead."""
         if self._fatal is not None:
-            raise KafkaException(self._fatal)
+            raise broker_error(self._fatal)
 
+    @at_boundary
     def poll_batch(self) -> Batch:
         self._raise_fatal()
         self._rejoin_if_wedged()
@@ -210,6 +208,7 @@ class KafkaReadSource:
                 out[tp.partition] = max(0, high - tp.offset)
         return out
 
+    @at_boundary
     def commit(self, batch: Batch) -> None:
         """Commit the positions the consumer had when it handed out `batch`, for the partitions it
         still holds, without waiting for the broker's answer (the next batch's work overlaps it;
@@ -329,6 +328,13 @@ class KafkaReadSource:
         if failed is not None:
             raise failed
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+    @at_boundary
     def close(self) -> None:
         """Commit the settled positions of the partitions still held (those held back and those sent
         without waiting) and wait for the answer, then leave the group. The client is closed

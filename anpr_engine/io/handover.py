@@ -54,13 +54,10 @@ class Handover:
             if recent is None or not until:
                 return
             since_ms = int((time.time() - recent.window_ms / 1000 - SLACK_S) * 1000)
-            follower = TopicFollower(s, s.topics.reads, s.flush_timeout_s, since_ms=since_ms, partitions=until)
-            try:
+            with TopicFollower(s, s.topics.reads, s.flush_timeout_s, since_ms=since_ms, partitions=until) as follower:
                 for msgs in follower.messages_until(until, chunk=100_000):
                     count += len(msgs)
                     yield _batch(msgs)
-            finally:
-                follower.close()
 
         retro = self.engine.take_over(earlier(), published)
         log.info(

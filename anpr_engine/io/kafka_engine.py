@@ -8,11 +8,13 @@ from anpr_engine.engine.ports import WatchlistUpdates
 from anpr_engine.engine.retro import RecentReads
 from anpr_engine.io.group_source import KafkaReadSource
 from anpr_engine.io.handover import Handover
+from anpr_engine.io.kafka_errors import at_boundary
 from anpr_engine.io.producer import AckedProducer, Outbox, alert_sinks, new_producer
 from anpr_engine.io.transactions import TransactionalProducer
 from anpr_engine.match.watchlist import Watchlist
 
 
+@at_boundary
 def kafka_engine(
     settings: Settings, watchlist: Watchlist, updates: WatchlistUpdates | None
 ) -> tuple[Engine, KafkaReadSource]:

@@ -8,48 +8,31 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable, Sequence
-from typing import Protocol
+from types import TracebackType
+from typing import Protocol, Self
 
 from confluent_kafka import KafkaError, Producer
 
 from anpr_engine.codec.alerts import OutgoingAlert
 from anpr_engine.config import Settings
 from anpr_engine.engine.ports import Message
-from anpr_engine.io.client_config import client_conf
+from anpr_engine.errors import DeliveryFailed
+from anpr_engine.io.client_config import producer_conf
+from anpr_engine.io.kafka_errors import at_boundary
 
 Headers = list[tuple[str, str | bytes | None]]
 log = logging.getLogger(__name__)
-
-
-class DeliveryFailed(RuntimeError):
-    """The broker did not acknowledge some messages; the batch must not be committed."""
-
-    def __init__(self, message: str, errors: Sequence[KafkaError] = ()) -> None:
-        super().__init__(message)
-        self.errors = list(errors)
-
-
-class StopRequested(RuntimeError):
-    """A stop (SIGINT/SIGTERM) was asked for while the broker acknowledged nothing: the wait is given
-    up, nothing more is committed, and what was not settled is read again at the next start."""
 
 
 STALL_STEP_S = 0.5  # how long one wait for acknowledgements lasts before the stall hook is called again
 STALL_LOG_S = 60.0  # a stall that lasts is logged again this often
 
 
+@at_boundary
 def new_producer(settings: Settings, **overrides: str | int | float | bool) -> Producer:
-    """An idempotent, fully-acknowledged producer (acks=all, no duplicates from retries)."""
-    conf: dict[str, object] = {
-        "enable.idempotence": True,
-        "acks": "all",
-        "linger.ms": 2,
-        "compression.type": "lz4",
-        "queue.buffering.max.messages": 1_000_000,
-        **client_conf(settings, "producer"),
-        **overrides,
-    }
-    return Producer(conf)
+    """An idempotent, fully-acknowledged producer (acks=all, no duplicates from retries): see
+    io.client_config.producer_conf."""
+    return Producer(producer_conf(settings, **overrides))
 
 
 class Stall:
@@ -72,7 +55,7 @@ class Stall:
                 log.warning("%s: the broker acknowledges nothing; fetching paused until it does", self.what)
         if self.on_stall is None:
             if now - self.since >= self.timeout_s:
-                raise DeliveryFailed(f"{self.what}: nothing acknowledged within {self.timeout_s}s") from cause
+                raise DeliveryFailed(f"kafka: {self.what}: nothing acknowledged within {self.timeout_s:g} s") from cause
             return
         if now - self._logged >= STALL_LOG_S:
             self._logged = now
@@ -92,7 +75,9 @@ class AckedProducer:
     """A producer that remembers delivery failures until `flush` reports them.
 
     `on_stall` set (the engine's producer): a broker that takes nothing is waited for as long as it
-    takes, with the hook called at each step; else (the tools) DeliveryFailed after flush_timeout_s."""
+    takes, with the hook called at each step; else (the tools) DeliveryFailed after flush_timeout_s.
+    As a context manager (`with AckedProducer(...) as out:`), what was produced is flushed at the
+    end of the block, unless it ends with an error."""
 
     def __init__(
         self, producer: Producer, flush_timeout_s: float = 30.0, on_stall: Callable[[], None] | None = None
@@ -109,6 +94,14 @@ class AckedProducer:
     def stall(self, what: str) -> Stall:
         return Stall(what, self.flush_timeout_s, self.on_stall)
 
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        if error is None:
+            self.flush()
+
+    @at_boundary
     def produce(
         self,
         topic: str,
@@ -141,7 +134,8 @@ class AckedProducer:
         """Raise DeliveryFailed if any message delivered since the last call failed."""
         if self._errors:
             errors, self._errors = self._errors, []
-            raise DeliveryFailed(f"{len(errors)} messages failed: {errors[0]}", errors)
+            first = errors[0]
+            raise DeliveryFailed(f"kafka: {len(errors)} messages failed: {first.name()}: {first.str()}", errors)
 
 
 class Outbox(Protocol):

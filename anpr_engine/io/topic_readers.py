@@ -4,26 +4,52 @@ read to its end, the alerts tail; and what they share with the group source."""
 from __future__ import annotations
 
 import time
-import uuid
 from collections.abc import Collection, Iterator
-from typing import cast
+from contextlib import contextmanager
+from types import TracebackType
+from typing import Self, cast
 
 from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaError, KafkaException, TopicPartition
 from confluent_kafka import Message as KafkaMessage
 
 from anpr_engine.config import Settings
-from anpr_engine.io.client_config import FETCH_TUNING, client_conf
-from anpr_engine.io.kafka_errors import LEADER_MOVING, any_error, raise_if_fatal
+from anpr_engine.io.client_config import follower_conf, tail_conf
+from anpr_engine.io.kafka_errors import (
+    LEADER_MOVING,
+    NOT_YET_THERE,
+    any_error,
+    at_boundary,
+    broker_error,
+    raise_if_fatal,
+)
 
 
 def topic_partitions(consumer: Consumer, topic: str, timeout_s: float) -> list[int]:
-    """The partitions of `topic`; if it cannot be described (missing, not authorized), the
-    consumer is closed and KafkaException raised."""
-    meta = consumer.list_topics(topic, timeout=timeout_s).topics.get(topic)
-    if meta is None or meta.error is not None:
+    """The partitions of `topic`. A topic just created is not in every broker's metadata at once
+    (UNKNOWN_TOPIC_OR_PART, LEADER_NOT_AVAILABLE): asked again until timeout_s has passed. Raises
+    the BrokerError of what it cannot get past (missing, not authorized: AccessRefused; no broker)."""
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            meta = consumer.list_topics(topic, timeout=max(0.1, deadline - time.monotonic())).topics.get(topic)
+        except KafkaException as e:
+            raise broker_error(e, f"topic {topic}") from e
+        err = KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART) if meta is None else meta.error
+        if err is None:
+            return sorted(meta.partitions)
+        if err.code() not in NOT_YET_THERE or time.monotonic() >= deadline:
+            raise broker_error(err, f"topic {topic}")
+        time.sleep(0.1)
+
+
+@contextmanager
+def closed_on_error(consumer: Consumer) -> Iterator[Consumer]:
+    """`consumer`, closed if what is done with it raises (a reader that could not be set up)."""
+    try:
+        yield consumer
+    except BaseException:
         consumer.close()
-        raise KafkaException(meta.error if meta else KafkaError(KafkaError.UNKNOWN_TOPIC_OR_PART))
-    return sorted(meta.partitions)
+        raise
 
 
 def content_type(headers: dict[str, str | bytes | None] | list[tuple[str, str | bytes | None]]) -> str | None:
@@ -57,46 +83,54 @@ def watermarks(consumer: Consumer, tp: TopicPartition, timeout_s: float) -> tupl
             time.sleep(0.2)
 
 
-class TopicFollower:
+class Closing:
+    """A reader used as a context manager: `with TopicFollower(...) as f:` closes it at the end."""
+
+    def close(self) -> None:
+        raise NotImplementedError
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, kind: type[BaseException] | None, error: BaseException | None, tb: TracebackType | None) -> None:
+        self.close()
+
+
+class TopicFollower(Closing):
     """Every record of a topic from the beginning, then each new one as it comes: all partitions
     assigned directly, no consumer group and no commits (every engine instance needs every entry
-    of the compacted watchlist topic, not a share of them)."""
+    of the compacted watchlist topic, not a share of them). Raises the BrokerError of what it
+    cannot get past (anpr_engine.errors)."""
 
+    @at_boundary
     def __init__(
         self,
         settings: Settings,
         topic: str,
-        timeout_s: float = 60.0,
+        timeout_s: float | None = None,
         since_ms: int | None = None,
         partitions: Collection[int] | None = None,
     ) -> None:
         """Follow `topic` (or only `partitions` of it) from its beginning, or from its first records
-        stamped since_ms or later."""
+        stamped since_ms or later; the broker is waited for timeout_s (default: settings.flush_timeout_s)."""
         self.topic = topic
-        self.timeout_s = timeout_s
-        self.consumer = Consumer(
-            {
-                "group.id": f"anpr-follower-{uuid.uuid4()}",  # required by librdkafka; never joined
-                "enable.auto.commit": False,
-                "enable.partition.eof": True,
-                **FETCH_TUNING,
-                **client_conf(settings, "consumer"),
-            }
-        )
-        present = topic_partitions(self.consumer, topic, timeout_s)
-        self.partitions = present if partitions is None else sorted(set(partitions) & set(present))
-        self.starts = {p: OFFSET_BEGINNING for p in self.partitions}
-        if since_ms is not None and self.partitions:
-            asked = [TopicPartition(topic, p, since_ms) for p in self.partitions]
-            for tp in self.consumer.offsets_for_times(asked, timeout=timeout_s):
-                self.starts[tp.partition] = tp.offset if tp.offset >= 0 else OFFSET_END  # -1: nothing that recent
-        self.consumer.assign([TopicPartition(topic, p, o) for p, o in self.starts.items()])
+        self.timeout_s = settings.flush_timeout_s if timeout_s is None else timeout_s
+        with closed_on_error(Consumer(follower_conf(settings))) as self.consumer:
+            present = topic_partitions(self.consumer, topic, self.timeout_s)
+            self.partitions = present if partitions is None else sorted(set(partitions) & set(present))
+            self.starts = {p: OFFSET_BEGINNING for p in self.partitions}
+            if since_ms is not None and self.partitions:
+                asked = [TopicPartition(topic, p, since_ms) for p in self.partitions]
+                for tp in self.consumer.offsets_for_times(asked, timeout=self.timeout_s):
+                    self.starts[tp.partition] = tp.offset if tp.offset >= 0 else OFFSET_END  # -1: none that recent
+            self.consumer.assign([TopicPartition(topic, p, o) for p, o in self.starts.items()])
 
     def read_to_end(self, chunk: int = 200_000) -> Iterator[list[tuple[bytes | None, bytes | None]]]:
         """Chunks of (key, value) up to the topic's end as it stands now (a tombstone's value is None)."""
         for msgs in self.messages_until({}, chunk):
             yield list(zip(map(KafkaMessage.key, msgs), map(KafkaMessage.value, msgs), strict=True))
 
+    @at_boundary
     def messages_until(self, until: dict[int, int], chunk: int = 200_000) -> Iterator[list[KafkaMessage]]:
         """Chunks of the messages before offset until[p] of each partition p, or before its end as
         it stands now where `until` has no offset for it. Messages are taken through the client's C
@@ -116,7 +150,7 @@ class TopicFollower:
             if any_error(errors):
                 for err in errors:
                     if err is not None and err.code() != KafkaError._PARTITION_EOF:
-                        raise KafkaException(err)
+                        raise broker_error(err, f"topic {self.topic}")
                 msgs = [m for m, e in zip(msgs, errors, strict=True) if e is None]
             if until and msgs:
                 offsets = map(as_int, map(KafkaMessage.offset, msgs))
@@ -137,6 +171,7 @@ class TopicFollower:
     def _watermarks(self, partition: int) -> tuple[int, int]:
         return watermarks(self.consumer, TopicPartition(self.topic, partition), self.timeout_s)
 
+    @at_boundary
     def poll(self, most: int = 10_000) -> list[tuple[bytes | None, bytes | None]]:
         """What has arrived since the last call, without waiting."""
         out = []
@@ -154,28 +189,20 @@ class TopicFollower:
 
 def read_topic_to_end(settings: Settings, topic: str) -> Iterator[tuple[bytes | None, bytes | None]]:
     """Every (key, value) of `topic` from the beginning up to its end at call time."""
-    follower = TopicFollower(settings, topic)
-    try:
+    with TopicFollower(settings, topic) as follower:
         for chunk in follower.read_to_end():
             yield from chunk
-    finally:
-        follower.close()
 
 
-class TailConsumer:
+class TailConsumer(Closing):
     """Follows a topic for display: a throw-away group, from the end or from the beginning."""
 
+    @at_boundary
     def __init__(self, settings: Settings, topic: str, from_beginning: bool) -> None:
-        self.consumer = Consumer(
-            {
-                "group.id": f"anpr-tail-{uuid.uuid4()}",
-                "enable.auto.commit": False,
-                "auto.offset.reset": "earliest" if from_beginning else "latest",
-                **client_conf(settings, "consumer"),
-            }
-        )
-        self.consumer.subscribe([topic])
+        with closed_on_error(Consumer(tail_conf(settings, from_beginning))) as self.consumer:
+            self.consumer.subscribe([topic])
 
+    @at_boundary
     def poll(self, timeout_s: float) -> list[bytes]:
         values = []
         for m in self.consumer.consume(1000, timeout_s):

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import logging
 import os
-import socket
 import sys
 import threading
 import time
@@ -21,22 +20,11 @@ from contextlib import contextmanager
 from confluent_kafka import KafkaError, KafkaException, Producer, TopicPartition
 
 from anpr_engine.config import Settings
-from anpr_engine.io.producer import AckedProducer, DeliveryFailed, Headers, new_producer
+from anpr_engine.errors import DeliveryFailed, FatalDeliveryError, TransactionAborted
+from anpr_engine.io.client_config import transactional_producer_conf
+from anpr_engine.io.producer import AckedProducer, Headers
 
 log = logging.getLogger(__name__)
-
-
-class TransactionAborted(RuntimeError):
-    """The transaction in hand was aborted (its alerts will never be read): the batches in it must
-    be consumed again from the last committed offsets."""
-
-
-class FatalDeliveryError(RuntimeError):
-    """The producer cannot go on (fenced by a newer instance, or an unrecoverable transaction state)."""
-
-
-def transactional_id(settings: Settings) -> str:
-    return f"{settings.group_id}-{settings.instance_id or socket.gethostname()}"
 
 
 class TransactionalProducer(AckedProducer):
@@ -46,7 +34,7 @@ class TransactionalProducer(AckedProducer):
     the at-least-once producer); a message that timed out dooms the transaction, aborted at commit."""
 
     def __init__(self, settings: Settings, make: Callable[[], Producer] | None = None) -> None:
-        self._make = make or (lambda: new_producer(settings, **{"transactional.id": transactional_id(settings)}))
+        self._make = make or (lambda: Producer(transactional_producer_conf(settings)))
         super().__init__(self._make(), settings.flush_timeout_s)
         self.hang_limit_s = 2 * self.flush_timeout_s + 30  # a step's own timeout is flush_timeout_s
         self.remake_after_s = 2 * self.flush_timeout_s
@@ -79,7 +67,7 @@ class TransactionalProducer(AckedProducer):
                 self._doomed = f"the broker stalled {stalled:.1f} s during the transaction"
         except DeliveryFailed as e:
             if not all(map(_redeliverable, e.errors)):
-                raise FatalDeliveryError(f"delivery failed: {e}") from e
+                raise FatalDeliveryError(str(e), e.errors) from e
             self._doomed = str(e)
         return stalled
 
@@ -128,7 +116,7 @@ class TransactionalProducer(AckedProducer):
                     try:
                         stall.step(e)
                     except DeliveryFailed:
-                        raise FatalDeliveryError(f"transaction failed: {err}") from e
+                        raise FatalDeliveryError(f"kafka: transaction failed: {err.name()}: {err.str()}") from e
                     if stall.since is not None and time.monotonic() - stall.since >= self.remake_after_s:
                         self._remake(f"a transaction step got no answer for {self.remake_after_s:.0f} s: {err}")
                         if abort_on_error:
@@ -139,7 +127,7 @@ class TransactionalProducer(AckedProducer):
                 if abort_on_error and err.txn_requires_abort():
                     self._abort()
                     raise TransactionAborted(str(err)) from e
-                raise FatalDeliveryError(f"transaction failed: {err}") from e
+                raise FatalDeliveryError(f"kafka: transaction failed: {err.name()}: {err.str()}") from e
 
     def _remake(self, why: str) -> None:
         """Replace a producer whose coordinator connection is wedged: librdkafka 2.15.1 was seen to
@@ -182,9 +170,11 @@ def _exit_hung(limit_s: float, what: str) -> None:
     os._exit(1)
 
 
-def _redeliverable(err: KafkaError) -> bool:
+def _redeliverable(err: object) -> bool:
     """A delivery failure that aborting the transaction and producing again can get past."""
-    return bool(err.retriable() or err.txn_requires_abort()) or err.code() in _TIMED_OUT
+    return isinstance(err, KafkaError) and (
+        bool(err.retriable() or err.txn_requires_abort()) or err.code() in _TIMED_OUT
+    )
 
 
 _TIMED_OUT = (KafkaError._MSG_TIMED_OUT, KafkaError._TIMED_OUT, KafkaError._PURGE_QUEUE, KafkaError._PURGE_INFLIGHT)

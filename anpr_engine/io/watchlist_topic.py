@@ -8,6 +8,7 @@ from dataclasses import dataclass
 
 from anpr_engine.codec.entries import EntryRows
 from anpr_engine.config import Settings
+from anpr_engine.errors import InvariantBroken
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.io.topic_readers import TopicFollower
 from anpr_engine.match.policy import MatchPolicy
@@ -45,11 +46,8 @@ class TopicState:
 def topic_state(settings: Settings) -> TopicState:
     """The watchlist topic read to its end through the engine's own Watchlist.apply, so the tools
     see exactly what an engine started now would hold."""
-    follower = TopicFollower(settings, settings.topics.watchlist)
-    try:
+    with TopicFollower(settings, settings.topics.watchlist) as follower:
         watchlist, _ = load_watchlist(follower, settings.match)
-    finally:
-        follower.close()
     lists = watchlist.lists
     records = {name: r for name in lists.names() if (r := lists.record(name)) is not None}
     return TopicState(records, {key: watchlist.entry_by_key(key) for key in watchlist.entry_keys()})
@@ -96,7 +94,7 @@ def replace_list(
     generation of the list (a replace cut short before leaves some). Returns the entries removed.
     `after_step` is told each step's name."""
     if (rows.generation != record.generation).any():
-        raise ValueError(f"entries of another generation than {record.generation} given")
+        raise InvariantBroken(f"entries of another generation than {record.generation} given")
     writer.entries(rows)
     after_step("entries")
     writer.list_record(record)

@@ -14,19 +14,19 @@ Patterns: pat_mask (P, MAX_LEN) uint64 bit c = code c allowed,
 pat_breaks (P,) the layout (bit k: separator before character k); patterns sorted by length then
 country, those of length L and country c at rows [group_start[L, c], group_start[L, c + 1]).
 class_members (37, 4): the codes of each code's OCR class, 0-padded (a code is in its own class).
-Never raises; returns counts.
+Never raises; returns counts. match/formats.py is its wrapper.
 """
 
 import numpy as np
-from numba import njit
 
-from anpr_engine.kernels.normalize import BASE
+from anpr_engine.kernels.codes import ANY_COUNTRY, BASE, NO_FORMATS
+from anpr_engine.kernels.jit import kernel
 
 MAX_OPTIONS = 4
 MAX_CANDIDATES_PER_PATTERN = 8
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def format_candidates(
     codes: np.ndarray,
     keys: np.ndarray,
@@ -48,8 +48,9 @@ def format_candidates(
     """Candidate exact keys per read, with their cost (characters corrected); `keys` are the reads'
     own exact keys (kernels/normalize.py), which candidates are packed like.
 
-    The formats considered are those of the read's country (read_country -1: any country; -2: none
-    known) and length, narrowed to the read's layout if it has separators and some format shares it.
+    The formats considered are those of the read's country (read_country ANY_COUNTRY: any country;
+    NO_FORMATS: none known) and length, narrowed to the read's layout if it has separators and some
+    format shares it.
     Every read is its own first candidate (cost 0): a format may add hits, never remove an exact one
     (false, trade or foreign plates misfiled under a country are what police list). A read that fits
     one of them has no other candidate, nor has one that fits a format of any country when
@@ -76,9 +77,9 @@ def format_candidates(
         rc = read_country[i]
         brk = breaks[i]
         lo = hi = 0
-        if rc != -2:
-            lo = group_start[length, 0 if rc == -1 else rc]
-            hi = group_start[length, n_countries if rc == -1 else rc + 1]
+        if rc != NO_FORMATS:
+            lo = group_start[length, 0 if rc == ANY_COUNTRY else rc]
+            hi = group_start[length, n_countries if rc == ANY_COUNTRY else rc + 1]
         valid, by_layout = _fits(codes, i, length, brk, lo, hi, pat_mask, pat_breaks)
         if not valid and any_country_fits and rc >= 0:
             every = (group_start[length, 0], group_start[length, n_countries])
@@ -142,7 +143,7 @@ def format_candidates(
     return n_out
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _fits(
     codes: np.ndarray, i: int, length: int, brk: int, lo: int, hi: int, pat_mask: np.ndarray, pat_breaks: np.ndarray
 ) -> tuple[bool, bool]:
@@ -166,7 +167,7 @@ def _fits(
     return False, by_layout
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _keep_nearest(out_key: np.ndarray, out_cost: np.ndarray, lo: int, hi: int, only_unique: bool) -> int:
     """Keep the corrections at [lo, hi) with the fewest characters corrected (none of them, if
     only_unique and there are several); returns the new end."""

@@ -12,22 +12,19 @@ Layout (all arrays owned by the caller, so the Python side can grow or swap them
 Several entries may share a key (the same plate on two lists). Single inserts and deletes
 are supported, so a live watchlist can change while matching continues.
 
-Kernels never raise; they return status codes.
+Kernels never raise; they return status codes (kernels/codes.py). match/chains.py is their wrapper.
 """
 
 import numpy as np
-from numba import njit
 
-EMPTY_KEY = 0
-TOMBSTONE = -1
-
-# Status codes.
-OK = 0
-TABLE_FULL = 1
-NOT_FOUND = 2
+from anpr_engine.kernels.codes import EMPTY_KEY, TOMBSTONE
+from anpr_engine.kernels.codes import NOT_FOUND as NOT_FOUND
+from anpr_engine.kernels.codes import TABLE_FULL as TABLE_FULL
+from anpr_engine.kernels.codes import TABLE_OK as OK
+from anpr_engine.kernels.jit import inlined, kernel
 
 
-@njit(cache=True, nogil=True, inline="always")
+@inlined
 def _mix(key: np.int64) -> np.uint64:
     """splitmix64 finaliser: spreads base-37 keys (which share low digits) over the table."""
     z = np.uint64(key)
@@ -36,14 +33,14 @@ def _mix(key: np.int64) -> np.uint64:
     return z ^ (z >> np.uint64(31))
 
 
-@njit(cache=True, nogil=True, inline="always")
+@inlined
 def _filter_bit(h: np.uint64, filter_words: np.ndarray) -> tuple[np.int64, np.uint64]:
     """Word and bit of a mixed key in the filter (from the hash's high half; the table uses the low)."""
     b = (h >> np.uint64(32)) & np.uint64(filter_words.shape[0] * 64 - 1)
     return np.int64(b >> np.uint64(6)), b & np.uint64(63)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _probe_from(table_keys: np.ndarray, key: np.int64, s: np.int64) -> np.int64:
     """Continue a linear probe for `key` at slot `s`; the slot holding it or -1."""
     mask = np.int64(table_keys.shape[0] - 1)
@@ -57,13 +54,13 @@ def _probe_from(table_keys: np.ndarray, key: np.int64, s: np.int64) -> np.int64:
     return np.int64(-1)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def find_slot(table_keys: np.ndarray, key: np.int64) -> np.int64:
     """Table slot holding `key`, or -1."""
     return _probe_from(table_keys, key, np.int64(_mix(key) & np.uint64(table_keys.shape[0] - 1)))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def insert(
     table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, filter_words: np.ndarray, key: np.int64,
     entry: int,
@@ -89,7 +86,7 @@ def insert(
     return TABLE_FULL
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def insert_many(
     table_keys: np.ndarray,
     table_heads: np.ndarray,
@@ -108,7 +105,7 @@ def insert_many(
     return OK
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def remove(table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarray, key: np.int64, entry: int) -> int:
     """Unlink entry slot `entry` from `key`'s chain; the key becomes a tombstone when its chain empties."""
     s = find_slot(table_keys, key)
@@ -134,7 +131,7 @@ def remove(table_keys: np.ndarray, table_heads: np.ndarray, next_entry: np.ndarr
 PROBE_BLOCK = 64
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _lookup_block(
     table_keys: np.ndarray, filter_words: np.ndarray, keys: np.ndarray, start: int, m: int, home: np.ndarray,
     found: np.ndarray,
@@ -161,7 +158,7 @@ def _lookup_block(
             found[j] = _probe_from(table_keys, key, (home[j] + 1) & np.int64(mask))
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def probe_batch(
     table_keys: np.ndarray,
     table_heads: np.ndarray,

@@ -4,21 +4,24 @@ The parser takes the common shape of a read only: an object whose values are str
 decimals without exponent, null, or a list of strings. Anything else in a unit (an exponent, a
 nested value where none is expected, a duplicate or escaped key, too many digits, invalid JSON or
 UTF-8, a lone surrogate) gives that unit the status FALLBACK, and the caller decides it with a full
-JSON parser. Never raise; one status per unit.
+JSON parser. Never raise; one status per unit (kernels/codes.py). codec/json_parse.py is their wrapper.
 
-The functions are compiled without reference counting (`_nrt=False`): none allocates, and the
-atomic increments numba otherwise wraps around every call with array arguments took half the
-parse time (measured: 650 -> 300 ns per 205-byte read). Scratch arrays come from the caller.
+The functions are compiled without reference counting (kernels/jit.py, `kernel_no_nrt`): none
+allocates, and the atomic increments numba otherwise wraps around every call with array arguments
+took half the parse time (measured: 650 -> 300 ns per 205-byte read). Scratch arrays come from the caller.
 """
 
-from typing import Any
-
 import numpy as np
-from numba import njit
 
-_FLAGS: dict[str, Any] = {"cache": True, "nogil": True, "_nrt": False}  # _nrt is not in numba's type stubs
-STRING, INT, FLOAT, STRINGS = 0, 1, 2, 3  # field kinds
-OK, FALLBACK, BLANK = 0, 1, 2  # unit statuses (BLANK: whitespace only)
+from anpr_engine.kernels.codes import FIELD_FLOAT as FLOAT
+from anpr_engine.kernels.codes import FIELD_INT as INT
+from anpr_engine.kernels.codes import FIELD_STRING as STRING
+from anpr_engine.kernels.codes import FIELD_STRINGS as STRINGS
+from anpr_engine.kernels.codes import UNIT_BLANK as BLANK
+from anpr_engine.kernels.codes import UNIT_FALLBACK as FALLBACK
+from anpr_engine.kernels.codes import UNIT_OK as OK
+from anpr_engine.kernels.jit import inlined_no_nrt, kernel_no_nrt
+
 MAX_INT_DIGITS = 18  # below 2**63 without overflow checks
 MAX_FLOAT_DIGITS = 15  # below 2**53: the decimal divided by a power of ten is correctly rounded
 _POW10 = np.array([10.0**k for k in range(23)])  # exactly representable powers of ten
@@ -27,7 +30,7 @@ _TRUE = np.frombuffer(b"true", dtype=np.uint8)
 _FALSE = np.frombuffer(b"false", dtype=np.uint8)
 
 
-@njit(inline="always", **_FLAGS)
+@inlined_no_nrt
 def _ws(buf: np.ndarray, i: int, end: int) -> int:
     while i < end:
         c = buf[i]
@@ -37,12 +40,12 @@ def _ws(buf: np.ndarray, i: int, end: int) -> int:
     return i
 
 
-@njit(inline="always", **_FLAGS)
+@inlined_no_nrt
 def _cont(buf: np.ndarray, i: int, end: int, lo: int, hi: int) -> bool:
     return i < end and lo <= buf[i] <= hi
 
 
-@njit(inline="always", **_FLAGS)
+@inlined_no_nrt
 def _hex(c: int) -> int:
     if 48 <= c <= 57:
         return c - 48
@@ -53,7 +56,7 @@ def _hex(c: int) -> int:
     return -1
 
 
-@njit(**_FLAGS)
+@kernel_no_nrt
 def _code_unit(buf: np.ndarray, i: int, end: int) -> int:
     """The UTF-16 code unit of the \\uXXXX escape starting at i (at the backslash), or -1."""
     if i + 6 > end or buf[i] != 92 or buf[i + 1] != 117:
@@ -67,7 +70,7 @@ def _code_unit(buf: np.ndarray, i: int, end: int) -> int:
     return value
 
 
-@njit(**_FLAGS)
+@kernel_no_nrt
 def _escape_end(buf: np.ndarray, i: int, end: int) -> int:
     """Index after the escape starting at buf[i] (a backslash); -1 if it is invalid or a lone surrogate."""
     if i + 1 >= end:
@@ -84,7 +87,7 @@ def _escape_end(buf: np.ndarray, i: int, end: int) -> int:
     return i + 6
 
 
-@njit(**_FLAGS)
+@kernel_no_nrt
 def _utf8_end(buf: np.ndarray, i: int, end: int) -> int:
     """Index after the UTF-8 sequence starting at buf[i] (a byte >= 128); -1 if it is invalid."""
     c = buf[i]
@@ -104,7 +107,7 @@ def _utf8_end(buf: np.ndarray, i: int, end: int) -> int:
     return -1
 
 
-@njit(inline="always", **_FLAGS)
+@inlined_no_nrt
 def _string_end(buf: np.ndarray, i: int, end: int) -> int:
     """Index of the closing quote of the string whose content starts at i; -1 if it holds a control
     character, an invalid escape or invalid UTF-8, or does not close."""
@@ -127,7 +130,7 @@ def _string_end(buf: np.ndarray, i: int, end: int) -> int:
     return -1
 
 
-@njit(inline="always", **_FLAGS)
+@inlined_no_nrt
 def _number(buf: np.ndarray, i: int, end: int, out: np.ndarray) -> int:
     """Parse a JSON number at i into out = [sign, digits value, digit count, fraction digits]; the index
     after it, or -1 for invalid JSON, an exponent or too many digits."""
@@ -171,7 +174,7 @@ def _number(buf: np.ndarray, i: int, end: int, out: np.ndarray) -> int:
     return i
 
 
-@njit(**_FLAGS)
+@kernel_no_nrt
 def _literal(buf: np.ndarray, i: int, end: int, word: np.ndarray) -> int:
     if i + word.shape[0] > end:
         return -1
@@ -181,7 +184,7 @@ def _literal(buf: np.ndarray, i: int, end: int, word: np.ndarray) -> int:
     return i + word.shape[0]
 
 
-@njit(**_FLAGS)
+@kernel_no_nrt
 def _field(buf: np.ndarray, s: int, e: int, names: np.ndarray, name_offsets: np.ndarray, guess: int) -> int:
     """Index of the field named buf[s:e], trying `guess` first; -1 for a key that is no field."""
     n_fields = name_offsets.shape[0] - 1
@@ -200,7 +203,7 @@ def _field(buf: np.ndarray, s: int, e: int, names: np.ndarray, name_offsets: np.
     return -1
 
 
-@njit(inline="always", **_FLAGS)
+@inlined_no_nrt
 def _unit(
     buf: np.ndarray,
     i: int,
@@ -343,7 +346,7 @@ def _unit(
             return FALLBACK
 
 
-@njit(**_FLAGS)
+@kernel_no_nrt
 def parse_objects(
     buf: np.ndarray,
     starts: np.ndarray,
@@ -374,7 +377,7 @@ def parse_objects(
         )  # fmt: skip
 
 
-@njit(**_FLAGS)
+@kernel_no_nrt
 def _put_utf8(data: np.ndarray, pos: int, cp: int) -> int:
     if cp < 0x80:
         data[pos] = cp
@@ -395,7 +398,7 @@ def _put_utf8(data: np.ndarray, pos: int, cp: int) -> int:
     return pos + 4
 
 
-@njit(**_FLAGS)
+@kernel_no_nrt
 def _unescape(buf: np.ndarray, j: int, data: np.ndarray, pos: int) -> tuple[int, int]:
     """Decode the (valid, see _escape_end) escape at buf[j] into data at pos; (next j, next pos)."""
     c = buf[j + 1]
@@ -420,7 +423,7 @@ def _unescape(buf: np.ndarray, j: int, data: np.ndarray, pos: int) -> tuple[int,
     return j + 2, pos + 1
 
 
-@njit(**_FLAGS)
+@kernel_no_nrt
 def gather(
     buf: np.ndarray, lo: np.ndarray, hi: np.ndarray, take: np.ndarray, offsets: np.ndarray, data: np.ndarray
 ) -> None:

@@ -1,15 +1,16 @@
 """Numba kernel: rows of columns written as flat JSON objects, one pass, for watchlist files whose
 entries are published as JSON (building it with Arrow string functions took 1.7-2 s a million rows).
-Never raises: a row holding a control character is flagged, not written right."""
+Never raises: a row holding a control character is flagged, not written right. codec/json_write.py is
+its wrapper."""
 
 import numpy as np
-from numba import njit
 
-STRING = 0
-INT = 1
+from anpr_engine.kernels.codes import FIELD_STRING as STRING
+from anpr_engine.kernels.codes import NO_ROOM
+from anpr_engine.kernels.jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _digits(v: int, out: np.ndarray, at: int) -> int:
     """Write v (>= 0) in decimal at out[at:]; return the position after it."""
     if v == 0:
@@ -26,7 +27,7 @@ def _digits(v: int, out: np.ndarray, at: int) -> int:
     return at + n
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def write_objects(
     keys: np.ndarray,
     key_offsets: np.ndarray,
@@ -44,7 +45,7 @@ def write_objects(
     keys[key_offsets[f]:key_offsets[f + 1]] (e.g. `"plate":`), a value null where not present[i, f],
     else (kind STRING, c = column[f]) the string data[string_offsets[i, c]:string_offsets[i + 1, c]]
     quoted, `"` and `\\` escaped, or (kind INT) the integer ints[i, column[f]] (>= 0). ok[i] is False
-    where a string holds a byte below 0x20 or an integer is negative. Returns the bytes written, or -1
+    where a string holds a byte below 0x20 or an integer is negative. Returns the bytes written, or NO_ROOM
     if out is too small (nothing is valid then)."""
     n = present.shape[0]
     pos = 0
@@ -53,7 +54,7 @@ def write_objects(
     for i in range(n):
         ok[i] = True
         if pos + 1 > cap:
-            return -1
+            return NO_ROOM
         out[pos] = 123  # {
         pos += 1
         for f in range(kinds.shape[0]):
@@ -64,7 +65,7 @@ def write_objects(
             if kinds[f] == STRING and present[i, f]:
                 need += 2 * (string_offsets[i + 1, c] - string_offsets[i, c]) + 2
             if pos + need > cap:
-                return -1
+                return NO_ROOM
             if f > 0:
                 out[pos] = 44  # ,
                 pos += 1
@@ -98,7 +99,7 @@ def write_objects(
                     v = 0
                 pos = _digits(v, out, pos)
         if pos + 1 > cap:
-            return -1
+            return NO_ROOM
         out[pos] = 125  # }
         pos += 1
         offsets[i + 1] = pos

@@ -2,13 +2,14 @@
 comparison of candidates against a key arena."""
 
 import numpy as np
-from numba import njit
+
+from anpr_engine.kernels.jit import kernel
 
 _FNV_OFFSET = np.uint64(0xCBF29CE484222325)
 _FNV_PRIME = np.uint64(0x100000001B3)
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def hash_strings(buf: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
     """out[i]: FNV-1a of buf[offsets[i]:offsets[i + 1]] as a non-zero int64 (0 maps to 1)."""
     for i in range(offsets.shape[0] - 1):
@@ -19,7 +20,7 @@ def hash_strings(buf: np.ndarray, offsets: np.ndarray, out: np.ndarray) -> None:
         out[i] = 1 if v == 0 else v
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def same_bytes(
     arena: np.ndarray,
     starts: np.ndarray,

@@ -1,10 +1,12 @@
-"""Numba kernel: the line where each CSV row of a text buffer starts (for the line numbers of file rows)."""
+"""Numba kernel: the line where each CSV row of a text buffer starts (for the line numbers of file rows).
+codec/csv_lines.py is its wrapper."""
 
 import numpy as np
-from numba import njit
+
+from anpr_engine.kernels.jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def csv_row_lines(buf: np.ndarray, delimiter: int, quote: int, out: np.ndarray) -> int:
     """Write the 1-based line on which each CSV row of buf starts into out (one more than buf's \\n
     and \\r bytes is long enough); return how many rows. As Arrow's CSV reader (and Python's csv) read a row: a quote

@@ -4,29 +4,23 @@ A plate is coded as up to MAX_LEN characters in 1..36 ('0'-'9' → 1..10, 'A'-'Z
 The key packs those codes in base 37 (Horner), so two plates have the same key exactly when
 they have the same codes; 37**12 < 2**63, so every key fits an int64 and 0 means "no plate".
 
-These kernels import nothing from the package (the other kernels take BASE from here), never raise,
-and report bad input as a status code.
+The constants and status codes are in kernels/codes.py (importable without numba). These kernels
+never raise, and report bad input as a status code; match/normalize.py is their wrapper.
 """
 
 import numpy as np
-from numba import njit
 
-MAX_LEN = 12
-BASE = 37
-
-# Per-read status codes written by normalize_batch.
-OK = 0
-EMPTY = 1
-TOO_LONG = 2
-BAD_CHAR = 3
-BAD_UTF8 = 4
-
-# Values of the code-point table given to normalize_batch.
-SEPARATOR = 0
-INVALID = -1
+from anpr_engine.kernels.codes import BASE, INVALID, SEPARATOR
+from anpr_engine.kernels.codes import MAX_LEN as MAX_LEN
+from anpr_engine.kernels.codes import PLATE_BAD_CHAR as BAD_CHAR
+from anpr_engine.kernels.codes import PLATE_BAD_UTF8 as BAD_UTF8
+from anpr_engine.kernels.codes import PLATE_EMPTY as EMPTY
+from anpr_engine.kernels.codes import PLATE_OK as OK
+from anpr_engine.kernels.codes import PLATE_TOO_LONG as TOO_LONG
+from anpr_engine.kernels.jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def _decode_utf8(data: np.ndarray, pos: int, end: int) -> tuple[int, int]:
     """Decode one code point at data[pos]; return (code point or -1 if malformed, next position)."""
     b0 = data[pos]
@@ -60,7 +54,7 @@ def _decode_utf8(data: np.ndarray, pos: int, end: int) -> tuple[int, int]:
     return cp, pos + need + 1
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def normalize_batch(
     data: np.ndarray,
     offsets: np.ndarray,
@@ -139,7 +133,7 @@ def normalize_batch(
         breaks[i] = brk
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def pack_keys(codes: np.ndarray, lengths: np.ndarray, fold: np.ndarray, keys: np.ndarray) -> None:
     """Pack each row of codes, mapped through `fold` (37 entries), into a base-37 key; 0 for no plate."""
     for i in range(codes.shape[0]):

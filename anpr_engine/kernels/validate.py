@@ -1,11 +1,13 @@
 """Numba kernels: checks of Arrow string columns (validity, offsets and data buffers) in one pass,
-for the decoder's vectorized validation of reads. Never raise; write one flag per string."""
+for the decoder's vectorized validation of reads. Never raise; write one flag per string.
+codec/columns.py is their wrapper."""
 
 import numpy as np
-from numba import njit
+
+from anpr_engine.kernels.jit import kernel
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def two_capitals(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, null_ok: bool, out: np.ndarray) -> None:
     """out[i]: string i is two ASCII capitals (^[A-Z]{2}$); a null string gives null_ok."""
     for i in range(valid.shape[0]):
@@ -21,7 +23,7 @@ def two_capitals(data: np.ndarray, offsets: np.ndarray, valid: np.ndarray, null_
         out[i] = 65 <= a <= 90 and 65 <= b <= 90
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def one_of(
     data: np.ndarray,
     offsets: np.ndarray,

@@ -10,18 +10,17 @@ plates with no character in common do not match, whatever the budget.
 
 Codes are those of kernels/normalize.py (1..36, rows of MAX_LEN, 0-padded); a variant's key packs
 its remaining codes in base 37, so variants of different lengths never share a key.
-Never raises; returns counts.
+Never raises; returns counts. match/plate_index.py is its wrapper.
 """
 
 import numpy as np
-from numba import njit
 
-from anpr_engine.kernels.normalize import BASE
+from anpr_engine.kernels.codes import BASE
+from anpr_engine.kernels.codes import MAX_DELETIONS as MAX_DELETIONS
+from anpr_engine.kernels.jit import inlined, kernel
 
-MAX_DELETIONS = 2
 
-
-@njit(cache=True, nogil=True, inline="always")
+@inlined
 def _key_without(codes: np.ndarray, i: int, n: int, a: int, b: int) -> np.int64:
     """Key of row i's first n codes with positions a and b left out (-1: none)."""
     key = np.int64(0)
@@ -31,7 +30,7 @@ def _key_without(codes: np.ndarray, i: int, n: int, a: int, b: int) -> np.int64:
     return key
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def deletion_variants(
     codes: np.ndarray,
     lengths: np.ndarray,

@@ -5,17 +5,17 @@ and matches a whole read: `12*3` is every plate that starts with 12 and ends wit
 found without scanning them per read: each is indexed under one of its literal runs (an anchor of
 1 to 3 characters), a read's runs of the anchor lengths in use are looked up, and only the patterns
 found are checked in full (glob_pairs). Never raises; returns counts or writes flags.
+match/plate_index.py is their wrapper.
 """
 
 import numpy as np
-from numba import njit
 
-from anpr_engine.kernels.normalize import BASE
+from anpr_engine.kernels.codes import BASE
+from anpr_engine.kernels.codes import WILDCARD as WILDCARD
+from anpr_engine.kernels.jit import inlined, kernel
 
-WILDCARD = BASE  # one past the last character code
 
-
-@njit(cache=True, nogil=True)
+@kernel
 def grams(
     codes: np.ndarray, lengths: np.ndarray, rows: np.ndarray, g: int, out_row: np.ndarray, out_key: np.ndarray
 ) -> int:
@@ -36,7 +36,7 @@ def grams(
     return n_out
 
 
-@njit(cache=True, nogil=True, inline="always")
+@inlined
 def _glob(text: np.ndarray, n: int, pat: np.ndarray, m: int) -> bool:
     """Whole-text match of a pattern whose WILDCARD codes stand for any run (greedy, with backtracking
     to the last star: linear for the one or two stars a pattern has)."""
@@ -63,7 +63,7 @@ def _glob(text: np.ndarray, n: int, pat: np.ndarray, m: int) -> bool:
     return p == m
 
 
-@njit(cache=True, nogil=True)
+@kernel
 def glob_pairs(
     codes: np.ndarray,
     lengths: np.ndarray,

@@ -1,17 +1,16 @@
-"""KeyChains: int64 keys to chains of numbered items, the hash table under every index."""
+"""KeyChains: int64 keys to chains of numbered items, the hash table under every index; the wrapper of
+the kernels in kernels/hashindex.py (their one caller)."""
 
 from __future__ import annotations
 
 import numpy as np
 
+from anpr_engine.errors import BadInput, InvariantBroken
 from anpr_engine.kernels import hashindex as hx
-from anpr_engine.match.buffers import capacity_for, filled, grown
+from anpr_engine.kernels.codes import TABLE_OK
+from anpr_engine.match.buffers import capacity_for, checked, filled, grown
 
 MAX_LOAD = 0.6
-
-
-class IndexCorrupted(RuntimeError):
-    """The hash table reported a state the wrapper should have prevented (a bug, not bad input)."""
 
 
 _NO_CODES = np.zeros((1, 0), dtype=np.uint8)  # item codes for lookups that verify none
@@ -29,6 +28,7 @@ class KeyChains:
         self.item_key = np.zeros(items, dtype=np.int64)
         self.live = np.zeros(items, dtype=bool)
         self._occupied_bound = 0
+        self._items = 0  # one past the highest item ever inserted: the rows a probe's item arrays need
 
     @property
     def nbytes(self) -> int:
@@ -37,6 +37,9 @@ class KeyChains:
 
     def insert(self, keys: np.ndarray, items: np.ndarray) -> None:
         """Put each item under its key (keys must be non-zero, items not live)."""
+        checked("keys", keys, np.int64)
+        if not (isinstance(items, np.ndarray) and items.dtype.kind in "iu" and items.shape == keys.shape):
+            raise BadInput("items: need an integer array with one item per key")
         if items.size == 0:
             return
         needed = int(items.max()) + 1
@@ -45,24 +48,35 @@ class KeyChains:
             self.next = grown(self.next, rows, -1)
             self.item_key = grown(self.item_key, rows, 0)
             self.live = grown(self.live, rows, False)
+        self._items = max(self._items, needed)
         self._reserve_table(items.size)
         self.item_key[items] = keys
         st = hx.insert_many(self.table_keys, self.table_heads, self.next, self.filter, keys, items.astype(np.int32))
-        if st != hx.OK:
-            raise IndexCorrupted(f"hash table insert failed with status {st}")
+        if st != TABLE_OK:
+            raise InvariantBroken(f"hash table insert failed with status {st}")
         self.live[items] = True
 
     def remove(self, item: int) -> None:
         st = hx.remove(self.table_keys, self.table_heads, self.next, self.item_key[item], item)
-        if st != hx.OK:
-            raise IndexCorrupted(f"hash table remove failed with status {st}")
+        if st != TABLE_OK:
+            raise InvariantBroken(f"hash table remove failed with status {st}")
         self.live[item] = False
 
     def probe(
         self, keys: np.ndarray, cost: np.ndarray, codes: np.ndarray, item_codes: np.ndarray, item_budget: np.ndarray
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """(key row, item, cost) for every item under each key within its budget (hx.probe_batch),
-        growing the output buffers until every hit fits."""
+        growing the output buffers until every hit fits. Per key: its cost (int8) and codes (uint8
+        rows, the width of item_codes'; zero-width: nothing to verify); per item: its codes and budget."""
+        n = checked("keys", keys, np.int64).shape[0]
+        checked("cost", cost, np.int8, 1, n)
+        width = checked("codes", codes, np.uint8, 2, n).shape[1]
+        checked("item_codes", item_codes, np.uint8, 2)
+        checked("item_budget", item_budget, np.int8)
+        if width and item_codes.shape[1] != width:
+            raise BadInput(f"item_codes: need {width} columns as codes has, not {item_codes.shape[1]}")
+        if item_budget.shape[0] < self._items or (width and item_codes.shape[0] < self._items):
+            raise BadInput(f"item_budget and item_codes: need a row for each of the {self._items} items")
         row, item, cost_out = filled(
             max(16, keys.shape[0] // 16), (np.int32, np.int32, np.int8),
             lambda out_row, out_item, out_cost: hx.probe_batch(
@@ -97,8 +111,8 @@ class KeyChains:
         st = hx.insert_many(
             self.table_keys, self.table_heads, self.next, self.filter, self.item_key[existing], existing
         )
-        if st != hx.OK:
-            raise IndexCorrupted(f"hash table rebuild failed with status {st}")
+        if st != TABLE_OK:
+            raise InvariantBroken(f"hash table rebuild failed with status {st}")
         self._occupied_bound = existing.size + extra
 
 

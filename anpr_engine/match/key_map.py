@@ -2,7 +2,8 @@
 
 A dict of a million keys held about 136 bytes a key (the string, the int, the table). Here a key is
 its UTF-8 bytes in an arena (13 bytes for a typical entry id, plus its place) and a 64-bit hash in
-a KeyChains table; a lookup verifies the bytes, so two keys of one hash never mix.
+a KeyChains table; a lookup verifies the bytes, so two keys of one hash never mix. The wrapper of
+the kernels in kernels/keys.py (their one caller).
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from collections.abc import Sequence
 import numpy as np
 import pyarrow as pa
 
+from anpr_engine.errors import BadInput
 from anpr_engine.kernels.keys import hash_strings, same_bytes
 from anpr_engine.match.buffers import capacity_for, grown
 from anpr_engine.match.chains import KeyChains
@@ -66,6 +68,8 @@ class KeyMap:
 
     def put(self, keys: Sequence[str], slots: np.ndarray) -> None:
         """Give each key (not mapped now, distinct) its slot (which holds no key)."""
+        if not (isinstance(slots, np.ndarray) and slots.dtype.kind in "iu" and slots.shape == (len(keys),)):
+            raise BadInput("slots: need an integer array with one slot per key")
         if not keys:
             return
         buf, offsets = _encoded(keys)

@@ -1,4 +1,4 @@
-"""Plate text normalization: the Python side of the kernels in kernels/normalize.py.
+"""Plate text normalization: the wrapper of the kernels in kernels/normalize.py (their one caller).
 
 What a plate becomes: Unicode compatibility forms folded (NFKC: full-width letters, ligature-free
 digits), Latin letters stripped of diacritics (Ä → A, so `MÜ` matches `MU`), Cyrillic and Greek
@@ -17,16 +17,28 @@ from functools import cache
 import numpy as np
 import pyarrow as pa
 
+from anpr_engine.errors import BadInput
 from anpr_engine.kernels import normalize as k
+from anpr_engine.kernels.codes import (
+    BASE,
+    INVALID,
+    MAX_LEN,
+    PLATE_BAD_CHAR,
+    PLATE_BAD_UTF8,
+    PLATE_EMPTY,
+    PLATE_OK,
+    PLATE_TOO_LONG,
+    SEPARATOR,
+)
+from anpr_engine.match.alphabet import ALPHABET, DEFAULT_OCR_CLASSES, fold_codes
+from anpr_engine.match.buffers import checked
 
-MAX_LEN = k.MAX_LEN
-ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 STATUS_NAMES = {
-    k.OK: "ok",
-    k.EMPTY: "empty",
-    k.TOO_LONG: "too_long",
-    k.BAD_CHAR: "bad_char",
-    k.BAD_UTF8: "bad_utf8",
+    PLATE_OK: "ok",
+    PLATE_EMPTY: "empty",
+    PLATE_TOO_LONG: "too_long",
+    PLATE_BAD_CHAR: "bad_char",
+    PLATE_BAD_UTF8: "bad_utf8",
 }
 
 SEPARATORS = frozenset(
@@ -40,8 +52,6 @@ LOOKALIKES = {
     **dict(zip("ΑΒΕΖΗΙΚΜΝΟΡΤΥΧ", "ABEZHIKMNOPTYX", strict=True)),
     **dict(zip("οκ", "OK", strict=True)),
 }
-# Default OCR-confusion classes of the field's leading hotlist matcher; the first is the representative.
-DEFAULT_OCR_CLASSES = ("0ODQ", "1I", "2Z", "5S", "8B", "6G")
 
 
 def canonical_char(ch: str) -> str | None:
@@ -69,34 +79,30 @@ def canonical_char(ch: str) -> str | None:
 @cache
 def code_table() -> np.ndarray:
     """int8[0x10000]: BMP code point → character code 1..36, SEPARATOR or INVALID (for the kernel)."""
-    table = np.full(0x10000, k.INVALID, dtype=np.int8)
+    table = np.full(0x10000, INVALID, dtype=np.int8)
     for cp in range(0x10000):
         if 0xD800 <= cp <= 0xDFFF:
             continue
         c = canonical_char(chr(cp))
         if c == "":
-            table[cp] = k.SEPARATOR
+            table[cp] = SEPARATOR
         elif c is not None:
             table[cp] = ALPHABET.index(c) + 1
     return table
 
 
 def fold_table(classes: Sequence[str] = DEFAULT_OCR_CLASSES) -> np.ndarray:
-    """uint8[37]: character code → code of its OCR-equivalence class representative."""
-    fold = np.arange(k.BASE, dtype=np.uint8)
-    seen: set[str] = set()
-    for cls in classes:
-        if len(cls) < 2 or any(c not in ALPHABET or c in seen for c in cls):
-            raise ValueError(f"OCR class {cls!r}: need 2+ distinct characters of {ALPHABET}, each in one class")
-        seen.update(cls)
-        rep = ALPHABET.index(cls[0]) + 1
-        for c in cls:
-            fold[ALPHABET.index(c) + 1] = rep
-    return fold
+    """uint8[37]: character code → code of its OCR-equivalence class representative (the kernels' fold)."""
+    return np.array(fold_codes(classes), dtype=np.uint8)
 
 
-IDENTITY_FOLD = np.arange(k.BASE, dtype=np.uint8)
-_CODE_TO_CHAR = bytes.maketrans(bytes(range(1, k.BASE + 1)), (ALPHABET + "*").encode())  # 37: a wildcard
+IDENTITY_FOLD = np.arange(BASE, dtype=np.uint8)
+_CODE_TO_CHAR = bytes.maketrans(bytes(range(1, BASE + 1)), (ALPHABET + "*").encode())  # 37: a wildcard
+
+
+def _check_fold(fold: np.ndarray) -> None:
+    if not (isinstance(fold, np.ndarray) and fold.shape == (BASE,) and fold.dtype == np.uint8):
+        raise BadInput("fold must be a uint8 array of 37 codes (see fold_table)")
 
 
 def codes_text(codes: np.ndarray) -> str:
@@ -117,6 +123,18 @@ class NormalizedPlates:
     fold: np.ndarray
     breaks: np.ndarray  # uint16: bit k = a separator stood before character k (the plate's layout)
 
+    def __post_init__(self) -> None:
+        """The arrays as the kernels take them (what normalize_plates makes): checked once here, so the
+        wrappers that take a batch need not check it again."""
+        n = checked("lengths", self.lengths, np.uint8).shape[0]
+        if checked("codes", self.codes, np.uint8, 2, n).shape[1] != MAX_LEN:
+            raise BadInput(f"codes: need {MAX_LEN} columns, not {self.codes.shape[1]}")
+        checked("status", self.status, np.uint8, 1, n)
+        checked("keys", self.keys, np.int64, 1, n)
+        checked("folded", self.folded, np.int64, 1, n)
+        checked("breaks", self.breaks, np.uint16, 1, n)
+        _check_fold(self.fold)
+
     def __len__(self) -> int:
         return int(self.lengths.shape[0])
 
@@ -131,6 +149,7 @@ class NormalizedPlates:
 
     def folded_keys(self, fold: np.ndarray) -> np.ndarray:
         """Keys after mapping every character to its OCR-class representative under `fold`."""
+        _check_fold(fold)
         if np.array_equal(fold, self.fold):
             return self.folded
         out = np.empty(len(self), dtype=np.int64)
@@ -140,7 +159,7 @@ class NormalizedPlates:
     def rejection_counts(self, first: int | None = None) -> dict[str, int]:
         """How many plates (of the first `first`, if given) were rejected, by reason."""
         counts = np.bincount(self.status[:first], minlength=len(STATUS_NAMES))
-        return {STATUS_NAMES[s]: int(counts[s]) for s in STATUS_NAMES if s != k.OK and counts[s]}
+        return {STATUS_NAMES[s]: int(counts[s]) for s in STATUS_NAMES if s != PLATE_OK and counts[s]}
 
 
 def _as_string_array(plates: pa.Array | pa.ChunkedArray | Sequence[str | None]) -> pa.Array:
@@ -161,8 +180,7 @@ def normalize_plates(
     `fold` (from fold_table) also yields the folded keys a PlateIndex with those OCR classes probes with.
     """
     arr = _as_string_array(plates)
-    if fold.shape != (k.BASE,) or fold.dtype != np.uint8:
-        raise ValueError("fold must be a uint8 array of 37 codes (see fold_table)")
+    _check_fold(fold)
     n = len(arr)
     _, offsets_buf, data_buf = arr.buffers()
     off_type = np.int64 if pa.types.is_large_string(arr.type) else np.int32
@@ -181,7 +199,7 @@ def normalize_plates(
     k.normalize_batch(data, offsets, code_table(), fold, codes, lengths, status, keys, folded, breaks, fold_keys)
     if arr.null_count:
         nulls = arr.is_null().to_numpy(zero_copy_only=False)
-        status[nulls] = k.EMPTY
+        status[nulls] = PLATE_EMPTY
         lengths[nulls] = 0
         codes[nulls] = 0
         keys[nulls] = 0

@@ -5,27 +5,23 @@ character codes, so a hit on the folded key can be verified: how many characters
 OCR equivalence, against the slot's own budget (per-list policy). Entries with a budget of
 differences (inserted or missing characters) also have their deletion variants indexed
 (kernels/variants.py). Wildcard entries (`12*3`) share the slots and are found through an index of
-one literal run per pattern (kernels/wildcards.py).
+one literal run per pattern (kernels/wildcards.py). The wrapper of those two kernel modules (their
+one caller).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from anpr_engine.kernels.normalize import BASE
-from anpr_engine.kernels.variants import MAX_DELETIONS, deletion_variants
-from anpr_engine.kernels.wildcards import WILDCARD, glob_pairs, grams
-from anpr_engine.match.buffers import capacity_for, filled, grown
+from anpr_engine.errors import BadInput
+from anpr_engine.kernels.codes import BASE, MAX_DELETIONS, MAX_LEN, PLATE_EMPTY, PLATE_OK, WILDCARD
+from anpr_engine.kernels.variants import deletion_variants
+from anpr_engine.kernels.wildcards import glob_pairs, grams
+from anpr_engine.match.alphabet import DEFAULT_OCR_CLASSES
+from anpr_engine.match.buffers import capacity_for, checked, filled, grown
 from anpr_engine.match.chains import KeyChains
 from anpr_engine.match.hits import Hits
-from anpr_engine.match.normalize import (
-    DEFAULT_OCR_CLASSES,
-    MAX_LEN,
-    NormalizedPlates,
-    codes_text,
-    fold_table,
-    normalize_plates,
-)
+from anpr_engine.match.normalize import NormalizedPlates, codes_text, fold_table, normalize_plates
 
 MAX_STARS = 2
 MIN_LITERALS = 3  # a pattern must name this many characters, or it would alert on a large share of traffic
@@ -94,10 +90,10 @@ class PlateIndex:
         (0..MAX_DELETIONS); returns its slot, or -1 for a rejected plate."""
         diff = np.zeros(len(plates), dtype=np.int8) if max_diff is None else max_diff
         if max_equiv.shape != (len(plates),) or diff.shape != (len(plates),):
-            raise ValueError("need one budget of each kind per plate")
+            raise BadInput("need one budget of each kind per plate")
         if diff.size and not 0 <= int(diff.min()) <= int(diff.max()) <= MAX_DELETIONS:
-            raise ValueError(f"budgets of differences must be 0..{MAX_DELETIONS}")
-        valid = np.flatnonzero(plates.status == 0)
+            raise BadInput(f"budgets of differences must be 0..{MAX_DELETIONS}")
+        valid = np.flatnonzero(plates.status == PLATE_OK)
         slots = np.full(len(plates), -1, dtype=np.int32)
         if valid.size == 0:
             return slots
@@ -178,8 +174,8 @@ class PlateIndex:
     def probe_keys(self, keys: np.ndarray, cost: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Exact lookups of candidate keys (for an index built without OCR classes): (candidate row, slot)
         pairs whose cost is within the slot's budget."""
-        if keys.shape != cost.shape:
-            raise ValueError("one cost per candidate key")
+        checked("keys", keys, np.int64)
+        checked("cost", cost, np.int8, 1, keys.shape[0])
         read, slot, _ = self._chains.lookup(keys, self._max_equiv, cost)
         return read, slot
 
@@ -189,9 +185,9 @@ class PlateIndex:
         budget = self.max_differences
         if budget == 0:
             return Hits.none()
-        wanted = plates.status == 0
+        wanted = plates.status == PLATE_OK
         if skip is not None:
-            wanted &= ~skip
+            wanted &= ~checked("skip", skip, np.bool_, 1, len(plates))
         rows = np.flatnonzero(wanted)
         v_row, v_key, v_dels = _variants_of(plates.codes, plates.lengths, rows, np.full(len(plates), budget, np.int8))
         cand, rec, read_dels = self._variants.lookup(v_key, self._rec_budget, v_dels)
@@ -201,7 +197,7 @@ class PlateIndex:
 
     def probe_wildcards(self, plates: NormalizedPlates) -> Hits:
         """(read, slot) pairs of reads that match a wildcard pattern in full."""
-        rows = np.flatnonzero(plates.status == 0)
+        rows = np.flatnonzero(plates.status == PLATE_OK)
         found: list[tuple[np.ndarray, np.ndarray]] = []
         for g in range(1, MAX_ANCHOR + 1):
             if not self._anchors[g]:
@@ -278,7 +274,7 @@ def _code_pattern(pattern: str) -> tuple[np.ndarray, int, int] | str:
     if not 2 <= len(parts) <= MAX_STARS + 1:
         return f"pattern {pattern!r}: use one or two '*'"
     seg = normalize_plates(parts)
-    bad = [p for p, st in zip(parts, seg.status.tolist(), strict=True) if st not in (0, 1)]  # 1: empty part
+    bad = [p for p, st in zip(parts, seg.status.tolist(), strict=True) if st not in (PLATE_OK, PLATE_EMPTY)]
     if bad:
         return f"pattern {pattern!r}: {bad[0]!r} is not plate text"
     codes: list[int] = []

@@ -6,7 +6,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from anpr_engine.match.normalize import DEFAULT_OCR_CLASSES, fold_table
+from anpr_engine.match.alphabet import DEFAULT_OCR_CLASSES, fold_codes
+from anpr_engine.models import any_case
 
 CountryPolicy = Literal["strict", "lenient"]
 
@@ -61,10 +62,12 @@ class MatchPolicy(BaseModel):
         default_factory=dict, description="cap by listed plate length, e.g. {7: 1}"
     )
 
+    _choices = any_case("mode", "ambiguous", "country")
+
     @field_validator("ocr_classes")
     @classmethod
     def _classes_valid(cls, v: tuple[str, ...]) -> tuple[str, ...]:
-        fold_table(v)
+        fold_codes(v)
         return v
 
     @field_validator(

@@ -24,14 +24,13 @@ from pydantic import ValidationError
 
 from anpr_engine.codec.alerts import ListedEntry, listed_entry
 from anpr_engine.codec.entries import NEVER, EntryRows, decode_entries
-from anpr_engine.kernels.formats import format_candidates
-from anpr_engine.match.buffers import filled
-from anpr_engine.match.formats import ANY_COUNTRY, COUNTRIES, NO_FORMATS, format_table
+from anpr_engine.kernels.codes import MAX_LEN, PLATE_OK
+from anpr_engine.match.formats import format_candidates, format_table
 from anpr_engine.match.hits import Hits
 from anpr_engine.match.json_store import JsonStore
 from anpr_engine.match.key_map import KeyMap
 from anpr_engine.match.lists import Lists
-from anpr_engine.match.normalize import MAX_LEN, STATUS_NAMES, NormalizedPlates, normalize_plates
+from anpr_engine.match.normalize import STATUS_NAMES, NormalizedPlates, normalize_plates
 from anpr_engine.match.plate_index import PlateIndex, pattern_problem
 from anpr_engine.match.policy import MatchPolicy
 from anpr_engine.models import (
@@ -43,8 +42,6 @@ from anpr_engine.models import (
     first_error,
     list_key,
 )
-
-_COUNTRY_SET = pa.array(COUNTRIES)
 
 
 @dataclass(frozen=True)
@@ -83,7 +80,7 @@ def plate_problems(plates: list[str]) -> list[str | None]:
     plain = np.flatnonzero(~wild)
     if len(plain):
         status = normalize_plates(arr if len(plain) == len(plates) else arr.take(pa.array(plain))).status
-        for j in np.flatnonzero(status != 0).tolist():
+        for j in np.flatnonzero(status != PLATE_OK).tolist():
             i = int(plain[j])
             out[i] = f"plate {plates[i]!r} is not plate text ({STATUS_NAMES[int(status[j])]})"
     return out
@@ -403,25 +400,15 @@ class Watchlist:
         return hits.take(keep)
 
     def _format_hits(self, plates: NormalizedPlates, read_country: pa.Array) -> tuple[Hits, np.ndarray]:
-        """Format mode: each read's format-aware candidates (kernels/formats.py), looked up exactly;
+        """Format mode: each read's format-aware candidates (match/formats.py), looked up exactly;
         and which reads fit a national format of their country (those are trusted as read)."""
-        n = len(plates)
-        idx = pc.index_in(read_country, value_set=_COUNTRY_SET)
-        rc = np.where(read_country.is_null().to_numpy(zero_copy_only=False), ANY_COUNTRY, NO_FORMATS)
-        known = idx.is_valid().to_numpy(zero_copy_only=False)
-        rc[known] = idx.to_numpy(zero_copy_only=False)[known]
-        f = self._formats
-        fits = np.empty(n, dtype=bool)
-        c_read, c_key, c_cost = filled(
-            2 * n + 16, (np.int32, np.int64, np.int8),
-            lambda c_read, c_key, c_cost: format_candidates(
-                plates.codes, plates.keys, plates.lengths, plates.breaks, rc.astype(np.int64), f.mask,
-                f.breaks, f.group_start, f.class_members, self._max_budget,
-                self.policy.ambiguous == "skip", self.policy.country == "lenient", c_read, c_key, c_cost, fits,
-            ),
+        policy = self.policy
+        c = format_candidates(
+            plates, read_country, self._formats, self._max_budget, policy.ambiguous == "skip",
+            policy.country == "lenient",
         )  # fmt: skip
-        rows, slots = self.index.probe_keys(c_key, c_cost)
-        return Hits.of(c_read[rows], slots, c_cost[rows]), fits
+        rows, slots = self.index.probe_keys(c.key, c.cost)
+        return Hits.of(c.read[rows], slots, c.cost[rows]), c.fits
 
     def _grow(self, capacity: int) -> None:
         if self._list.shape[0] >= capacity:

@@ -20,8 +20,8 @@ import pytest
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from anpr_engine.config import Settings
-from tests.cluster.conftest import broker, leader
-from tests.integration.conftest import BIN, alert_pairs, engine_args, listed_traffic, steady, terminate, wait
+from tests.helpers.cluster import broker, leader
+from tests.helpers.kafka import BIN, alert_pairs, engine_args, listed_traffic, steady, terminate, wait
 
 pytestmark = pytest.mark.cluster
 

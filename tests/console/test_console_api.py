@@ -8,9 +8,10 @@ import subprocess
 import pytest
 
 from anpr_engine.console.state import ConsoleState
+from anpr_engine.io.topic_readers import read_topic_to_end
 from anpr_engine.models import Alert, AlertFeedback, CovertView
-from tests.console.conftest import AGENCY_BE, AGENCY_NL, UNACKED_LIMIT, Console, make_alert
-from tests.integration.conftest import BIN, produce, read_topic_to_end, topic_values, wait
+from tests.helpers.console import AGENCY_BE, AGENCY_NL, UNACKED_LIMIT, Console, make_alert
+from tests.helpers.kafka import BIN, produce, topic_values, wait
 
 pytestmark = pytest.mark.integration
 
@@ -209,7 +210,7 @@ def test_the_feed_starts_on_topics_created_a_moment_before() -> None:
     import uuid
 
     from anpr_engine.io.console_feed import ConsoleFeed
-    from tests.console.conftest import console_settings
+    from tests.helpers.console import console_settings
 
     for _ in range(3):
         feed = ConsoleFeed(console_settings(uuid.uuid4().hex[:10]), lambda records: None)

@@ -18,9 +18,10 @@ from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
 from anpr_engine.console.state import ConsoleState
+from anpr_engine.io.topic_readers import read_topic_to_end
 from anpr_engine.models import Alert, AlertFeedback
-from tests.console.conftest import AGENCY_BE, PASSWORD, Console, console_settings, make_alert, start_console
-from tests.integration.conftest import read_topic_to_end, terminate, topic_values
+from tests.helpers.console import AGENCY_BE, PASSWORD, Console, console_settings, make_alert, start_console
+from tests.helpers.kafka import terminate, topic_values
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = [

@@ -19,7 +19,7 @@ import pytest
 from anpr_engine.codec.reads import encode_read
 from anpr_engine.config import Settings
 from anpr_simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import (
+from tests.helpers.kafka import (
     BIN,
     alert_pairs,
     engine_args,

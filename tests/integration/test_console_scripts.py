@@ -11,7 +11,7 @@ import pytest
 
 from anpr_engine.config import Settings
 from anpr_engine.models import Alert
-from tests.integration.conftest import BIN, cli_args, run_engine, topic_values
+from tests.helpers.kafka import BIN, cli_args, run_engine, topic_values
 
 pytestmark = pytest.mark.integration
 

@@ -15,8 +15,8 @@ from anpr_engine.config import Settings
 from anpr_engine.models import Alert
 from anpr_simulators.noise import NoiseModel
 from anpr_simulators.traffic import SimulatedRead, Traffic, make_watchlists, malformed_message
-from tests.integration.conftest import BIN, engine_args, produce, read_now, run_engine, topic_values
-from tests.reference import ref_alerts
+from tests.helpers.kafka import BIN, engine_args, produce, read_now, run_engine, topic_values
+from tests.helpers.reference import ref_alerts
 
 pytestmark = pytest.mark.integration
 

@@ -11,8 +11,8 @@ import pytest
 
 from anpr_engine.config import Settings
 from anpr_engine.models import WatchlistEntry, entry_key
-from tests.integration.conftest import Engine, alert_pairs, produce, read_now, topic_values, wait, within
-from tests.unit.test_index import entry
+from tests.helpers.builders import entry
+from tests.helpers.kafka import Engine, alert_pairs, produce, read_now, topic_values, wait, within
 
 pytestmark = pytest.mark.integration
 

@@ -14,7 +14,7 @@ from anpr_engine.codec.reads import ARROW_STREAM, NDJSON
 from anpr_engine.config import Settings
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.models import Alert, Category, WatchlistEntry
-from tests.integration.conftest import produce, run_engine, topic_values
+from tests.helpers.kafka import produce, run_engine, topic_values
 
 pytestmark = pytest.mark.integration
 

@@ -15,7 +15,7 @@ import pytest
 
 from anpr_engine.codec.reads import encode_read
 from anpr_engine.config import Settings
-from tests.integration.conftest import BIN, engine_args, listed_traffic, produce, run_engine, topic_values, wait
+from tests.helpers.kafka import BIN, engine_args, listed_traffic, produce, run_engine, topic_values, wait
 
 pytestmark = pytest.mark.integration
 

@@ -17,7 +17,7 @@ from anpr_engine.config import Settings
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.io.watchlist_topic import WatchlistWriter, next_generation, replace_list, topic_state
 from anpr_engine.models import Category, WatchlistEntry, WatchlistList
-from tests.integration.conftest import BIN, Engine, cli_args, read_now, topic_values, wait, within
+from tests.helpers.kafka import BIN, Engine, cli_args, read_now, topic_values, wait, within
 
 pytestmark = pytest.mark.integration
 

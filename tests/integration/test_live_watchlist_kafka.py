@@ -11,7 +11,7 @@ import pytest
 
 from anpr_engine.config import Settings
 from anpr_engine.models import Category, WatchlistEntry
-from tests.integration.conftest import Engine, produce, read_now, wait, within
+from tests.helpers.kafka import Engine, produce, read_now, wait, within
 
 pytestmark = pytest.mark.integration
 

@@ -18,8 +18,8 @@ from anpr_engine.codec.reads import encode_read
 from anpr_engine.config import Settings, TopicNames
 from anpr_engine.models import WatchlistEntry
 from anpr_simulators.traffic import Traffic, make_watchlists
-from tests.integration.conftest import BIN, engine_args, free_port, produce, terminate, topic_values, wait
-from tests.unit.test_monitoring import http_get
+from tests.helpers.http import http_get
+from tests.helpers.kafka import BIN, engine_args, free_port, produce, terminate, topic_values, wait
 
 pytestmark = pytest.mark.integration
 

@@ -27,7 +27,7 @@ from confluent_kafka.admin import (
 
 from anpr_engine.config import Settings, TopicNames
 from anpr_engine.models import Category, WatchlistEntry
-from tests.integration.conftest import BIN, produce, read_now, topic_values, within
+from tests.helpers.kafka import BIN, produce, read_now, topic_values, within
 
 pytestmark = pytest.mark.integration
 

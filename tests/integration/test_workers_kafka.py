@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from anpr_engine.config import Settings
-from tests.integration.conftest import BIN, alert_pairs, engine_args, listed_traffic, steady, wait
+from tests.helpers.kafka import BIN, alert_pairs, engine_args, listed_traffic, steady, wait
 
 pytestmark = pytest.mark.integration
 
