@@ -7,7 +7,7 @@ import numpy as np
 import pyarrow as pa
 
 from anpr_engine.codec.columns import one_array, present
-from anpr_engine.errors import BadInput
+from anpr_engine.errors import BadInput, InvariantBroken
 from anpr_engine.kernels.codes import FIELD_INT, FIELD_STRING, NO_ROOM
 from anpr_engine.kernels.json_write import write_objects
 
@@ -52,6 +52,6 @@ def json_objects(table: pa.Table) -> tuple[pa.Array, np.ndarray]:
     used = write_objects(np.frombuffer(b"".join(keys), np.uint8), key_offsets, kinds, column, data, string_offsets,
                          ints, has, out, offsets, ok)  # fmt: skip
     if used == NO_ROOM:
-        raise RuntimeError("JSON buffer estimate too small")  # a bug: the estimate bounds every row
+        raise InvariantBroken("JSON buffer estimate too small")  # the estimate bounds every row
     array = pa.Array.from_buffers(pa.large_binary(), n, [None, pa.py_buffer(offsets), pa.py_buffer(out[:used])])
     return array, ok

@@ -24,6 +24,7 @@ from pydantic import ValidationError
 
 from anpr_engine.codec.alerts import ListedEntry, listed_entry
 from anpr_engine.codec.entries import NEVER, EntryRows, decode_entries
+from anpr_engine.errors import InvariantBroken
 from anpr_engine.kernels.codes import MAX_LEN, PLATE_OK
 from anpr_engine.match.formats import format_candidates, format_table
 from anpr_engine.match.hits import Hits
@@ -346,7 +347,7 @@ class Watchlist:
     def _keep(self, rows: EntryRows, slots: np.ndarray) -> None:
         """Record the entries given these slots."""
         if (slots < 0).any():
-            raise RuntimeError("an entry judged valid was refused by the index")  # a bug, not bad input
+            raise InvariantBroken("an entry judged valid was refused by the index")
         self._grow(self.index.capacity)
         at = slots.tolist()
         keys = _keys(rows)
