@@ -37,22 +37,20 @@ class App(typer.Typer):
     """A console script: every command and callback registered on it reports errors as above."""
 
     def command(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
-        register = super().command(*args, **kwargs)
-
-        def decorator(f: F) -> F:
-            register(reported(f))
-            return f
-
-        return decorator
+        return _reporting(super().command(*args, **kwargs))
 
     def callback(self, *args: Any, **kwargs: Any) -> Callable[[F], F]:
-        register = super().callback(*args, **kwargs)
+        return _reporting(super().callback(*args, **kwargs))
 
-        def decorator(f: F) -> F:
-            register(reported(f))
-            return f
 
-        return decorator
+def _reporting(register: Callable[[F], F]) -> Callable[[F], F]:
+    """typer's decorator `register`, registering the function wrapped in `reported`."""
+
+    def decorator(f: F) -> F:
+        register(reported(f))
+        return f
+
+    return decorator
 
 
 def reported(f: F) -> F:

@@ -9,8 +9,10 @@ Each endpoint reads what it needs from `request.app.state`, set by `console.app.
 from __future__ import annotations
 
 import csv
+import functools
 import io
 import time
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from pydantic import ValidationError
@@ -53,6 +55,27 @@ def authorized(request: Request, plates: bool = False) -> User | Response:
     if plates and not user.sees_plates:
         return JSONResponse({"error": "analysts see the shared view only"}, 403)
     return user
+
+
+Endpoint = Callable[[Request], Awaitable[Response]]
+UserEndpoint = Callable[[Request, User, Hub], Awaitable[Response]]
+
+
+def signed_in(plates: bool = False) -> Callable[[UserEndpoint], Endpoint]:
+    """An endpoint for a logged-in user (one who may see plates, where `plates`), given the user and
+    the console's hub; anyone else gets `authorized`'s 401 or 403."""
+
+    def wrap(f: UserEndpoint) -> Endpoint:
+        @functools.wraps(f)
+        async def endpoint(request: Request) -> Response:
+            user = authorized(request, plates)
+            if isinstance(user, Response):
+                return user
+            return await f(request, user, request.app.state.hub)
+
+        return endpoint
+
+    return wrap
 
 
 def page(request: Request, name: str, plates: bool = False) -> Response:
@@ -112,10 +135,8 @@ async def logout(request: Request) -> Response:
     return resp
 
 
-async def me(request: Request) -> Response:
-    user = authorized(request)
-    if isinstance(user, Response):
-        return user
+@signed_in()
+async def me(request: Request, user: User, hub: Hub) -> Response:
     return JSONResponse(
         {"name": user.name, "role": user.role, "agency": user.agency, "no_login": no_login(request),
          "sees_plates": user.sees_plates, "sees_covert": user.sees_covert}
@@ -125,11 +146,8 @@ async def me(request: Request) -> Response:
 # --- the alerts ----------------------------------------------------------------------------------
 
 
-async def cards(request: Request) -> Response:
-    user = authorized(request, plates=True)
-    if isinstance(user, Response):
-        return user
-    hub: Hub = request.app.state.hub
+@signed_in(plates=True)
+async def cards(request: Request, user: User, hub: Hub) -> Response:
     settings: Settings = request.app.state.settings
     shown = hub.state.newest_cards(settings.console.cards_shown, user.sees_covert)
     hub.audit(user, [c for c in shown if c.covert], "page")
@@ -140,19 +158,13 @@ async def cards(request: Request) -> Response:
     )  # fmt: skip
 
 
-async def events(request: Request) -> Response:
-    user = authorized(request)
-    if isinstance(user, Response):
-        return user
-    hub: Hub = request.app.state.hub
+@signed_in()
+async def events(request: Request, user: User, hub: Hub) -> Response:
     return EventSourceResponse(hub.join(user), ping=15)
 
 
-async def feedback(request: Request) -> Response:
-    user = authorized(request, plates=True)
-    if isinstance(user, Response):
-        return user
-    hub: Hub = request.app.state.hub
+@signed_in(plates=True)
+async def feedback(request: Request, user: User, hub: Hub) -> Response:
     out: ConsoleOut = request.app.state.out
     try:
         body = await request.json()
@@ -175,19 +187,13 @@ async def feedback(request: Request) -> Response:
 # --- the shared view -----------------------------------------------------------------------------
 
 
-async def shared(request: Request) -> Response:
-    user = authorized(request)
-    if isinstance(user, Response):
-        return user
-    hub: Hub = request.app.state.hub
+@signed_in()
+async def shared(request: Request, user: User, hub: Hub) -> Response:
     return JSONResponse({**hub.state.shared(*period(request)), "days": hub.state.days()})
 
 
-async def shared_csv(request: Request) -> Response:
-    user = authorized(request)
-    if isinstance(user, Response):
-        return user
-    hub: Hub = request.app.state.hub
+@signed_in()
+async def shared_csv(request: Request, user: User, hub: Hub) -> Response:
     view = hub.state.shared(*period(request))
     buf = io.StringIO()
     w = csv.writer(buf)

@@ -18,3 +18,23 @@ def broker(action: str, node: int) -> None:
 def leader(bootstrap: str, topic: str, partition: int = 0) -> int:
     meta = AdminClient({"bootstrap.servers": bootstrap}).list_topics(topic, timeout=30)
     return meta.topics[topic].partitions[partition].leader
+
+
+def coordinator(bootstrap: str, internal_topic: str, key: str) -> int:
+    """The broker coordinating `key` (a group id in __consumer_offsets, a transactional id in
+    __transaction_state): the leader of the partition Kafka files it under,
+    Utils.abs(key.hashCode()) % partitions; -1 while that topic does not exist yet."""
+    topics = AdminClient({"bootstrap.servers": bootstrap}).list_topics(timeout=30).topics
+    if internal_topic not in topics or not topics[internal_topic].partitions:
+        return -1
+    partitions = topics[internal_topic].partitions
+    return partitions[(_java_hash(key) & 0x7FFFFFFF) % len(partitions)].leader
+
+
+def _java_hash(text: str) -> int:
+    """Java's String.hashCode: over UTF-16 code units, in 32-bit arithmetic."""
+    h = 0
+    units = text.encode("utf-16-be")
+    for i in range(0, len(units), 2):
+        h = (31 * h + int.from_bytes(units[i : i + 2], "big")) & 0xFFFFFFFF
+    return h - (1 << 32) if h >= 1 << 31 else h

@@ -17,9 +17,12 @@ tmp_path with one violation of each rule, so a checker that stopped seeing them 
 from __future__ import annotations
 
 import ast
+from collections.abc import Callable
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2] / "anpr_engine"
 
@@ -227,33 +230,18 @@ def test_the_scan_sees_the_whole_package() -> None:
     assert any(not i.runs_on_import for i in imports)  # imports inside functions are seen too
 
 
-def test_only_io_imports_confluent_kafka() -> None:
-    violations = kafka_outside_io(ROOT)
-    assert not violations, _report(violations)
-
-
-def test_kernels_are_imported_only_by_their_wrappers() -> None:
-    violations = kernels_outside_wrappers(ROOT)
-    assert not violations, _report(violations)
-
-
-def test_every_wrapper_still_imports_a_kernel() -> None:
-    violations = stale_wrappers(ROOT)
-    assert not violations, _report(violations)
-
-
-def test_kernels_import_nothing_of_the_engine_outside_kernels() -> None:
-    violations = kernels_importing_the_engine(ROOT)
-    assert not violations, _report(violations)
-
-
-def test_stages_never_import_the_stages_above_them() -> None:
-    violations = upward_imports(ROOT)
-    assert not violations, _report(violations)
-
-
-def test_no_import_cycle() -> None:
-    violations = import_cycle(ROOT)
+@pytest.mark.parametrize(
+    "check",
+    [kafka_outside_io, kernels_outside_wrappers, stale_wrappers, kernels_importing_the_engine, upward_imports,
+     import_cycle],
+    ids=lambda check: check.__name__,
+)  # fmt: skip
+def test_the_package_keeps_the_rule(check: Callable[[Path], list[str]]) -> None:
+    """kafka_outside_io: only io/ imports confluent_kafka; kernels_outside_wrappers and stale_wrappers:
+    kernels are imported by the WRAPPERS and each of them uses one; kernels_importing_the_engine:
+    kernels import nothing of the package outside kernels/; upward_imports: no stage imports one
+    above it; import_cycle: no circle of module-level imports."""
+    violations = check(ROOT)
     assert not violations, _report(violations)
 
 
