@@ -18,7 +18,7 @@ from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, Settings
 
 from anpr_engine.errors import ConfigError
 from anpr_engine.match.policy import MatchPolicy
-from anpr_engine.models import any_case
+from anpr_engine.models import PartyName, any_case
 
 DEFAULT_BOOTSTRAP = "127.0.0.1:9092"
 CONFIG_ENV = "ANPR_CONFIG"
@@ -78,10 +78,36 @@ class TopicNames(BaseModel):
         description="compacted topic of operators' verdicts on alerts, keyed by alert id",
     )
     audit: str = Field(default="anpr.console.audit", description="every view of a covert alert in the console")
+    export_prefix: str = Field(
+        default="anpr.export.",
+        description="federation: released watchlist records for partner P go to the compacted topic <prefix>P",
+    )
     reads_partitions: int = Field(default=4, ge=1, description="partitions of the reads and alerts topics when created")
+
+    def export(self, partner: str) -> str:
+        """The export topic of the records released to `partner`, on this party's cluster."""
+        return f"{self.export_prefix}{partner}"
 
 
 DAY_MS = 86_400_000
+
+
+class Federation(BaseModel):
+    """This cluster's partners in a federation of clusters joined by MirrorMaker 2 (docs/federation.md):
+    the records of its watchlist released to a partner go to that partner's export topic."""
+
+    model_config = ConfigDict(frozen=True)
+
+    partners: tuple[PartyName, ...] = Field(
+        default=(), description="the parties this one may release list entries to (federation); none by default"
+    )
+
+    @field_validator("partners")
+    @classmethod
+    def _once_each(cls, partners: tuple[str, ...]) -> tuple[str, ...]:
+        if len(set(partners)) != len(partners):
+            raise ValueError("a partner is named twice")
+        return partners
 
 
 class Retention(BaseModel):
@@ -96,6 +122,12 @@ class Retention(BaseModel):
     alerts_days: float = Field(default=365.0, gt=0, description="the alerts topic (per the forces' policy)")
     alerts_covert_days: float = Field(default=365.0, gt=0, description="the covert alerts topic")
     audit_days: float = Field(default=730.0, gt=0, description="the console's audit of covert views")
+    export_tombstones_days: float = Field(
+        default=7.0,
+        gt=0,
+        description="federation: how long a withdrawn entry's tombstone stays on an export topic after compaction "
+        "(delete.retention.ms); longer than any mirror outage, since MirrorMaker skips what the source dropped",
+    )
 
     def ms(self, days: float) -> str:
         return str(round(days * DAY_MS))
@@ -172,6 +204,7 @@ class Settings(BaseSettings):
     retention: Retention = Retention()
     access: Access = Access()
     match: MatchPolicy = MatchPolicy()
+    federation: Federation = Federation()
     group_id: str = Field(default="anpr-engine", description="consumer group of the engine instances")
     guarantee: Guarantee = Field(
         default="at-least-once",

@@ -13,7 +13,9 @@ from types import UnionType
 from typing import Annotated, Any, Literal, Union, get_args, get_origin
 
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -25,6 +27,24 @@ from pydantic import (
 
 CountryCode = Annotated[str, Field(pattern=r"^[A-Z]{2}$", examples=["NL", "BE", "DE"])]
 EpochMs = Annotated[int, Field(ge=0, le=2**63 - 1, description="UTC milliseconds since 1970-01-01")]
+
+
+def _not_anpr(name: str) -> str:
+    if name == "anpr":
+        raise ValueError("a party may not be named anpr: MirrorMaker would read anpr.* topics as replicated from it")
+    return name
+
+
+PartyName = Annotated[
+    str,
+    Field(
+        pattern=r"^[a-z][a-z0-9]{1,15}$",
+        description="a party of the federation (its cluster's name: nl, be, jc); never `anpr`",
+        examples=["nl", "be", "jc"],
+    ),
+    BeforeValidator(lambda v: v.lower() if isinstance(v, str) else v),  # as users type them: BE is be
+    AfterValidator(_not_anpr),
+]
 MAX_CANDIDATES = 4
 ALERT_NAMESPACE = uuid.UUID("6f1c3c1e-8e0a-4f54-9a55-6a2d0f3c0b1d")
 
@@ -114,6 +134,11 @@ class WatchlistEntry(BaseModel):
         description="the list generation the entry belongs to: it matches only while its list's active "
         "generation is this one (a whole-list replace publishes a new generation, then switches)",
     )
+    release_to: tuple[PartyName, ...] | None = Field(
+        default=None,
+        description="the partners this entry is released to, in place of its list's release_to; [] withholds "
+        "it from all (federation: an individual assessment, Benelux Police Treaty art. 13)",
+    )
 
 
 class WatchlistList(BaseModel):
@@ -134,6 +159,12 @@ class WatchlistList(BaseModel):
         default=None, ge=1, le=10 * 366 * 86_400, description="entries added without an end are listed this long"
     )
     generation: int = Field(default=0, ge=0, le=2**31 - 1, description="the active generation of its entries")
+    release_to: tuple[PartyName, ...] = Field(
+        default=(), description="the partners its entries are released to (federation); none by default"
+    )
+    release_covert: bool = Field(
+        default=False, description="a covert list's entries are released (to release_to) only when this is set"
+    )
 
 
 def entry_key(entry_id: str, generation: int = 0) -> str:

@@ -327,3 +327,115 @@ def list_counts(
             f"list {lst.list_name}: {lst.agency} ({lst.agency_country}), generation {lst.generation}"
             f"{', covert' if lst.covert else ''}{validity}"
         )
+
+
+@app.command()
+def release(
+    to: Annotated[list[str], typer.Option("--to", help="A partner to release to (repeatable).")],
+    list_name: Annotated[str | None, typer.Option(help="Release the whole list (its record's release_to).")] = None,
+    entry_id: Annotated[list[str] | None, typer.Option(help="Release this entry (repeatable).")] = None,
+    plate: Annotated[str | None, typer.Option(help="Release every entry listing this plate (as normalized).")] = None,
+    covert: Annotated[bool, typer.Option("--covert", help="Release a covert list (sets release_covert).")] = False,
+    bootstrap: Bootstrap = None,
+    watchlist_topic: WatchlistTopic = None,
+    config: ConfigFile = None,
+) -> None:
+    """Release to partners, after the individual assessment the treaty asks for: a whole list
+    through its record, or single entries (by id or plate) through their own release_to. Nothing
+    is released by default; `anpr-watchlist export` writes what is released to the export topics."""
+    _change_release(to, list_name, entry_id, plate, covert, bootstrap, watchlist_topic, add=True)
+
+
+@app.command()
+def withhold(
+    from_: Annotated[list[str] | None, typer.Option("--from", help="A partner to withhold from [all].")] = None,
+    list_name: Annotated[str | None, typer.Option(help="Withhold the whole list (its record's release_to).")] = None,
+    entry_id: Annotated[list[str] | None, typer.Option(help="Withhold this entry (repeatable).")] = None,
+    plate: Annotated[str | None, typer.Option(help="Withhold every entry listing this plate (as normalized).")] = None,
+    bootstrap: Bootstrap = None,
+    watchlist_topic: WatchlistTopic = None,
+    config: ConfigFile = None,
+) -> None:
+    """Withhold from partners what was released: the export writes tombstones that MirrorMaker
+    carries across, so the entries stop matching abroad."""
+    _change_release(from_, list_name, entry_id, plate, False, bootstrap, watchlist_topic, add=False)
+
+
+def _change_release(
+    partners: list[str] | None, list_name: str | None, entry_ids: list[str] | None, plate: str | None,
+    covert: bool, bootstrap: str | None, watchlist_topic: str | None, add: bool,
+) -> None:  # fmt: skip
+    """Release to (`add`) or withhold from `partners` (all, when withholding without any) a list or
+    entries, republishing their records with the new release_to."""
+    from anpr_engine.io.watchlist_topic import WatchlistWriter, topic_state
+
+    if (list_name is None) == (not entry_ids and plate is None):
+        raise ConfigError("give --list-name, or --entry-id / --plate")
+    settings = settings_from(bootstrap, watchlist=watchlist_topic)
+    known = settings.federation.partners
+    if not known:
+        raise ConfigError("federation.partners is empty: set the partners (ANPR_FEDERATION__PARTNERS) first")
+    partners = [p.lower() for p in partners or ()]
+    unknown = sorted(set(partners) - set(known))
+    if unknown:
+        raise ConfigError(f"not a partner: {', '.join(unknown)} (federation.partners: {', '.join(known)})")
+    chosen = set(partners or known)
+    _ready(settings)
+    state = topic_state(settings)
+
+    def changed(current: tuple[str, ...]) -> tuple[str, ...]:
+        return tuple(sorted(set(current) | chosen if add else set(current) - chosen))
+
+    writer = WatchlistWriter(settings)
+    if list_name is not None:
+        record = state.lists.get(list_name)
+        if record is None:
+            raise BadInput(f"no list record {list_name}: create it with set-list first")
+        if record.covert and add and not (covert or record.release_covert):
+            raise BadInput(f"list {list_name} is covert: release it with --covert, if it is meant to be")
+        update: dict[str, object] = {"release_to": changed(record.release_to)}
+        if covert:
+            update["release_covert"] = True
+        new = record.model_copy(update=update)
+        writer.list_record(new)
+        typer.echo(f"watchlist: list {list_name} released to {', '.join(new.release_to) or 'nobody'}")
+        return
+    wanted = listed_form(plate) if plate is not None else None
+    keys = [k for k, e in state.entries.items() if e.entry_id in (entry_ids or []) or listed_form(e.plate) == wanted]
+    if not keys:
+        raise BadInput("no listed entry matches")
+    entries = []
+    for key in keys:
+        e = state.entries[key]
+        lst = state.lists.get(e.list_name)
+        if add and lst is not None and lst.covert and not lst.release_covert:
+            raise BadInput(f"{e.entry_id} is on covert list {e.list_name}: release the list with --covert first")
+        current = e.release_to if e.release_to is not None else (lst.release_to if lst is not None else ())
+        entries.append(e.model_copy(update={"release_to": changed(current)}))
+    writer.entries(EntryRows.of(entries))
+    typer.echo(
+        f"watchlist: {len(entries)} entries {'released to' if add else 'withheld from'} {', '.join(sorted(chosen))}"
+    )
+
+
+@app.command()
+def export(
+    follow: Annotated[bool, typer.Option(help="Keep the export topics in step until stopped (SIGTERM).")] = False,
+    bootstrap: Bootstrap = None,
+    watchlist_topic: WatchlistTopic = None,
+    config: ConfigFile = None,
+) -> None:
+    """Write what is released to each partner (federation.partners) to its export topic on this
+    cluster, from where MirrorMaker carries it across: the watchlist topic replayed, each export
+    topic read back, the difference written (withheld and removed entries as tombstones)."""
+    import signal
+
+    from anpr_engine.io.export_topics import export_released
+
+    settings = settings_from(bootstrap, watchlist=watchlist_topic)
+    stopping: list[int] = []
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda signum, _frame: stopping.append(signum))
+    written = export_released(settings, follow=follow, stop=lambda: bool(stopping))
+    counts = ", ".join(f"{p}={written[p]}" for p in settings.federation.partners)
+    typer.echo(f"watchlist: export records written: {counts}")

@@ -40,7 +40,12 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
         t.dlq: {"retention.ms": r.ms(r.dlq_days)},
         t.feedback: {"cleanup.policy": "compact", "retention.ms": "-1"},
         t.audit: {"retention.ms": r.ms(r.audit_days)},
-    }
+        **{
+            t.export(partner): {"cleanup.policy": "compact", "retention.ms": "-1",
+                                "delete.retention.ms": r.ms(r.export_tombstones_days)}
+            for partner in settings.federation.partners
+        },
+    }  # fmt: skip
 
 
 def topic_specs(settings: Settings, brokers: int = 1) -> list[NewTopic]:
@@ -108,6 +113,11 @@ def engine_topics(settings: Settings) -> tuple[str, ...]:
 def console_topics(settings: Settings) -> tuple[str, ...]:
     t = settings.topics
     return t.alerts, t.alerts_covert, t.feedback, t.audit
+
+
+def export_topics(settings: Settings) -> tuple[str, ...]:
+    """The topics of the records released to each partner (federation), on this party's cluster."""
+    return tuple(settings.topics.export(p) for p in settings.federation.partners)
 
 
 def alerts_topics(settings: Settings) -> tuple[str, ...]:

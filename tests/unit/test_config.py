@@ -17,7 +17,7 @@ def test_properties_the_engine_sets_itself_cannot_be_passed_through(no_file: obj
 
 
 def settings_table(model: type[BaseModel] = Settings, prefix: str = "") -> str:
-    """The README's table of every setting: file key, environment variable, default, description.
+    """The table of every setting in docs/configuration.md: file key, environment variable, default, description.
     Regenerate it with: python -c 'from tests.unit.test_config import settings_table as t; print(t())'"""
     head = "| setting (file key) | environment | default | what it does |\n|---|---|---|---|\n" if not prefix else ""
     rows = []
@@ -36,7 +36,17 @@ def settings_table(model: type[BaseModel] = Settings, prefix: str = "") -> str:
     return head + "\n".join(rows) + "\n"
 
 
-def test_the_readme_documents_every_setting_with_its_environment_name_and_default() -> None:
-    readme = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
-    assert settings_table() in readme
+def test_the_docs_document_every_setting_with_its_environment_name_and_default() -> None:
+    page = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
+    assert settings_table() in page
     assert " |  |\n" not in settings_table()  # every setting says what it does
+
+
+@pytest.mark.parametrize(
+    ("partners", "problem"),
+    [(["anpr"], "may not be named anpr"), (["be", "BE"], "named twice"), (["b"], "pattern"), ([1], "string")],
+)
+def test_partners_are_party_names_each_once_in_any_case(partners: list[object], problem: str) -> None:
+    assert Settings(federation={"partners": ["BE", "jc"]}).federation.partners == ("be", "jc")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=problem):
+        Settings(federation={"partners": partners})  # type: ignore[arg-type]

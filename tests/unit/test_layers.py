@@ -5,7 +5,7 @@ functions, under `if TYPE_CHECKING`):
 - the numba kernels (anpr_engine.kernels.*, but for the numba-free `codes` and `jit`) are imported
   only by the WRAPPERS below, which check dtypes and shapes before a kernel runs;
 - the kernels import nothing of anpr_engine outside kernels/;
-- the stages import downwards only: codec, match, engine and files never import io, console or cli;
+- the stages import downwards only: codec, match, engine, files and federation never import io, console or cli;
   io never imports console or cli; console never imports cli;
 - no import cycle between anpr_engine modules (module-level imports, those that run on import).
 
@@ -50,6 +50,7 @@ FORBIDDEN = {
     "match": ("io", "console", "cli"),
     "engine": ("io", "console", "cli"),
     "files": ("io", "console", "cli"),
+    "federation": ("io", "console", "cli"),
     "io": ("console", "cli"),
     "console": ("cli",),
 }
