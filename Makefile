@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export PYTHON := $(abspath $(BIN)/python)
 # Numba compiles kernels once and caches them next to the sources (cache=True).
 
-.PHONY: venv browser kafka-up kafka-down lint docs test test-outage test-unit test-cluster demo console screenshots bench schemas clean
+.PHONY: venv browser kafka-up kafka-down lint docs test test-outage test-unit test-cluster test-federation demo console screenshots bench schemas clean
 
 venv: $(STAMP)
 
@@ -64,6 +64,14 @@ test-cluster: venv
 	ANPR_KAFKA_BOOTSTRAP=$$(kafka/kafka.sh bootstrap --brokers 3) ANPR_KAFKA_CLUSTER=3 \
 	  $(BIN)/python -m pytest -q -s -m cluster tests/cluster; rc=$$?; kafka/kafka.sh down --brokers 3; exit $$rc
 
+# The federation on three local single-node clusters (nl, be, jc) and MirrorMaker 2 between them,
+# started and stopped here (docs/federation.md; about 2 to 3 minutes).
+test-federation: venv
+	kafka/kafka.sh up --federation || { kafka/kafka.sh down --federation; exit 1; }
+	ANPR_FEDERATION_NL=$$(kafka/kafka.sh bootstrap --federation nl) ANPR_FEDERATION_BE=$$(kafka/kafka.sh bootstrap --federation be) \
+	  ANPR_FEDERATION_JC=$$(kafka/kafka.sh bootstrap --federation jc) \
+	  $(BIN)/python -m pytest -q -s -m federation tests/federation; rc=$$?; kafka/kafka.sh down --federation; exit $$rc
+
 test-unit: venv
 	$(BIN)/python -m pytest -q tests/unit
 
@@ -82,4 +90,4 @@ bench: venv
 	kafka/with-broker.sh $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .kafka demo-out site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .kafka .kafka-federation demo-out site .mypy_cache .ruff_cache .pytest_cache

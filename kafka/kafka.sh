@@ -8,6 +8,11 @@
 #   kafka.sh kill-broker I             kill node I of the cluster (SIGKILL, a crash)
 #   kafka.sh start-broker I            start node I of the cluster again, and wait until it answers
 #   kafka.sh up|down|status|bootstrap --secure   the secured node (below)
+#   kafka.sh up|down|status --federation          the local federation: a cluster per member of
+#                                      kafka/federation.conf (nl, be, jc) and MirrorMaker 2 between them
+#   kafka.sh bootstrap --federation NAME          print cluster NAME's bootstrap servers
+#   kafka.sh stop-mirror|kill-mirror|start-mirror NAME   the mirror that writes into cluster NAME
+#                                      (SIGTERM, SIGKILL; start waits until a probe crosses each link)
 # One node: broker and controller in one process on 127.0.0.1:9092. Three: each node is broker and
 # controller (a static quorum of three voters, so one node may fail), brokers on 19092-19094,
 # controllers on 19192-19194; replication factor 3, min.insync.replicas 2 for internal topics.
@@ -18,7 +23,8 @@
 # gateway, each with a random password in STATE/credentials.json) from the storage tool's format.
 # Env: ANPR_KAFKA_BOOTSTRAP (use that cluster, start nothing), ANPR_KAFKA_PORT (9092, one node),
 #      ANPR_KAFKA_CLUSTER_PORT (19092, three), ANPR_KAFKA_STATE (state dir), ANPR_KAFKA_CACHE (jar cache),
-#      ANPR_KAFKA_HEAP (JVM heap per node: 1g for one node, 512m each for three).
+#      ANPR_KAFKA_HEAP (JVM heap per node: 1g for one node, 512m each for three or a federation).
+# The federation: kafka/federation.sh (sourced), docs/federation.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
@@ -30,17 +36,22 @@ die() { echo "kafka: error: $*" >&2; exit 1; }
 cmd=${1:-}; shift || true
 BROKERS=1
 SECURE=0
+FEDERATION=0
 USERS=(admin engine operator privileged gateway)
 case "$cmd" in stop-broker|kill-broker|start-broker) NODE=${1:-}; shift || true; BROKERS=3 ;; esac
+case "$cmd" in stop-mirror|kill-mirror|start-mirror) MIRROR=${1:-}; shift || true; FEDERATION=1 ;; esac
 while [ $# -gt 0 ]; do
   case "$1" in
     --brokers) BROKERS=${2:-}; shift 2 ;;
     --secure) SECURE=1; shift ;;
+    --federation) FEDERATION=1; shift
+      if [ "$cmd" = bootstrap ] && [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then FED_NAME=$1; shift; fi ;;
     *) die "unknown argument $1" ;;
   esac
 done
 case "$BROKERS" in 1|3) ;; *) die "--brokers must be 1 or 3" ;; esac
 [ "$SECURE" = 0 ] || [ "$BROKERS" = 1 ] || die "--secure runs one node"
+[ "$FEDERATION" = 0 ] || { [ "$SECURE" = 0 ] && [ "$BROKERS" = 1 ]; } || die "--federation takes neither --secure nor --brokers"
 
 if [ "$SECURE" = 1 ]; then
   BASE_PORT=${ANPR_KAFKA_SECURE_PORT:-9192}
@@ -200,6 +211,12 @@ status() { for i in $(nodes); do port_open "$i" || return 1; done; }
 
 node_arg() { case "${NODE:-}" in [1-9]) [ "$NODE" -le "$BROKERS" ] || die "no node $NODE";; *) die "usage: $0 $cmd I";; esac; }
 
+if [ "$FEDERATION" = 1 ]; then
+  . "$here/federation.sh"
+  federation "$cmd"
+  exit
+fi
+
 case "$cmd" in
   up) up ;;
   down) down ;;
@@ -208,5 +225,5 @@ case "$cmd" in
   stop-broker) node_arg; stop_node "$NODE" TERM ;;
   kill-broker) node_arg; stop_node "$NODE" KILL ;;
   start-broker) node_arg; resolve_jars; prepare "$NODE"; launch "$NODE"; await "$NODE" ;;
-  *) echo "usage: $0 up|down|status|bootstrap [--brokers 1|3] | stop-broker|kill-broker|start-broker I" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|bootstrap [--brokers 1|3|--secure|--federation [NAME]] | stop-broker|kill-broker|start-broker I | stop-mirror|kill-mirror|start-mirror NAME" >&2; exit 2 ;;
 esac
