@@ -281,13 +281,20 @@ def remove(
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
     _ready(settings)
     entries = topic_state(settings).entries
-    wanted = listed_form(plate) if plate is not None else None
-    keys = [k for k, e in entries.items() if e.entry_id in (entry_id or []) or listed_form(e.plate) == wanted]
-    if not keys:
-        raise BadInput("no listed entry matches")
+    keys = _selected(entries, entry_id, plate)
     WatchlistWriter(settings).tombstones(keys)
     ids = sorted({entries[k].entry_id for k in keys})
     typer.echo(f"watchlist: removed {len(ids)} entries: {', '.join(ids)}")
+
+
+def _selected(entries: Mapping[str, WatchlistEntry], entry_ids: list[str] | None, plate: str | None) -> list[str]:
+    """The record keys of the entries with one of `entry_ids` or listing `plate` (as normalized), in
+    every generation; BadInput if there are none."""
+    wanted = listed_form(plate) if plate is not None else None
+    keys = [k for k, e in entries.items() if e.entry_id in (entry_ids or []) or listed_form(e.plate) == wanted]
+    if not keys:
+        raise BadInput("no listed entry matches")
+    return keys
 
 
 @app.command("ls")
@@ -400,10 +407,7 @@ def _change_release(
         writer.list_record(new)
         typer.echo(f"watchlist: list {list_name} released to {', '.join(new.release_to) or 'nobody'}")
         return
-    wanted = listed_form(plate) if plate is not None else None
-    keys = [k for k, e in state.entries.items() if e.entry_id in (entry_ids or []) or listed_form(e.plate) == wanted]
-    if not keys:
-        raise BadInput("no listed entry matches")
+    keys = _selected(state.entries, entry_ids, plate)
     entries = []
     for key in keys:
         e = state.entries[key]

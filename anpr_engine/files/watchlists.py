@@ -388,14 +388,16 @@ def listed_form(plate: str) -> str:
 
 
 def write_entries(entries: list[WatchlistEntry], path: Path) -> None:
-    """Write entries as JSON lines, CSV (`;`) or Parquet, by the file's suffix."""
-    rows = [e.model_dump(mode="json") for e in entries]
+    """Write entries as JSON lines, CSV (`;`) or Parquet, by the file's suffix. Their release to
+    partners is not written: it is assessed and set on the topic (`anpr-watchlist release`)."""
+    fields = [name for name in WatchlistEntry.model_fields if name != "release_to"]
+    rows = [e.model_dump(mode="json", include=set(fields)) for e in entries]
     suffix = path.suffix.lower()
     if suffix == ".parquet":
         pq.write_table(pa.Table.from_pylist(rows), path)
     elif suffix == ".csv":
         with path.open("w", newline="", encoding="utf-8") as f:
-            w = csv.DictWriter(f, fieldnames=list(WatchlistEntry.model_fields), delimiter=";")
+            w = csv.DictWriter(f, fieldnames=fields, delimiter=";")
             w.writeheader()
             w.writerows(rows)
     else:
