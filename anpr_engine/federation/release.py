@@ -10,19 +10,18 @@ it is covert before any of its entries can match.
 
 `Exports` takes the watchlist topic's records in order and says what each changes on each
 partner's export topic: the record as received, or a tombstone where one exported before is
-withheld, removed or no longer released. Records it cannot read are not released.
+withheld, removed or no longer released. A record the engine's table would refuse (unreadable, or
+under a key other than its own) changes nothing, as there.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from typing import NamedTuple, TypeVar
+from typing import NamedTuple
 
 from pydantic import ValidationError
 
-from anpr_engine.models import LIST_KEY_PREFIX, WatchlistEntry, WatchlistList
-
-M = TypeVar("M", WatchlistEntry, WatchlistList)
+from anpr_engine.models import LIST_KEY_PREFIX, WatchlistEntry, WatchlistList, entry_key, list_key
 
 
 class Change(NamedTuple):
@@ -48,15 +47,18 @@ class Exports:
     def apply(self, key: str, value: bytes | None) -> list[Change]:
         """The changes one record of the watchlist topic makes to the export topics, in the order
         they must be written."""
-        if key.startswith(LIST_KEY_PREFIX):
-            return self._list(key[len(LIST_KEY_PREFIX) :], value)
+        is_list = key.startswith(LIST_KEY_PREFIX)
+        record = _usable(key, value, is_list) if value is not None else None
+        if value is not None and record is None:
+            return []  # as in the engine's table (Watchlist.apply): an unusable record changes nothing
+        if is_list:
+            return self._list(key[len(LIST_KEY_PREFIX) :], value, record if isinstance(record, WatchlistList) else None)
         old = self.entries.pop(key, None)
         if old is not None:
             self.keys_of_list[old[0].list_name].discard(key)
-        entry = _parsed(WatchlistEntry, value)
-        if entry is not None and value is not None:
-            self.entries[key] = (entry, value)
-            self.keys_of_list.setdefault(entry.list_name, set()).add(key)
+        if isinstance(record, WatchlistEntry) and value is not None:
+            self.entries[key] = (record, value)
+            self.keys_of_list.setdefault(record.list_name, set()).add(key)
         changes, left = self._entry_changes(key)
         for name in sorted(left):
             changes += self._list_changes(name)
@@ -71,8 +73,7 @@ class Exports:
         chosen = entry.release_to if entry.release_to is not None else (lst.release_to if lst else ())
         return frozenset(chosen) & frozenset(self.partners)
 
-    def _list(self, name: str, value: bytes | None) -> list[Change]:
-        record = _parsed(WatchlistList, value)
+    def _list(self, name: str, value: bytes | None, record: WatchlistList | None) -> list[Change]:
         if record is not None and value is not None:
             self.lists[name] = (record, value)
         else:
@@ -144,13 +145,17 @@ class Exports:
         self._shown[name, partner] = self._shown.get((name, partner), 0) + step
 
 
-def _parsed(model: type[M], value: bytes | None) -> M | None:
-    if value is None:
-        return None
+def _usable(key: str, value: bytes, is_list: bool) -> WatchlistEntry | WatchlistList | None:
+    """The record of `value` if the engine's table would take it under `key`: a list record under
+    its list's key, an entry under its own (models.entry_key); None if not."""
     try:
-        return model.model_validate_json(value)
+        if is_list:
+            lst = WatchlistList.model_validate_json(value)
+            return lst if key == list_key(lst.list_name) else None
+        entry = WatchlistEntry.model_validate_json(value)
     except ValidationError:
         return None
+    return entry if key == entry_key(entry.entry_id, entry.generation) else None
 
 
 def catch_up(partner: str, desired: dict[str, bytes], held: dict[str, bytes]) -> list[Change]:
