@@ -82,24 +82,55 @@ class TopicNames(BaseModel):
         default="anpr.export.",
         description="federation: released watchlist records for partner P go to the compacted topic <prefix>P",
     )
+    hits_prefix: str = Field(
+        default="anpr.hits.",
+        description="federation: alerts of hits on partner P's entries go to <prefix>P (carried back to P)",
+    )
+    hits_covert_prefix: str = Field(
+        default="anpr.hits.covert.",
+        description="federation: alerts of hits on partner P's covert entries go to <prefix>P, and nowhere else",
+    )
     reads_partitions: int = Field(default=4, ge=1, description="partitions of the reads and alerts topics when created")
 
     def export(self, partner: str) -> str:
         """The export topic of the records released to `partner`, on this party's cluster."""
         return f"{self.export_prefix}{partner}"
 
+    def hits(self, owner: str, covert: bool = False) -> str:
+        """The topic of the alerts of hits on `owner`'s entries made here, on this party's cluster."""
+        return f"{self.hits_covert_prefix if covert else self.hits_prefix}{owner}"
+
+
+def replica(source: str, topic: str) -> str:
+    """The name MirrorMaker 2 gives `topic` of cluster `source` on the cluster it copies it to
+    (DefaultReplicationPolicy: `<source>.<topic>`)."""
+    return f"{source}.{topic}"
+
 
 DAY_MS = 86_400_000
 
 
 class Federation(BaseModel):
-    """This cluster's partners in a federation of clusters joined by MirrorMaker 2 (docs/federation.md):
-    the records of its watchlist released to a partner go to that partner's export topic."""
+    """This cluster's place in a federation of clusters joined by MirrorMaker 2 (docs/federation.md):
+    the records of its watchlist released to a partner go to that partner's export topic; with
+    `party` set, its engines also match the entries its partners released to it (their export
+    topics as MirrorMaker copies them here), and its console shows the hits made abroad on its lists.
+    The joint centre (role `centre`) lists nothing and matches nothing: its console shows the alerts
+    and verdicts every partner sends it."""
 
     model_config = ConfigDict(frozen=True)
 
+    party: PartyName | None = Field(
+        default=None,
+        description="this cluster's party (its MirrorMaker cluster alias, e.g. nl); none outside a federation",
+    )
+    role: Literal["party", "centre"] = Field(
+        default="party", description="a police force's cluster, or the joint centre's (receives, sends nothing)"
+    )
     partners: tuple[PartyName, ...] = Field(
-        default=(), description="the parties this one may release list entries to (federation); none by default"
+        default=(),
+        description="the parties this one may release list entries to and matches for (a centre: the parties "
+        "it receives from); none by default",
     )
 
     @field_validator("partners")
@@ -108,6 +139,19 @@ class Federation(BaseModel):
         if len(set(partners)) != len(partners):
             raise ValueError("a partner is named twice")
         return partners
+
+    @model_validator(mode="after")
+    def _not_its_own_partner(self) -> Federation:
+        if self.party is not None and self.party in self.partners:
+            raise ValueError(f"party {self.party!r} is named among its own partners")
+        if self.role == "centre" and self.party is None:
+            raise ValueError("a centre needs its party name (federation.party)")
+        return self
+
+    def matched_abroad(self) -> tuple[str, ...]:
+        """The partners whose released entries this party's engines match (none outside a federation
+        or at the centre)."""
+        return self.partners if self.party is not None and self.role == "party" else ()
 
 
 class Retention(BaseModel):

@@ -104,6 +104,15 @@ class PlateRead(BaseModel):
 
 KEY_SEPARATOR = "|"
 LIST_KEY_PREFIX = "list|"
+# A partner's list names and entry ids in this party's table are `<party>||<name>`: no entry key has
+# two '|' in a row (ids have none), and no list name may have them (LIST_NAME_PATTERN).
+PARTY_SEPARATOR = "||"
+LIST_NAME_PATTERN = r"^[^|]*(\|[^|]+)*\|?$"
+
+
+def of_party(party: str, name: str) -> str:
+    """A partner's list name, entry id or entry key as the table of this party holds it."""
+    return f"{party}{PARTY_SEPARATOR}{name}"
 
 
 class WatchlistEntry(BaseModel):
@@ -118,7 +127,7 @@ class WatchlistEntry(BaseModel):
         description="as printed; one or two '*' make a wildcard entry (a witness's partial plate, e.g. '12-AB*')",
     )
     plate_country: CountryCode | None = Field(default=None, description="None: a plate of any country")
-    list_name: str = Field(min_length=1, max_length=64)
+    list_name: str = Field(min_length=1, max_length=64, pattern=LIST_NAME_PATTERN, description="no '||'")
     agency: str = Field(min_length=1, max_length=128)
     agency_country: CountryCode
     category: Category
@@ -148,7 +157,7 @@ class WatchlistList(BaseModel):
     model_config = ConfigDict(extra="ignore", frozen=True)
 
     record: Literal["list"] = Field(description="marks a list record (entries have no such field)")
-    list_name: str = Field(min_length=1, max_length=64)
+    list_name: str = Field(min_length=1, max_length=64, pattern=LIST_NAME_PATTERN, description="no '||'")
     agency: str = Field(min_length=1, max_length=128)
     agency_country: CountryCode
     category: Category | None = Field(default=None, description="default category of entries added without one")
@@ -219,6 +228,13 @@ class Alert(BaseModel):
     retro: bool = Field(
         default=False,
         description="the read passed before the entry was listed (or its validity extended); read.ts_ms is when",
+    )
+    matched_in: PartyName | None = Field(
+        default=None, description="federation: the party whose engine matched the read (its cameras saw it)"
+    )
+    listed_by: PartyName | None = Field(
+        default=None,
+        description="federation: the party that listed the entry; the same as matched_in for its own lists",
     )
 
     @computed_field  # type: ignore[prop-decorator]

@@ -135,7 +135,7 @@ def engine_in_process(
     group = f"{s.group_id}-{topic}-{guarantee}"
     topics = s.topics.model_copy(update={"reads": topic})
     settings = s.model_copy(update={"topics": topics, "group_id": group, "guarantee": guarantee, "suppress_s": 0.0})
-    engine, source = kafka_engine(settings, watchlist, updates)
+    engine, source = kafka_engine(settings, watchlist, [] if updates is None else [updates])
     deadline = time.monotonic() + 600
     while engine.stats.reads + engine.stats.dlq < n_reads and time.monotonic() < deadline:
         engine.step()
@@ -227,7 +227,7 @@ def bench_topic_load(size: int, chunk: int = 200_000) -> dict[str, Any]:
     t = time.perf_counter()
     follower = TopicFollower(s, s.topics.watchlist)
     try:
-        wl, refused = load_watchlist(follower, s.match)
+        wl, refused = load_watchlist([follower], s.match)
     finally:
         follower.close()
     load_s = time.perf_counter() - t
@@ -265,7 +265,7 @@ def bench_live_updates(n_reads: int, watchlist_size: int, rate: int = 1_000) -> 
     fill(s, quiet, values, keys)
     fill(s, busy, values, keys)
     follower = TimedFollower(s, s.topics.watchlist)
-    wl, _ = load_watchlist(follower, s.match)
+    wl, _ = load_watchlist([follower], s.match)
     freeze_heap()
     try:
         without, _, _ = engine_in_process(s, quiet, n_reads, wl, follower)

@@ -8,6 +8,7 @@ import signal
 import socket
 import sys
 import time
+from contextlib import ExitStack
 from pathlib import Path
 from types import FrameType
 from typing import Annotated, Any
@@ -158,23 +159,23 @@ def _serve(settings: Settings, idle_exit_s: float | None) -> Stats:
     from anpr_engine.errors import StopRequested
     from anpr_engine.io.admin import engine_topics, ensure_topics
     from anpr_engine.io.kafka_engine import kafka_engine
-    from anpr_engine.io.topic_readers import TopicFollower
-    from anpr_engine.io.watchlist_topic import load_watchlist
+    from anpr_engine.io.watchlist_topic import load_watchlist, watchlist_followers
 
     metrics = EngineMetrics(settings.summary_interval_s)
     if settings.metrics_port is not None:  # up before the watchlist loads: alive, not ready
         serve(metrics, settings.metrics_port, alive_within_s=2 * settings.flush_timeout_s + 30)
     ensure_topics(settings, only=engine_topics(settings))
     t0 = time.perf_counter()
-    with TopicFollower(settings, settings.topics.watchlist) as follower:
-        watchlist, bad = load_watchlist(follower, settings.match)
+    with ExitStack() as stack:
+        followers = watchlist_followers(settings, stack)
+        watchlist, bad = load_watchlist(followers, settings.match, settings.federation.party)
         log.info(
             "engine: watchlist %d entries (%d unusable) loaded in %.2fs from %s; consuming %s as group %s",
-            len(watchlist), bad, time.perf_counter() - t0, settings.topics.watchlist, settings.topics.reads,
-            settings.group_id,
+            len(watchlist), bad, time.perf_counter() - t0, ", ".join(f.topic for f in followers),
+            settings.topics.reads, settings.group_id,
         )  # fmt: skip
         freeze_heap()
-        engine, source = kafka_engine(settings, watchlist, follower)
+        engine, source = kafka_engine(settings, watchlist, followers)
         metrics.attach(engine, source.lag, lambda: source.ready_since() is not None)
 
         def on_signal(signum: int, _frame: FrameType | None) -> None:

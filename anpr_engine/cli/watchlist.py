@@ -12,7 +12,14 @@ import pyarrow as pa
 import typer
 from pydantic import ValidationError
 
-from anpr_engine.cli.common import Bootstrap, ConfigFile, WatchlistTopic, match_policy, settings_from
+from anpr_engine.cli.common import (
+    Bootstrap,
+    ConfigFile,
+    WatchlistTopic,
+    configure_logging,
+    match_policy,
+    settings_from,
+)
 from anpr_engine.cli.errors import App, input_file
 from anpr_engine.codec.entries import EntryRows
 from anpr_engine.config import Settings
@@ -437,6 +444,7 @@ def export(
     from anpr_engine.io.export_topics import export_released
 
     settings = settings_from(bootstrap, watchlist=watchlist_topic)
+    configure_logging(settings)
     stopping: list[int] = []
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda signum, _frame: stopping.append(signum))

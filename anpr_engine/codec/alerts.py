@@ -15,7 +15,7 @@ from typing import NamedTuple
 
 import pyarrow as pa
 
-from anpr_engine.models import ALERT_NAMESPACE, MatchKind, PlateRead, WatchlistEntry
+from anpr_engine.models import ALERT_NAMESPACE, MatchKind, PlateRead, WatchlistEntry, of_party
 
 _NS = ALERT_NAMESPACE.bytes
 _S = json.encoder.encode_basestring  # a JSON string, non-ASCII kept (the C implementation where built)
@@ -46,12 +46,13 @@ class OutgoingAlert(NamedTuple):
     covert: bool = False  # goes to the covert alerts topic, never the general one
     retro: bool = False
     kind: str = ""  # the match kind (models.MatchKind value)
+    partner: str | None = None  # federation: the partner whose entry hit (the alert goes back to it too)
 
 
 class ListedEntry(NamedTuple):
     """What an alert needs of an entry, prepared once per entry (on its first hit)."""
 
-    entry_id: str
+    entry_id: str  # unique in the table: a partner's `<party>||<id>` (alert ids and suppression use it)
     agency_country: str
     list_name: str
     plate_country: str | None
@@ -59,14 +60,23 @@ class ListedEntry(NamedTuple):
     plate: str  # normalized as listed (a wildcard pattern with its '*')
     named: int  # characters a wildcard pattern names; -1 for a plate
     covert: bool = False  # on a covert list
+    partner: str | None = None  # federation: the partner that listed it (None: this party's own entry)
+    where: str = 'null,"listed_by":null'  # the alert's matched_in and listed_by values, as JSON
 
 
-def listed_entry(entry: WatchlistEntry, entry_json: str, plate: str, covert: bool = False) -> ListedEntry:
-    """What an alert needs of `entry`, whose JSON (`entry.model_dump_json()`) the caller holds."""
+def listed_entry(
+    entry: WatchlistEntry, entry_json: str, plate: str, covert: bool = False, home: str | None = None,
+    partner: str | None = None,
+) -> ListedEntry:  # fmt: skip
+    """What an alert needs of `entry`, whose JSON (`entry.model_dump_json()`) the caller holds, in the
+    table of party `home` (None outside a federation), listed by `partner` (None: by `home`)."""
     named = len(plate) - plate.count("*") if "*" in plate else -1
+    entry_id = entry.entry_id if partner is None else of_party(partner, entry.entry_id)
+    where = 'null,"listed_by":null' if home is None else f'"{home}","listed_by":"{partner or home}"'
     return ListedEntry(
-        entry.entry_id, entry.agency_country, entry.list_name, entry.plate_country, entry_json, plate, named, covert
-    )
+        entry_id, entry.agency_country, entry.list_name, entry.plate_country, entry_json, plate, named, covert,
+        partner, where,
+    )  # fmt: skip
 
 
 COUNTRY_MISMATCH_PENALTY = 0.1
@@ -129,10 +139,10 @@ def encode_alert(
         f'"match":{{"kind":"{kind}","equivalences":{equivalences},"differences":{differences},"score":{score},'
         f'"candidate":{candidate},"plate_read":"{plate_read}","plate_listed":"{e.plate}",'
         f'"country_mismatch":{"true" if mismatch else "false"}}},'
-        f'"produced_at_ms":{now_ms},"retro":{"true" if retro else "false"},'
+        f'"produced_at_ms":{now_ms},"retro":{"true" if retro else "false"},"matched_in":{e.where},'
         f'"cross_border":{"true" if cross else "false"}}}'
     )
     return OutgoingAlert(
         aid, value.encode(), camera_id.encode(), cross, e.agency_country, e.list_name, e.entry_id, site, ts_ms,
-        e.covert, retro, kind,
+        e.covert, retro, kind, e.partner,
     )  # fmt: skip

@@ -6,7 +6,7 @@ model took 7.8 µs an entry, most of a 1 000 000-entry load."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 import pyarrow as pa
@@ -16,7 +16,15 @@ from pydantic import ValidationError
 from anpr_engine.codec.columns import Words, between, country_ok, str_ok, word_ok
 from anpr_engine.codec.json_parse import FlatSchema, joined, parse_units
 from anpr_engine.kernels.codes import UNIT_OK
-from anpr_engine.models import KEY_SEPARATOR, Action, Category, WatchlistEntry, first_error
+from anpr_engine.models import (
+    KEY_SEPARATOR,
+    PARTY_SEPARATOR,
+    Action,
+    Category,
+    WatchlistEntry,
+    first_error,
+    of_party,
+)
 
 NEVER = np.iinfo(np.int64).max
 ENTRY_SCHEMA = pa.schema(
@@ -79,6 +87,14 @@ class EntryRows:
             list(json) if json is not None else [e.model_dump_json().encode() for e in entries],
         )  # fmt: skip
 
+    def of_party(self, party: str) -> EntryRows:
+        """These rows as a partner's entries in this party's table: ids and list names `<party>||…`
+        (models.of_party); their JSON as received."""
+        return replace(
+            self, entry_id=[of_party(party, i) for i in self.entry_id],
+            list_name=[of_party(party, n) for n in self.list_name],
+        )  # fmt: skip
+
     @staticmethod
     def concat(a: EntryRows, b: EntryRows) -> EntryRows:
         return EntryRows(
@@ -99,6 +115,7 @@ def vouched_rows(t: pa.Table) -> np.ndarray:
         & str_ok(t["plate"], 1, 64)
         & country_ok(t["plate_country"], null_ok=True)
         & str_ok(t["list_name"], 1, 64)
+        & ~pc.match_substring(t["list_name"], PARTY_SEPARATOR).fill_null(True).to_numpy()
         & str_ok(t["agency"], 1, 128)
         & country_ok(t["agency_country"], null_ok=False)
         & word_ok(t["category"], _CATEGORIES)

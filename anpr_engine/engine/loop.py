@@ -16,7 +16,7 @@ import gc
 import logging
 import time
 from collections import Counter
-from collections.abc import Callable, Collection, Iterable
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 
 import numpy as np
@@ -88,7 +88,7 @@ class Engine:
         suppress_ms: int = 0,
         ts_min_ms: int = 0,
         ts_max_future_ms: int | None = None,
-        updates: WatchlistUpdates | None = None,
+        updates: Sequence[WatchlistUpdates] = (),
         updates_interval_s: float = 0.0,
         recent: RecentReads | None = None,
         retro_interval_s: float = 0.0,
@@ -214,15 +214,20 @@ class Engine:
         at full speed the engine takes tens of batches a second. The window of recent reads is
         searched for what became matchable at most once every retro_interval_s: a search costs time
         in proportion to the window, whatever the few entries it is for."""
-        if self.updates is None or time.monotonic() - self._updated_at < self.updates_interval_s:
+        if not self.updates or time.monotonic() - self._updated_at < self.updates_interval_s:
             return
         self._updated_at = time.monotonic()
-        records = self.updates.poll()
         t = time.perf_counter()
-        if records:
-            refused = self.watchlist.apply(records)
+        for updates in self.updates:
+            records = updates.poll()
+            if not records:
+                continue
+            refused = self.watchlist.apply(records, updates.party)
             for r in refused:
-                log.warning("watchlist record %r refused, the entry under its key stays as it was: %s", r.key, r.reason)
+                log.warning(
+                    "watchlist record %r%s refused, the entry under its key stays as it was: %s", r.key,
+                    f" of {updates.party}" if updates.party else "", r.reason,
+                )  # fmt: skip
             self.stats.watchlist_records += len(records)
             self.stats.watchlist_refused += len(refused)
         if self.recent is not None and time.monotonic() - self._retro_at >= self.retro_interval_s:

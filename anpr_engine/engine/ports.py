@@ -64,8 +64,13 @@ class Source(Protocol):
 
 
 class WatchlistUpdates(Protocol):
+    """A watchlist topic followed: this party's own (`party` ""), or a partner's export topic as
+    MirrorMaker copies it here (`party`: the listing partner)."""
+
+    party: str
+
     def poll(self) -> list[tuple[bytes | None, bytes | None]]:
-        """Records of the watchlist topic (key, value; None is a tombstone) that arrived since the last call."""
+        """Records of the topic (key, value; None is a tombstone) that arrived since the last call."""
         ...
 
 

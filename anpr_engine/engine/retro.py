@@ -108,7 +108,7 @@ class RecentReads:
         self._forget(now_ms)
         if not self._tables:
             return []
-        sub = Watchlist(watchlist.policy, watchlist.lists)
+        sub = Watchlist(watchlist.policy, watchlist.lists, watchlist.party)
         sub.upsert_rows(fresh.rows)
         was = {e: (f, u) for e, f, u in zip(fresh.rows.entry_id, fresh.was_from.tolist(), fresh.was_until.tolist(),
                                                strict=True)}  # fmt: skip

@@ -45,6 +45,11 @@ def topic_configs(settings: Settings) -> dict[str, dict[str, str]]:
                                 "delete.retention.ms": r.ms(r.export_tombstones_days)}
             for partner in settings.federation.partners
         },
+        **{t.hits(partner): {"retention.ms": r.ms(r.alerts_days)} for partner in settings.federation.matched_abroad()},
+        **{
+            t.hits(partner, covert=True): {"retention.ms": r.ms(r.alerts_covert_days)}
+            for partner in settings.federation.matched_abroad()
+        },
     }  # fmt: skip
 
 
@@ -107,7 +112,8 @@ def connect(settings: Settings, timeout_s: float | None = None) -> tuple[AdminCl
 def engine_topics(settings: Settings) -> tuple[str, ...]:
     """The topics the engine and the watchlist tools use (on a secured cluster they may see no others)."""
     t = settings.topics
-    return t.reads, t.alerts, t.alerts_covert, t.watchlist, t.dlq
+    hits = [t.hits(p, covert) for p in settings.federation.matched_abroad() for covert in (False, True)]
+    return t.reads, t.alerts, t.alerts_covert, t.watchlist, t.dlq, *hits
 
 
 def console_topics(settings: Settings) -> tuple[str, ...]:

@@ -10,6 +10,7 @@ point is repaired by the next start's catch-up.
 
 from __future__ import annotations
 
+import logging
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable
@@ -20,6 +21,8 @@ from anpr_engine.federation.release import Change, Exports, catch_up
 from anpr_engine.io.admin import ensure_topics, export_topics
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.io.topic_readers import TopicFollower, read_topic_to_end
+
+log = logging.getLogger(__name__)
 
 
 def export_released(
@@ -44,6 +47,8 @@ def export_released(
             held = _latest(read_topic_to_end(settings, t.export(p)))
             _write(out, settings, catch_up(p, exports.exported[p], held), written)
         out.flush()
+        if follow:
+            log.info("export: caught up (%s records written); following %s", sum(written.values()), t.watchlist)
         while follow and not stop():
             records = follower.poll()
             if not records:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from anpr_engine.config import Settings
 from anpr_engine.engine.loop import Engine
 from anpr_engine.engine.ports import WatchlistUpdates
@@ -16,7 +18,7 @@ from anpr_engine.match.watchlist import Watchlist
 
 @at_boundary
 def kafka_engine(
-    settings: Settings, watchlist: Watchlist, updates: WatchlistUpdates | None
+    settings: Settings, watchlist: Watchlist, updates: Sequence[WatchlistUpdates]
 ) -> tuple[Engine, KafkaReadSource]:
     """An engine consuming the reads topic as a group member into the alert and dead-letter topics,
     in the settings' delivery mode, with the window of recent reads for retro-hits (rebuilt, like

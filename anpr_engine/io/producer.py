@@ -149,12 +149,15 @@ class Outbox(Protocol):
 
 class KafkaAlertSink:
     """Alerts as JSON on the alerts topic (those of covert lists on the covert alerts topic only),
-    keyed by camera id, with filterable headers."""
+    keyed by camera id, with filterable headers. In a federation, an alert of a partner's entry goes
+    to that partner's hits topic too (MirrorMaker carries it back); of a partner's covert entry,
+    there only: no operator here sees it."""
 
-    def __init__(self, out: Outbox, topic: str, covert_topic: str) -> None:
+    def __init__(self, out: Outbox, topic: str, covert_topic: str, hits_topic: Callable[[str, bool], str]) -> None:
         self.out = out
         self.topic = topic
         self.covert_topic = covert_topic
+        self.hits_topic = hits_topic  # (partner, covert) -> topic
 
     def send(self, alerts: Sequence[OutgoingAlert]) -> None:
         for a in alerts:
@@ -163,6 +166,11 @@ class KafkaAlertSink:
                 ("agency_country", a.agency_country.encode()),
                 ("list_name", a.list_name.encode()),
             ]
+            if a.partner is not None:
+                headers.append(("listed_by", a.partner.encode()))
+                self.out.produce(self.hits_topic(a.partner, a.covert), a.value, a.key, headers)
+                if a.covert:
+                    continue
             self.out.produce(self.covert_topic if a.covert else self.topic, a.value, a.key, headers)
 
     def flush(self) -> None:
@@ -194,4 +202,4 @@ class KafkaDeadLetterSink:
 def alert_sinks(out: Outbox, settings: Settings) -> tuple[KafkaAlertSink, KafkaDeadLetterSink]:
     """The alert and dead-letter sinks, sharing one producer."""
     t = settings.topics
-    return KafkaAlertSink(out, t.alerts, t.alerts_covert), KafkaDeadLetterSink(out, t.dlq)
+    return KafkaAlertSink(out, t.alerts, t.alerts_covert, t.hits), KafkaDeadLetterSink(out, t.dlq)

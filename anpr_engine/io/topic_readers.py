@@ -110,10 +110,13 @@ class TopicFollower(Closing):
         timeout_s: float | None = None,
         since_ms: int | None = None,
         partitions: Collection[int] | None = None,
+        party: str = "",
     ) -> None:
         """Follow `topic` (or only `partitions` of it) from its beginning, or from its first records
-        stamped since_ms or later; the broker is waited for timeout_s (default: settings.flush_timeout_s)."""
+        stamped since_ms or later; the broker is waited for timeout_s (default: settings.flush_timeout_s).
+        `party`: whose watchlist records the topic holds (a partner's export; "" this party's own)."""
         self.topic = topic
+        self.party = party
         self.timeout_s = settings.flush_timeout_s if timeout_s is None else timeout_s
         with closed_on_error(Consumer(follower_conf(settings))) as self.consumer:
             present = topic_partitions(self.consumer, topic, self.timeout_s)

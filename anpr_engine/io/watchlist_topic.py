@@ -3,11 +3,12 @@ and what the tools read and write there (list records, entries, a whole-list rep
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 
 from anpr_engine.codec.entries import EntryRows
-from anpr_engine.config import Settings
+from anpr_engine.config import Settings, replica
 from anpr_engine.errors import InvariantBroken
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.io.topic_readers import TopicFollower
@@ -16,14 +17,30 @@ from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import WatchlistEntry, WatchlistList, entry_key, list_key
 
 
-def load_watchlist(follower: TopicFollower, policy: MatchPolicy) -> tuple[Watchlist, int]:
-    """The watchlist as the topic holds it now (records applied in order, the last of a key wins,
-    tombstones delete), and how many records were refused."""
-    watchlist = Watchlist(policy)
+def load_watchlist(
+    followers: Sequence[TopicFollower], policy: MatchPolicy, party: str | None = None
+) -> tuple[Watchlist, int]:
+    """The watchlist of party `party` (None outside a federation) as its topics hold it now: each
+    follower's records applied in order (the last of a key wins, tombstones delete), a partner's
+    export as that partner's (TopicFollower.party); and how many records were refused."""
+    watchlist = Watchlist(policy, party=party)
     refused = 0
-    for chunk in follower.read_to_end():
-        refused += len(watchlist.apply(chunk))
+    for follower in followers:
+        for chunk in follower.read_to_end():
+            refused += len(watchlist.apply(chunk, follower.party))
     return watchlist, refused
+
+
+def watchlist_followers(settings: Settings, stack: ExitStack) -> list[TopicFollower]:
+    """The engine's watchlist topics, closed with `stack`: its own, and in a federation each partner's
+    export to it as MirrorMaker copies it here (`<partner>.anpr.export.<party>`; the mirror creates it
+    when the link starts, so an engine waits for it no longer than for any topic)."""
+    t, federation = settings.topics, settings.federation
+    followers = [stack.enter_context(TopicFollower(settings, t.watchlist))]
+    for partner in federation.matched_abroad():
+        topic = replica(partner, t.export(str(federation.party)))
+        followers.append(stack.enter_context(TopicFollower(settings, topic, party=partner)))
+    return followers
 
 
 @dataclass(frozen=True)
@@ -47,7 +64,7 @@ def topic_state(settings: Settings) -> TopicState:
     """The watchlist topic read to its end through the engine's own Watchlist.apply, so the tools
     see exactly what an engine started now would hold."""
     with TopicFollower(settings, settings.topics.watchlist) as follower:
-        watchlist, _ = load_watchlist(follower, settings.match)
+        watchlist, _ = load_watchlist([follower], settings.match)
     lists = watchlist.lists
     records = {name: r for name in lists.names() if (r := lists.record(name)) is not None}
     return TopicState(records, {key: watchlist.entry_by_key(key) for key in watchlist.entry_keys()})

@@ -7,14 +7,16 @@ from __future__ import annotations
 import numpy as np
 import pyarrow as pa
 
-from anpr_engine.models import WatchlistList
+from anpr_engine.models import PARTY_SEPARATOR, WatchlistList
 
 
 class Lists:
-    """List records by name; a list named by entries but without a record is a plain list at generation 0."""
+    """List records by name; a list named by entries but without a record is a plain list at generation 0.
+    A partner's list is named `<party>||<its name>` (models.of_party)."""
 
     def __init__(self) -> None:
         self._ids: dict[str, int] = {}
+        self.party: list[str] = []  # by list number: the listing partner, "" for this party's own lists
         self.records: list[WatchlistList | None] = []
         self.active = np.zeros(0, dtype=np.int32)  # by list number
         self.covert = np.zeros(0, dtype=bool)
@@ -27,6 +29,7 @@ class Lists:
         n = self._ids.get(name)
         if n is None:
             n = self._ids[name] = len(self.records)
+            self.party.append(name.split(PARTY_SEPARATOR, 1)[0] if PARTY_SEPARATOR in name else "")
             self.records.append(None)
             self.active = np.append(self.active, np.int32(0))
             self.covert = np.append(self.covert, False)

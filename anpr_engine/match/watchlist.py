@@ -42,6 +42,7 @@ from anpr_engine.models import (
     entry_key,
     first_error,
     list_key,
+    of_party,
 )
 
 
@@ -90,9 +91,11 @@ def plate_problems(plates: list[str]) -> list[str | None]:
 class Watchlist:
     """Listed entries by id, indexed for batch matching."""
 
-    def __init__(self, policy: MatchPolicy | None = None, lists: Lists | None = None) -> None:
+    def __init__(self, policy: MatchPolicy | None = None, lists: Lists | None = None, party: str | None = None) -> None:
+        """An empty table of party `party` (None outside a federation: alerts then name no party)."""
         self.policy = policy or MatchPolicy()
         self.lists = lists or Lists()
+        self.party = party
         self.track_fresh = False  # collect what becomes matchable, for retro-hits (see take_fresh)
         self._fresh: list[tuple[list[int], np.ndarray, np.ndarray]] = []
         self._fresh_rows: list[EntryRows] = []
@@ -129,8 +132,10 @@ class Watchlist:
         e = self._listed.get(slot)
         if e is None:
             entry = WatchlistEntry.model_validate_json(self._json(slot))
-            covert = bool(self.lists.covert[self._list[slot]])
-            e = self._listed[slot] = listed_entry(entry, entry.model_dump_json(), self.index.text(slot), covert)
+            n = self._list[slot]
+            covert, partner = bool(self.lists.covert[n]), self.lists.party[n] or None
+            e = listed_entry(entry, entry.model_dump_json(), self.index.text(slot), covert, self.party, partner)
+            self._listed[slot] = e
         return e
 
     def entry_by_key(self, key: str) -> WatchlistEntry:
@@ -229,8 +234,10 @@ class Watchlist:
             rows, was_from, was_until = rows.take(last), was_from[was], was_until[was]
         return Fresh(rows, was_from, was_until)
 
-    def apply(self, records: Iterable[tuple[bytes | None, bytes | None]]) -> list[Rejected]:
-        """Records of the compacted watchlist topic, in order: a value upserts the entry (or list)
+    def apply(self, records: Iterable[tuple[bytes | None, bytes | None]], party: str = "") -> list[Rejected]:
+        """Records of the compacted watchlist topic, or with `party` of that partner's export topic
+        (its entries and lists held as `<party>||…`, apart from this party's), in order: a value
+        upserts the entry (or list)
         under its key, a tombstone (None) deletes it; of several records of one key the last usable
         one wins. Keys `list|<name>` hold list records, all others entries (see models.entry_key). A
         record that is unusable (no key, not an entry or list, a key other than its own, a plate that
@@ -242,15 +249,15 @@ class Watchlist:
         rejected: list[Rejected] = []
         while pending:
             latest: dict[bytes | None, bytes | None] = dict(pending)
-            refused = self._apply_latest(latest)
+            refused = self._apply_latest(latest, party)
             rejected += refused
             last = {key: i for i, (key, _) in enumerate(pending)}
             again = {r.key.encode() for r in refused if r.key}
             pending = [(k, v) for i, (k, v) in enumerate(pending) if k in again and i < last[k]]
         return rejected
 
-    def _apply_latest(self, latest: dict[bytes | None, bytes | None]) -> list[Rejected]:
-        """One record per key, applied; the refused ones returned."""
+    def _apply_latest(self, latest: dict[bytes | None, bytes | None], party: str) -> list[Rejected]:
+        """One record per key, applied; the refused ones returned (under the record's own key)."""
         rejected: list[Rejected] = []
         if None in latest:
             del latest[None]
@@ -281,16 +288,18 @@ class Watchlist:
                 for j in mismatched
             ]
             rows = rows.take(sorted(set(range(len(rows))) - set(mismatched)))
+        if party:
+            rows, tombstones = rows.of_party(party), [of_party(party, k) for k in tombstones]
         rejected += self.upsert_rows(rows)
         for key, value in lists:  # before the tombstones, which may delete the generation switched from
-            rejected += self._apply_list(key, value)
+            rejected += self._apply_list(key, value, party)
         gone = self._keys.find(tombstones)
         for slot in gone[gone >= 0].tolist():
             self._delete_slot(slot)
         return rejected
 
-    def _apply_list(self, key: str, value: bytes | None) -> list[Rejected]:
-        """A list record (None: its tombstone, the list back to plain at generation 0)."""
+    def _apply_list(self, key: str, value: bytes | None, party: str) -> list[Rejected]:
+        """A list record (None: its tombstone, the list back to plain at generation 0), of `party`'s."""
         record = None
         if value is not None:
             try:
@@ -300,7 +309,7 @@ class Watchlist:
             if list_key(record.list_name) != key:
                 return [Rejected(key, f"list {record.list_name!r} is not the record's key")]
         name = key[len(LIST_KEY_PREFIX) :]
-        number, before, after = self.lists.set(name, record)
+        number, before, after = self.lists.set(of_party(party, name) if party else name, record)
         self._listed.clear()  # covert may have changed
         if self.track_fresh and after != before:
             self._note_switch(number, before, after)
@@ -313,14 +322,19 @@ class Watchlist:
         was: dict[str, tuple[int, int]] = {}
         now: list[int] = []
         for slot in held[self._list[held] == number].tolist():
-            key = self._keys.key(slot)
             if self._generation[slot] == before:
-                was[key.split(KEY_SEPARATOR)[0]] = (int(self._valid_from[slot]), int(self._valid_until[slot]))
+                entry_id = self._keys.key(slot)
+                if before:
+                    entry_id = entry_id[: -len(KEY_SEPARATOR) - len(str(before))]  # `<id>|<generation>`
+                was[entry_id] = (int(self._valid_from[slot]), int(self._valid_until[slot]))
             elif self._generation[slot] == after:
                 now.append(slot)
         if not now:
             return
         rows, _, _ = decode_entries([self._json(slot) for slot in now])
+        party = self.lists.party[number]
+        if party:
+            rows = rows.of_party(party)
         old = [was.get(entry_id, (1, 0)) for entry_id in rows.entry_id]
         was_from = np.array([f for f, _ in old], dtype=np.int64)
         was_until = np.array([u for _, u in old], dtype=np.int64)

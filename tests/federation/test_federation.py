@@ -21,110 +21,15 @@ import threading
 import time
 import uuid
 from collections import Counter
-from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from confluent_kafka import OFFSET_BEGINNING, OFFSET_END, Consumer, KafkaException, Message, Producer, TopicPartition
-from confluent_kafka.admin import AdminClient, ConfigResource, NewTopic
+from confluent_kafka import Producer
+from confluent_kafka.admin import AdminClient, ConfigResource
+
+from tests.helpers.federation import BOOT, QUIET, Record, Tail, ensure_topic, has, mirror, produce
 
 pytestmark = pytest.mark.federation
-
-KAFKA_SH = Path(__file__).parents[2] / "kafka" / "kafka.sh"
-BOOT = {name: os.environ.get(f"ANPR_FEDERATION_{name.upper()}", "") for name in ("nl", "be", "jc")}
-ARRIVAL_S = 60.0  # the longest a record may take to cross
-QUIET = {"log_level": 4}  # librdkafka's warnings and errors, not its notices
-
-Record = tuple[bytes | None, bytes | None, list[tuple[str, bytes]]]
-
-
-def _produce(cluster: str, topic: str, records: list[tuple[bytes, bytes | None]]) -> None:
-    producer = Producer({"bootstrap.servers": BOOT[cluster], "enable.idempotence": True, **QUIET})
-    for key, value in records:
-        producer.produce(topic, key=key, value=value)
-    assert producer.flush(30) == 0
-
-
-def _ensure_topic(cluster: str, topic: str) -> None:
-    admin = AdminClient({"bootstrap.servers": BOOT[cluster], **QUIET})
-    if topic in admin.list_topics(timeout=30).topics:
-        return
-    try:
-        admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(30)
-    except KafkaException as e:
-        assert "TOPIC_ALREADY_EXISTS" in str(e)
-
-
-class Tail:
-    """A topic of a cluster, read from the beginning (or from its end at creation); `records` holds
-    what has been read so far. read_committed unless asked otherwise."""
-
-    def __init__(self, cluster: str, topic: str, from_end: bool = False, committed: bool = True) -> None:
-        self.cluster, self.topic = cluster, topic
-        self.consumer = Consumer({
-            "bootstrap.servers": BOOT[cluster], "group.id": f"test-federation-{uuid.uuid4().hex}", **QUIET,
-            "enable.auto.commit": False, "fetch.wait.max.ms": 10,
-            "isolation.level": "read_committed" if committed else "read_uncommitted",
-        })  # fmt: skip
-        deadline = time.monotonic() + ARRIVAL_S
-        while True:  # MirrorMaker creates a replica when it first sees its source topic
-            meta = self.consumer.list_topics(topic, timeout=10).topics.get(topic)
-            if meta is not None and meta.error is None and meta.partitions:
-                break
-            assert time.monotonic() < deadline, f"no topic {topic} on {cluster}"
-            time.sleep(0.2)
-        start = OFFSET_END if from_end else OFFSET_BEGINNING
-        self.partitions = [TopicPartition(topic, p, start) for p in meta.partitions]
-        self.consumer.assign(self.partitions)
-        self.records: list[Record] = []
-
-    def poll(self, timeout_s: float = 0.1) -> list[Record]:
-        new = []
-        for m in self.consumer.consume(1000, timeout_s):
-            if m.error() is None:
-                new.append(_record(m))
-        self.records += new
-        return new
-
-    def until(self, done: Callable[[list[Record]], bool], what: str, timeout_s: float = ARRIVAL_S) -> None:
-        """Read until done(self.records) holds."""
-        deadline = time.monotonic() + timeout_s
-        while not done(self.records):
-            assert time.monotonic() < deadline, f"{what}: not on {self.cluster}/{self.topic} within {timeout_s:g} s"
-            self.poll(0.01)
-
-    def to_end(self) -> list[Record]:
-        """Read up to the end of every partition as it is now: by position (a transaction's marker takes
-        an offset), or until nothing came for 2 s (a transaction left open holds a read_committed
-        reader back, and a partition with nothing to return gives no position)."""
-        ends = {p.partition: self.consumer.get_watermark_offsets(p, timeout=10)[1] for p in self.partitions}
-        idle_since = time.monotonic()
-        while time.monotonic() - idle_since < 2:
-            if self.poll(0.05):
-                idle_since = time.monotonic()
-            at = self.consumer.position([TopicPartition(self.topic, p) for p in ends])
-            if all(tp.offset >= ends[tp.partition] or ends[tp.partition] == 0 for tp in at):
-                break
-        return self.records
-
-    def close(self) -> None:
-        self.consumer.close()
-
-
-def _record(m: Message) -> Record:
-    return m.key(), m.value(), [(k, v or b"") for k, v in (m.headers() or [])]
-
-
-def _has(key: bytes, value: bytes | None) -> Callable[[list[Record]], bool]:
-    return lambda records: any(k == key and v == value for k, v, _ in records)
-
-
-def _mirror(action: str, target: str) -> float:
-    """stop-mirror, kill-mirror or start-mirror; returns the seconds it took."""
-    t0 = time.monotonic()
-    subprocess.run([str(KAFKA_SH), action, target], check=True, capture_output=True, timeout=240)
-    return time.monotonic() - t0
-
 
 LINKS = [  # (source, target, topic): every kind of link of kafka/federation.conf
     ("nl", "be", "anpr.export.be"),
@@ -139,12 +44,12 @@ LINKS = [  # (source, target, topic): every kind of link of kafka/federation.con
 @pytest.mark.parametrize(("source", "target", "topic"), LINKS, ids=[f"{s}-{t}-{x}" for s, t, x in LINKS])
 def test_an_exported_record_and_its_tombstone_cross(source: str, target: str, topic: str) -> None:
     key, value = f"k-{uuid.uuid4().hex}".encode(), f'{{"id": "{uuid.uuid4().hex}"}}'.encode()
-    _produce(source, topic, [(key, value)])
+    produce(source, topic, [(key, value)])
     replica = Tail(target, f"{source}.{topic}")
     try:
-        replica.until(_has(key, value), "the record")
-        _produce(source, topic, [(key, None)])
-        replica.until(_has(key, None), "the tombstone")
+        replica.until(has(key, value), "the record")
+        produce(source, topic, [(key, None)])
+        replica.until(has(key, None), "the tombstone")
     finally:
         replica.close()
     # the replica keeps its source's cleanup policy: a compacted export stays compacted
@@ -174,10 +79,10 @@ def test_what_is_not_exported_never_crosses() -> None:
     }
     created = time.monotonic()
     for cluster, topic in placed:
-        _ensure_topic(cluster, topic)
+        ensure_topic(cluster, topic)
     ids = {place: f"{run}-{place[0]}-{place[1]}".encode() for place in placed}
     for (cluster, topic), rid in ids.items():
-        _produce(cluster, topic, [(rid, b'{"id": "' + rid + b'"}')])
+        produce(cluster, topic, [(rid, b'{"id": "' + rid + b'"}')])
     # MirrorMaker looks for new topics every 5 s (refresh.topics.interval.seconds): a topic it were
     # to copy by mistake would have been found and copied by now, and the ones it copies have crossed
     for (cluster, topic), where in placed.items():
@@ -187,11 +92,11 @@ def test_what_is_not_exported_never_crosses() -> None:
             replica.close()
     time.sleep(max(0.0, created + 15 - time.monotonic()))
     marker = f"{run}-marker".encode()
-    _produce("nl", "anpr.export.be", [(marker, b"{}")])
-    _produce("nl", "anpr.alerts", [(marker, b"{}")])
+    produce("nl", "anpr.export.be", [(marker, b"{}")])
+    produce("nl", "anpr.alerts", [(marker, b"{}")])
     for target, topic in (("be", "nl.anpr.export.be"), ("jc", "nl.anpr.alerts")):
         replica = Tail(target, topic)
-        replica.until(_has(marker, b"{}"), "the marker")
+        replica.until(has(marker, b"{}"), "the marker")
         replica.close()
 
     found: dict[bytes, set[str]] = {rid: set() for rid in ids.values()}
@@ -250,11 +155,11 @@ def test_records_produced_while_the_mirror_is_down_arrive_once(action: str) -> N
     producer.start()
     try:
         replica.until(lambda records: len(mine(records)) >= 50, "records before the cut")
-        down_s = _mirror(action, "be")
+        down_s = mirror(action, "be")
         at_cut = len(mine(replica.to_end()))
         time.sleep(3)
         during = len(mine(replica.to_end())) - at_cut
-        up_s = _mirror("start-mirror", "be")
+        up_s = mirror("start-mirror", "be")
         time.sleep(2)
     finally:
         stop.set()
@@ -293,7 +198,7 @@ def test_an_aborted_transaction_never_crosses() -> None:
             producer.commit_transaction(30)
     for target, topic in (("be", "nl.anpr.export.be"), ("jc", "nl.anpr.alerts")):
         replica = Tail(target, topic, committed=False)  # what the mirror wrote at all, committed or not
-        replica.until(_has(committed, b'{"n": 1}'), "the committed record")
+        replica.until(has(committed, b'{"n": 1}'), "the committed record")
         keys = Counter(k for k, _, _ in replica.to_end())
         replica.close()
         assert keys[committed] == 1
@@ -363,7 +268,7 @@ def test_entries_released_in_nl_reach_be_and_withheld_ones_are_deleted_there() -
         assert withheld not in keys and keys.index(f"list|{name}".encode()) < keys.index(released)
         wl("withhold", "--list-name", name)
         wl("export")
-        tail.until(_has(released, None), "the withheld entry's tombstone")
+        tail.until(has(released, None), "the withheld entry's tombstone")
     finally:
         tail.close()
     print(f"\nFIGURES federation release nl->be: from the export's start to the entry on be {crossed_s:.2f}s")

@@ -36,8 +36,11 @@ class ListSink:
 
 
 class ListUpdates:
-    def __init__(self, rounds: list[list[Record]]) -> None:
+    """Records of a watchlist topic, one list of them per poll; of a partner's export topic with `party`."""
+
+    def __init__(self, rounds: list[list[Record]], party: str = "") -> None:
         self.rounds = rounds
+        self.party = party
 
     def poll(self) -> list[Record]:
         return self.rounds.pop(0) if self.rounds else []

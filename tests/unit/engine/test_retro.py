@@ -30,8 +30,10 @@ def _message(read_id: str, plate: str, ts_ms: int, partition: int, site: str = "
 def _engine(batches: list[list[Message]], updates: list[list[tuple[bytes | None, bytes | None]]],
             suppress_ms: int = 0) -> tuple[Engine, ListSink]:  # fmt: skip
     sink = ListSink()
-    engine = Engine(Watchlist(), ListSource(batches), sink, ListSink(), clock_ms=lambda: NOW,
-                    updates=ListUpdates(updates), recent=RecentReads(HOUR, 1000), suppress_ms=suppress_ms)  # fmt: skip
+    engine = Engine(
+        Watchlist(), ListSource(batches), sink, ListSink(), clock_ms=lambda: NOW, updates=[ListUpdates(updates)],
+        recent=RecentReads(HOUR, 1000), suppress_ms=suppress_ms,
+    )  # fmt: skip
     return engine, sink
 
 

@@ -167,7 +167,7 @@ def _engine(
         for n, (r, p, ts) in enumerate(reads)
     ]  # fmt: skip
     sink = ListSink()
-    engine = Engine(wl, ListSource(batches), sink, ListSink(), clock_ms=lambda: NOW, updates=ListUpdates(updates),
+    engine = Engine(wl, ListSource(batches), sink, ListSink(), clock_ms=lambda: NOW, updates=[ListUpdates(updates)],
                     recent=RecentReads(window_ms, 1000))  # fmt: skip
     return engine, sink
 

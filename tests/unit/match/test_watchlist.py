@@ -60,7 +60,7 @@ def test_the_engine_applies_records_before_it_matches_each_batch() -> None:
     ]
     updates = ListUpdates([[], [_record(new)], [(b"e100", None)]])
     sink = ListSink()
-    engine = Engine(wl, ListSource(messages), sink, ListSink(), updates=updates)
+    engine = Engine(wl, ListSource(messages), sink, ListSink(), updates=[updates])
     for _ in range(3):
         engine.step()
     engine.settle()
