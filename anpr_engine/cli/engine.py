@@ -15,6 +15,7 @@ from typing import Annotated, Any
 
 import pyarrow as pa
 import typer
+from pydantic import ValidationError
 
 from anpr_engine.cli.common import (
     AlertsTopic,
@@ -29,15 +30,16 @@ from anpr_engine.cli.common import (
     settings_from,
 )
 from anpr_engine.cli.errors import App, input_file
-from anpr_engine.config import Guarantee, Settings, config_file
+from anpr_engine.config import Federation, Guarantee, Settings, config_file
 from anpr_engine.engine.loop import Stats, freeze_heap
 from anpr_engine.engine.suppression import Suppressor
+from anpr_engine.errors import ConfigError
 from anpr_engine.files.reads import read_reads_file
 from anpr_engine.files.watchlists import load_entry_rows
 from anpr_engine.match.policy import CountryPolicy
 from anpr_engine.match.reads import match_reads
 from anpr_engine.match.watchlist import Watchlist
-from anpr_engine.models import MODELS
+from anpr_engine.models import MODELS, first_error
 
 log = logging.getLogger(__name__)
 app = App(help="ANPR hit-matching engine: plate reads in, watchlist hits out as alerts.", no_args_is_help=True)
@@ -212,19 +214,29 @@ def match(
     country_policy: Annotated[
         CountryPolicy | None, typer.Option(case_sensitive=False, help="strict or lenient [lenient].")
     ] = None,
+    party: Annotated[
+        str | None, typer.Option(help="Federation: the party whose cameras made the reads (alerts' matched_in).")
+    ] = None,
+    partner: Annotated[
+        list[str] | None,
+        typer.Option(help="Federation: NAME=FILE, the entries partner NAME released to --party (repeatable)."),
+    ] = None,
     config: ConfigFile = None,
 ) -> None:
-    """Offline mode, no broker: match a file of reads against a watchlist file and write alerts."""
-    with input_file(watchlist):
-        entries, errors = load_entry_rows(watchlist)
+    """Offline mode, no broker: match a file of reads against a watchlist file (and in a federation the
+    partners' released entries, as that party's engine holds them) and write alerts."""
+    party, partners = _federated(party, partner or [])
+    wl = Watchlist(match_policy(max_equivalences, max_differences, country_policy), party=party)
+    for name, path in [("", watchlist), *partners]:
+        with input_file(path):
+            entries, errors = load_entry_rows(path)
+        for err in errors:
+            typer.echo(f"{path}:{err.line}: {err.reason}", err=True)
+        wl.upsert_rows(entries.of_party(name) if name else entries)
     with input_file(reads):
         table, rejects = read_reads_file(reads)
-    for err in errors:
-        typer.echo(f"{watchlist}:{err.line}: {err.reason}", err=True)
     for line, why in rejects:
         typer.echo(f"{reads}:{line}: {why}", err=True)
-    wl = Watchlist(match_policy(max_equivalences, max_differences, country_policy))
-    wl.upsert_rows(entries)
     stats = Stats()
     found = []
     window = Settings().suppress_s if suppress_s is None else suppress_s
@@ -240,6 +252,24 @@ def match(
     stats.reads, stats.dlq = table.num_rows, len(rejects)
     stats.alerts, stats.cross_border = len(found), sum(a.cross_border for a in found)
     _report(stats, None)
+
+
+def _federated(party: str | None, given: list[str]) -> tuple[str | None, list[tuple[str, Path]]]:
+    """--party and (partner, file) of each --partner NAME=FILE, checked as the settings' federation is."""
+    if given and party is None:
+        raise ConfigError("--partner needs --party (whose table the partners' entries are matched in)")
+    names, files = [], []
+    for item in given:
+        name, sep, path = item.partition("=")
+        if not sep or not Path(path).is_file():
+            raise ConfigError(f"--partner {item!r}: give NAME=FILE of an existing file")
+        names.append(name)
+        files.append(Path(path))
+    try:
+        federation = Federation(party=party, partners=tuple(names))
+    except ValidationError as e:
+        raise ConfigError(f"--party/--partner: {first_error(e, 'federation')}") from e
+    return federation.party, list(zip(federation.partners, files, strict=True))
 
 
 @app.command()

@@ -13,8 +13,11 @@ from anpr_engine.codec.reads import reads_to_table
 from anpr_engine.config import Settings, use_config_file
 from anpr_engine.files.reads import write_reads_file
 from anpr_engine.files.watchlists import write_entries
+from anpr_engine.match.reads import match_reads
+from anpr_engine.match.watchlist import Watchlist
 from anpr_engine.models import Alert
 from anpr_simulators.traffic import Traffic, make_watchlists
+from tests.helpers.builders import entry_record
 from tests.helpers.reference import ref_alerts
 
 # run option -> (environment variable, its value there, what that value becomes, a value as the option, where it lands)
@@ -141,3 +144,47 @@ def test_offline_match_cli(tmp_path: Path) -> None:
     found = {(a.read.read_id, a.entry.entry_id) for a in alerts}
     assert found == ref_alerts([s.read for s in sims], entries)
     assert len(found) > 50 and any(a.match.equivalences for a in alerts)
+
+
+def test_offline_match_of_a_partners_entries_gives_the_engines_alerts(tmp_path: Path) -> None:
+    """`match --party be --partner nl=FILE` holds nl's entries as be's engine does: the same alerts,
+    ids included, as the engine's table with them applied from nl's export."""
+    entries = make_watchlists(30, 5)
+    write_entries(entries[:20], tmp_path / "own.csv")
+    write_entries(entries[20:], tmp_path / "nl.csv")
+    sims = Traffic(entries, seed=5, listed_share=0.5).take(200)
+    reads = reads_to_table([s.read for s in sims])
+    write_reads_file(reads, tmp_path / "reads.parquet")
+    out = tmp_path / "alerts.jsonl"
+    args = [
+        "match", "--reads", str(tmp_path / "reads.parquet"), "--watchlist", str(tmp_path / "own.csv"),
+        "--party", "BE", "--partner", f"nl={tmp_path / 'nl.csv'}", "--out", str(out), "--suppress-s", "0",
+    ]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 0, result.output
+    alerts = [Alert.model_validate_json(line) for line in out.read_text().splitlines()]
+    table = Watchlist(party="be")
+    table.apply([entry_record(e) for e in entries[:20]])
+    table.apply([entry_record(e) for e in entries[20:]], "nl")
+    want = match_reads(reads, table, 0)
+    assert sorted(a.alert_id for a in alerts) == sorted(a.alert_id for a in want)
+    assert {a.listed_by for a in alerts} == {"be", "nl"} and {a.matched_in for a in alerts} == {"be"}
+
+
+@pytest.mark.parametrize(
+    ("extra", "says"),
+    [
+        (["--partner", "nl=wl.csv"], "--partner needs --party"),
+        (["--party", "be", "--partner", "nl"], "give NAME=FILE"),
+        (["--party", "be", "--partner", "be=wl.csv"], "among its own partners"),
+        (["--party", "b e"], "--party/--partner"),
+    ],
+)
+def test_offline_match_refuses_a_bad_federation_in_one_line(tmp_path: Path, extra: list[str], says: str) -> None:
+    write_entries(make_watchlists(2, 1), tmp_path / "wl.csv")
+    write_reads_file(reads_to_table([]), tmp_path / "reads.parquet")
+    extra = [x.replace("wl.csv", str(tmp_path / "wl.csv")) for x in extra]
+    args = ["match", "--reads", str(tmp_path / "reads.parquet"), "--watchlist", str(tmp_path / "wl.csv"),
+            "--out", str(tmp_path / "out.jsonl"), *extra]  # fmt: skip
+    result = CliRunner().invoke(app, args)
+    assert result.exit_code == 2 and says in result.output, result.output
