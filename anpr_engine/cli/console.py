@@ -17,6 +17,7 @@ from anpr_engine.cli.common import (
     ConfigFile,
     CovertAlertsTopic,
     FeedbackTopic,
+    configure_logging,
     settings_from,
 )  # fmt: skip
 from anpr_engine.cli.errors import App
@@ -37,12 +38,14 @@ def serve(
     audit_topic: AuditTopic = None,
     config: ConfigFile = None,
 ) -> None:
-    """Serve the console (when no command is given) until SIGINT/SIGTERM; its topics are created if
-    missing. No broker answering, or a Kafka error it cannot get past, exits 1 with one line."""
+    """Serve the console (when no command is given) until SIGINT/SIGTERM; its own topics are created
+    if missing (none at the joint centre, and never one MirrorMaker copies here). No broker
+    answering, or a Kafka error it cannot get past, exits 1 with one line."""
     if ctx.invoked_subcommand is not None:
         return
     from anpr_engine.console.app import serve as serve_console
-    from anpr_engine.io.admin import console_topics, ensure_topics
+    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.console_feed import created_topics
 
     settings = settings_from(
         bootstrap, alerts=alerts_topic, alerts_covert=covert_alerts_topic, feedback=feedback_topic, audit=audit_topic
@@ -51,11 +54,19 @@ def serve(
         raise ConfigError(
             "console: no users configured (console.users) and ANPR_CONSOLE_AUTH is not none: nobody could log in"
         )
-    ensure_topics(settings, only=console_topics(settings))  # the cluster answers: only then the address is shown
-    c = settings.console
+    configure_logging(settings)
+    ensure_topics(settings, only=created_topics(settings))  # the cluster answers: only then the address is shown
+    c, f = settings.console, settings.federation
     shown_host = host or c.host
+    place = (
+        ""
+        if f.party is None
+        else f"  (joint centre {f.party}, read-only)"
+        if f.role == "centre"
+        else f"  (party {f.party})"
+    )
     typer.echo(
-        f"console: http://{shown_host}:{c.port if port is None else port}/"
+        f"console: http://{shown_host}:{c.port if port is None else port}/{place}"
         + ("  (login disabled: ANPR_CONSOLE_AUTH=none, local demo only)" if settings.console_auth == "none" else ""),
         err=True,
     )
@@ -81,36 +92,51 @@ def report(
     config: ConfigFile = None,
 ) -> None:
     """False-hit rates per list and match kind, from every verdict on the feedback topic (the last
-    verdict on each alert counts; the console's topics are created if missing)."""
+    verdict on each alert counts; the console's topics are created if missing). At the joint centre:
+    per party, from each partner's feedback topic as MirrorMaker copies it there."""
     from pydantic import ValidationError
 
-    from anpr_engine.console.state import verdict_rates
-    from anpr_engine.io.admin import console_topics, ensure_topics
+    from anpr_engine.config import replica
+    from anpr_engine.console.shared import NO_PARTY, verdict_rates
+    from anpr_engine.io.admin import connect, ensure_topics
+    from anpr_engine.io.console_feed import created_topics, read_only
     from anpr_engine.io.topic_readers import read_topic_to_end
     from anpr_engine.models import AlertFeedback
 
     settings = settings_from(bootstrap, feedback=feedback_topic)
-    ensure_topics(settings, only=console_topics(settings))
-    last: dict[bytes, AlertFeedback | None] = {}
+    f = settings.federation
+    if read_only(settings):
+        present = connect(settings)[1].topics
+        sources = [(p, replica(p, settings.topics.feedback)) for p in f.partners]
+        for p, topic in sources:
+            if topic not in present:
+                typer.echo(f"report: {topic} is not on the cluster yet: no verdicts of {p}", err=True)
+        sources = [(p, topic) for p, topic in sources if topic in present]
+    else:
+        ensure_topics(settings, only=created_topics(settings))
+        sources = [(f.party or NO_PARTY, settings.topics.feedback)]
+    last: dict[tuple[str, bytes], AlertFeedback | None] = {}
     skipped = 0
-    for key, value in read_topic_to_end(settings, settings.topics.feedback):
-        if key is None:
-            skipped += 1
-            continue
-        try:
-            last[key] = None if value is None else AlertFeedback.model_validate_json(value)
-        except ValidationError:
-            skipped += 1
-    rows = verdict_rates(v for v in last.values() if v is not None)
+    for party, topic in sources:
+        for key, value in read_topic_to_end(settings, topic):
+            if key is None:
+                skipped += 1
+                continue
+            try:
+                last[party, key] = None if value is None else AlertFeedback.model_validate_json(value)
+            except ValidationError:
+                skipped += 1
+    rows = verdict_rates((party, v) for (party, _), v in last.items() if v is not None)
     if as_json:
         typer.echo(json.dumps(rows))
     else:
         typer.echo(
-            f"{'list':<18} {'match kind':<16} {'verdicts':>8} {'confirmed':>9} {'false':>6} {'none':>5} {'false %':>8}"
+            f"{'party':<6} {'list':<18} {'match kind':<16} {'verdicts':>8} {'confirmed':>9} {'false':>6} {'none':>5} "
+            f"{'false %':>8}"
         )
         for r in rows:
             typer.echo(
-                f"{r['list_name']:<18} {r['match_kind']:<16} {r['verdicts']:>8} {r['confirmed']:>9} "
+                f"{r['party']:<6} {r['list_name']:<18} {r['match_kind']:<16} {r['verdicts']:>8} {r['confirmed']:>9} "
                 f"{r['false_hit']:>6} {r['no_action']:>5} {100 * r['false_hit_rate']:>7.1f}%"
             )
     if skipped:

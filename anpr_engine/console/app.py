@@ -1,7 +1,8 @@
 """The operator console: a Starlette application (ASGI, served by uvicorn) with server-sent events
 (sse-starlette) for live alerts. The page is plain HTML and JavaScript from `static/`, no build step.
 
-The console's state is rebuilt from the alerts and feedback topics at start and kept live by the
+The console's state is rebuilt from the alerts and feedback topics at start (in a federation also
+the partners' ones MirrorMaker copies here: io.console_feed.followed_topics) and kept live by the
 feed thread (io.console_feed) through the hub (console.hub); what a user gets is cut to their role on
 the server (console.routes, console.access). A verdict is done when the broker has it; every console,
 this one included, shows it when it comes back from the feedback topic.
@@ -61,11 +62,12 @@ def create_app(settings: Settings, feed: ConsoleFeed, out: ConsoleOut) -> Starle
 
 
 def connected_app(settings: Settings) -> Starlette:
-    """The console with its Kafka clients (topics created if missing); raises KafkaException when
-    the cluster cannot be reached or refuses."""
-    from anpr_engine.io.admin import console_topics, ensure_topics
+    """The console with its Kafka clients (its own topics created if missing, io.console_feed.created_topics);
+    raises the BrokerError of a cluster that cannot be reached or refuses."""
+    from anpr_engine.io.admin import ensure_topics
+    from anpr_engine.io.console_feed import created_topics
 
-    ensure_topics(settings, only=console_topics(settings))
+    ensure_topics(settings, only=created_topics(settings))
     return create_app(settings, ConsoleFeed(settings, lambda records: None), ConsoleOut(settings))
 
 

@@ -62,7 +62,8 @@ class Hub:
 
     def __init__(self, settings: Settings, out: ConsoleOut) -> None:
         self.settings = settings
-        self.state = ConsoleState(settings.console.unacked_limit)
+        f = settings.federation
+        self.state = ConsoleState(settings.console.unacked_limit, f.party, f.role == "centre")
         self.out = out
         self.clients: set[Client] = set()
         self.changed = False
@@ -73,9 +74,9 @@ class Hub:
     def take(self, records: list[FeedRecord]) -> None:
         for r in records:
             card = (
-                self.state.add_alert(r.alert, r.covert, r.kafka_ts_ms)
+                self.state.add_alert(r.alert, r.covert, r.kafka_ts_ms, r.origin, r.abroad)
                 if isinstance(r, AlertRecord)
-                else self.state.add_verdict(r.alert_id, r.verdict)
+                else self.state.add_verdict(r.alert_id, r.verdict, r.origin)
             )
             if card is not None:
                 self.pending[card.key] = card

@@ -1,5 +1,6 @@
 """The console's endpoints and its route table (ROUTES): the pages, logging in and out, the alerts
-API (cards, live events, verdicts), the shared view (counts, CSV, map) and the health checks.
+API (cards, live events, verdicts: refused at the read-only joint centre), the shared view (counts,
+CSV, map) and the health checks.
 
 Each endpoint reads what it needs from `request.app.state`, set by `console.app.create_app`: `hub`
 (console.hub.Hub), `settings`, `sessions` (console.access.Sessions), `out` (ConsoleOut), `feed`
@@ -26,8 +27,9 @@ from starlette.staticfiles import StaticFiles
 from anpr_engine.config import Settings
 from anpr_engine.console.access import NOBODY, Sessions, User
 from anpr_engine.console.hub import Hub
+from anpr_engine.console.shared import SHARED_DIMENSIONS
 from anpr_engine.console.sites import BORDER_BE_NL, BORDER_NL_DE
-from anpr_engine.io.console_feed import ConsoleFeed, ConsoleOut
+from anpr_engine.io.console_feed import ConsoleFeed, ConsoleOut, read_only
 from anpr_engine.models import AlertFeedback, FalseHitReason, Outcome
 
 STATIC = Path(__file__).parent / "static"
@@ -89,9 +91,21 @@ def page(request: Request, name: str, plates: bool = False) -> Response:
     return FileResponse(STATIC / name, headers={"Cache-Control": "no-store"})
 
 
-def period(request: Request) -> tuple[str | None, str | None]:
+def period(request: Request) -> tuple[str | None, str | None, str | None]:
+    """The shared view's days (from, to) and party asked for (None: all)."""
     q = request.query_params
-    return q.get("from") or None, q.get("to") or None
+    return q.get("from") or None, q.get("to") or None, q.get("party") or None
+
+
+def csv_response(rows: list[list[object]], name: str) -> Response:
+    buf = io.StringIO()
+    csv.writer(buf).writerows(rows)
+    return PlainTextResponse(
+        buf.getvalue(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
+    )
+
+
+READ_ONLY = "the joint centre's console is read-only: verdicts are recorded on the parties' consoles"
 
 
 # --- pages and logging in ------------------------------------------------------------------------
@@ -137,9 +151,13 @@ async def logout(request: Request) -> Response:
 
 @signed_in()
 async def me(request: Request, user: User, hub: Hub) -> Response:
+    settings: Settings = request.app.state.settings
+    f = settings.federation
+    federation = None if f.party is None else {"party": f.party, "role": f.role, "partners": list(f.partners)}
     return JSONResponse(
         {"name": user.name, "role": user.role, "agency": user.agency, "no_login": no_login(request),
-         "sees_plates": user.sees_plates, "sees_covert": user.sees_covert}
+         "sees_plates": user.sees_plates, "sees_covert": user.sees_covert, "federation": federation,
+         "read_only": read_only(settings)}
     )  # fmt: skip
 
 
@@ -166,6 +184,8 @@ async def events(request: Request, user: User, hub: Hub) -> Response:
 @signed_in(plates=True)
 async def feedback(request: Request, user: User, hub: Hub) -> Response:
     out: ConsoleOut = request.app.state.out
+    if read_only(request.app.state.settings):
+        return JSONResponse({"error": READ_ONLY}, 403)
     try:
         body = await request.json()
         aid = body["alert_id"]
@@ -194,17 +214,28 @@ async def shared(request: Request, user: User, hub: Hub) -> Response:
 
 @signed_in()
 async def shared_csv(request: Request, user: User, hub: Hub) -> Response:
+    """The shared view's tables, one row per dimension, party and key (dimension `all`: the party's totals)."""
     view = hub.state.shared(*period(request))
-    buf = io.StringIO()
-    w = csv.writer(buf)
-    w.writerow(["dimension", "key", "hits", "cross_border"])
-    for dim in ("day", "site", "list", "category", "hour", "flow"):
-        for row in view[f"per_{dim}"]:
-            w.writerow([dim, row["key"], row["hits"], row["cross_border"]])
-    name = f"anpr-shared-{view['first_day'] or 'start'}-{view['last_day'] or 'now'}.csv"
-    return PlainTextResponse(
-        buf.getvalue(), media_type="text/csv", headers={"Content-Disposition": f'attachment; filename="{name}"'}
-    )
+    rows: list[list[object]] = [["dimension", "party", "key", "hits", "cross_border"]]
+    rows += [["all", r["key"], "", r["hits"], r["cross_border"]] for r in view["per_party"]]
+    for dim in SHARED_DIMENSIONS:
+        rows += [[dim, r["party"], r["key"], r["hits"], r["cross_border"]] for r in view[f"per_{dim}"]]
+    return csv_response(rows, f"anpr-shared-{file_part(*period(request))}.csv")
+
+
+@signed_in()
+async def shared_hours_csv(request: Request, user: User, hub: Hub) -> Response:
+    """Hits per party, crossing, list and hour."""
+    rows: list[list[object]] = [["hour", "party", "crossing", "list", "hits", "cross_border"]]
+    rows += [[r["hour"], r["party"], r["site"], r["list"], r["hits"], r["cross_border"]]
+             for r in hub.state.hourly(*period(request))]  # fmt: skip
+    return csv_response(rows, f"anpr-shared-hours-{file_part(*period(request))}.csv")
+
+
+def file_part(first: str | None, last: str | None, party: str | None) -> str:
+    """The period and party in a CSV's file name, with only characters safe in a header."""
+    part = f"{first or 'start'}-{last or 'now'}" + (f"-{party}" if party else "")
+    return "".join(c if c.isascii() and (c.isalnum() or c in "-_") else "_" for c in part)
 
 
 async def map_data(request: Request) -> Response:
@@ -228,7 +259,8 @@ async def readyz(request: Request) -> Response:
         return PlainTextResponse(f"feed stopped: {feed.failed}", 503)
     if not feed.caught_up.is_set():
         return PlainTextResponse("reading the topics from their beginning", 503)
-    return PlainTextResponse(f"ready; {feed.skipped} records that are no alert or verdict skipped")
+    waiting = f"; not on the cluster yet, followed once there: {', '.join(feed.missing)}" if feed.missing else ""
+    return PlainTextResponse(f"ready; {feed.skipped} records that are no alert or verdict skipped{waiting}")
 
 
 ROUTES: list[BaseRoute] = [
@@ -243,6 +275,7 @@ ROUTES: list[BaseRoute] = [
     Route("/api/feedback", feedback, methods=["POST"]),
     Route("/api/shared", shared),
     Route("/api/shared.csv", shared_csv),
+    Route("/api/shared-hours.csv", shared_hours_csv),
     Route("/api/map", map_data),
     Route("/favicon.ico", favicon),
     Route("/healthz", healthz),

@@ -33,7 +33,7 @@ def test_login_is_asked_for_and_a_wrong_password_or_name_is_refused(console: Con
         assert anon.post("/api/login", content=hostile).status_code == 400
     me = console.client("olga").get("/api/me").json()
     assert me == {"name": "olga", "role": "operator", "agency": AGENCY_NL, "no_login": False,
-                  "sees_plates": True, "sees_covert": False}  # fmt: skip
+                  "sees_plates": True, "sees_covert": False, "federation": None, "read_only": False}  # fmt: skip
     c = console.client("olga")
     c.post("/api/logout")
     assert c.get("/api/cards").status_code == 401
@@ -163,13 +163,17 @@ def test_the_shared_view_counts_equal_those_computed_from_the_topic_and_export_a
         expected.add_alert(Alert.model_validate_json(v), False, 0)
     got = anna.get("/api/shared").json()
     want = expected.shared()
-    for key in ("hits", "cross_border", "per_site", "per_list", "per_day", "per_hour", "per_flow", "per_category"):
+    for key in ("hits", "cross_border", "per_site", "per_list", "per_day", "per_hour", "per_flow", "per_category",
+                "per_party", "per_day_hour"):  # fmt: skip
         assert got[key] == want[key], key
     assert got["cross_border"] == 2
     period = anna.get("/api/shared", params={"from": "2026-12-01", "to": "2026-12-01"}).json()
     assert period["hits"] == 1
     csv_rows = anna.get("/api/shared.csv").text.splitlines()
-    assert csv_rows[0] == "dimension,key,hits,cross_border" and "site,Thorn,2,1" in csv_rows
+    assert csv_rows[0] == "dimension,party,key,hits,cross_border" and "site,—,Thorn,2,1" in csv_rows
+    assert "all,—,,3,2" in csv_rows  # outside a federation every alert is of no party
+    hours = anna.get("/api/shared-hours.csv").text.splitlines()
+    assert hours[0] == "hour,party,crossing,list,hits,cross_border" and len(hours) == 4
 
 
 def test_the_report_command_gives_false_hit_rates_per_list_and_match_kind(console: Console) -> None:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -17,11 +18,21 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import Select, WebDriverWait
 
+from anpr_engine.config import replica
 from anpr_engine.console.state import ConsoleState
 from anpr_engine.io.topic_readers import read_topic_to_end
 from anpr_engine.models import Alert, AlertFeedback
-from tests.helpers.console import AGENCY_BE, PASSWORD, Console, console_settings, make_alert, start_console
-from tests.helpers.kafka import terminate, topic_values
+from tests.helpers.console import (
+    AGENCY_BE,
+    PASSWORD,
+    Console,
+    console_settings,
+    create_replica,
+    federated_settings,
+    make_alert,
+    start_console,
+)  # fmt: skip
+from tests.helpers.kafka import produce, terminate, topic_values
 
 CHROMIUM, DRIVER = shutil.which("chromium"), shutil.which("chromedriver")
 pytestmark = [
@@ -216,6 +227,47 @@ def test_with_login_disabled_the_page_says_so_plainly(tmp_path: Path, browsers: 
         until(d, page_ready, "page")
         banner = d.find_element(By.ID, "no-login")
         assert banner.is_displayed() and "ANPR_CONSOLE_AUTH=none" in banner.text
+    finally:
+        terminate(c.proc)  # type: ignore[arg-type]
+
+
+def test_a_hit_made_abroad_is_marked_with_where_it_was_seen_and_can_be_filtered(
+    tmp_path: Path, browsers: Callable[[], WebDriver]
+) -> None:
+    s = federated_settings(uuid.uuid4().hex[:10], party="nl", partners=["be"])
+    create_replica(s, replica("be", s.topics.hits("nl")))
+    abroad = make_alert("ABR0AD2", camera_country="BE", matched_in="be", listed_by="nl")
+    home = make_alert("H0ME002", camera_country="NL", matched_in="nl", listed_by="nl")
+    produce(s, replica("be", s.topics.hits("nl")), [(None, abroad.model_dump_json().encode())])
+    c = start_console(tmp_path, s)
+    try:
+        c.alerts((home, False))
+        d = browsers()
+        log_in(d, c, "olga")
+        until(d, lambda d: shown(d, abroad.alert_id) and shown(d, home.alert_id), "the alerts did not appear")
+        mark = card(d, abroad.alert_id)[0].find_element(By.CSS_SELECTOR, ".seen.abroad")  # type: ignore[attr-defined]
+        assert mark.is_displayed() and mark.text == "seen in BE"
+        assert not card(d, home.alert_id)[0].find_element(By.CSS_SELECTOR, ".seen").is_displayed()  # type: ignore[attr-defined]
+        Select(d.find_element(By.ID, "f-seen")).select_by_value("abroad")
+        until(d, lambda d: shown(d, abroad.alert_id) and not shown(d, home.alert_id), "the filter on hits abroad")
+        shot(d, "alerts-abroad")
+    finally:
+        terminate(c.proc)  # type: ignore[arg-type]
+
+
+def test_the_centres_page_has_no_verdict_buttons(tmp_path: Path, browsers: Callable[[], WebDriver]) -> None:
+    s = federated_settings(uuid.uuid4().hex[:10], party="jc", role="centre", partners=["be"])
+    create_replica(s, replica("be", s.topics.alerts))
+    a = make_alert("CENTRE1", camera_country="BE", matched_in="be")
+    produce(s, replica("be", s.topics.alerts), [(None, a.model_dump_json().encode())])
+    c = start_console(tmp_path, s)
+    try:
+        d = browsers()
+        log_in(d, c, "olga")
+        until(d, lambda d: shown(d, a.alert_id), "the alert did not appear")
+        assert card(d, a.alert_id)[0].find_elements(By.CSS_SELECTOR, ".verdict button") == []  # type: ignore[attr-defined]
+        assert "seen in BE" in card(d, a.alert_id)[0].text  # type: ignore[attr-defined]
+        assert d.find_element(By.ID, "read-only").is_displayed()
     finally:
         terminate(c.proc)  # type: ignore[arg-type]
 

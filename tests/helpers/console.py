@@ -12,10 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import httpx
+from confluent_kafka.admin import NewTopic
 
-from anpr_engine.config import Settings, TopicNames
+from anpr_engine.config import Federation, Settings, TopicNames
 from anpr_engine.console.access import hash_password
-from anpr_engine.io.admin import ensure_topics
+from anpr_engine.io.admin import connect, ensure_topics
 from anpr_engine.models import Alert, MatchInfo, PlateRead, WatchlistEntry
 from tests.helpers.kafka import BIN, free_port, produce, wait
 
@@ -72,19 +73,46 @@ def console_settings(run: str) -> Settings:
     return s
 
 
+def federated_settings(run: str, **federation: object) -> Settings:
+    """Settings of a console in a federation, every topic name unique to `run` (the copied ones are
+    `<party>.` and these: `<party>.c.<run>.hits.nl`); no topic is created."""
+    topics = TopicNames(
+        reads=f"c.{run}.reads", alerts=f"c.{run}.alerts", alerts_covert=f"c.{run}.covert",
+        watchlist=f"c.{run}.watchlist", dlq=f"c.{run}.dlq", feedback=f"c.{run}.feedback", audit=f"c.{run}.audit",
+        hits_prefix=f"c.{run}.hits.", hits_covert_prefix=f"c.{run}.hits.covert.",
+    )  # fmt: skip
+    return Settings(topics=topics, federation=Federation.model_validate(federation))
+
+
+def create_replica(s: Settings, topic: str) -> None:
+    """Create `topic` as MirrorMaker would on the cluster it copies into (one partition)."""
+    admin, _ = connect(s)
+    admin.create_topics([NewTopic(topic, num_partitions=1, replication_factor=1)])[topic].result(30)
+    wait(lambda: topic in admin.list_topics(timeout=10).topics, f"{topic} was not created")
+
+
+def existing_topics(s: Settings) -> set[str]:
+    return set(connect(s)[1].topics)
+
+
 def start_console(tmp: Path, s: Settings, auth: str = "password") -> Console:
+    """An `anpr-console` process with the topics and federation of `s`, its users USERS."""
     port = free_port()
     users = "\n".join(
         f'[[console.users]]\nname = "{n}"\nrole = "{r}"\npassword_hash = "{_HASH}"\n'
         + (f'agency = "{a}"\n' if a else "")
         for n, (r, a) in USERS.items()
     )
-    t = s.topics
+    t, f = s.topics, s.federation
+    federation = "" if f.party is None else (
+        f'[federation]\nparty = "{f.party}"\nrole = "{f.role}"\npartners = {json.dumps(list(f.partners))}\n'
+    )  # fmt: skip
     config = tmp / f"console-{port}.toml"
     config.write_text(
         f'bootstrap_servers = "{s.bootstrap_servers}"\n'
         f'[topics]\nalerts = "{t.alerts}"\nalerts_covert = "{t.alerts_covert}"\nfeedback = "{t.feedback}"\n'
-        f'audit = "{t.audit}"\n[console]\nport = {port}\nunacked_limit = {UNACKED_LIMIT}\n{users}'
+        f'audit = "{t.audit}"\nhits_prefix = "{t.hits_prefix}"\nhits_covert_prefix = "{t.hits_covert_prefix}"\n'
+        f"{federation}[console]\nport = {port}\nunacked_limit = {UNACKED_LIMIT}\n{users}"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("ANPR_")}
     env["ANPR_CONSOLE_AUTH"] = auth
@@ -119,8 +147,11 @@ def make_alert(
     priority: int = 50,
     ts_ms: int | None = None,
     kind: str = "exact",
+    matched_in: str | None = None,
+    listed_by: str | None = None,
 ) -> Alert:
-    """One alert as the engine writes it (the plate as read differs from the listed one if read_as)."""
+    """One alert as the engine writes it (the plate as read differs from the listed one if read_as;
+    in a federation, matched by `matched_in`'s engines on an entry `listed_by` listed)."""
     n = next(_seq)
     ts = ts_ms or int(time.time() * 1000)
     read = PlateRead(
@@ -135,7 +166,8 @@ def make_alert(
         kind=kind, equivalences=0 if read_as is None else 1, score=1.0 if read_as is None else 0.9,
         plate_read=read_as or plate, plate_listed=plate,
     )  # fmt: skip
-    return Alert(alert_id=str(uuid.uuid4()), read=read, entry=entry, match=match, produced_at_ms=ts + 5)
+    return Alert(alert_id=str(uuid.uuid4()), read=read, entry=entry, match=match, produced_at_ms=ts + 5,
+                 matched_in=matched_in, listed_by=listed_by)  # fmt: skip
 
 
 def alert_json(a: Alert) -> dict[str, object]:

@@ -110,8 +110,6 @@ def mirror(action: str, target: str) -> float:
     return time.monotonic() - t0
 
 
-
-
 PARTIES = ("nl", "be")
 
 

@@ -6,6 +6,7 @@ const seenAlerts = new Set();     // alert ids of the newest pass of each card, 
 window.anprLatencies = [];        // ms from alert on the topic to card on screen (read by the tests)
 let map = null;
 let audio = null;
+let federation = null;            // this console's place in a federation (/api/me), null outside one
 
 function plate(node, text, marks) {
   node.replaceChildren();
@@ -50,6 +51,10 @@ function render(card) {
   n.querySelector(".site").textContent = card.site;
   n.querySelector(".camera").textContent =
     `${card.camera_id} (${card.camera_country}), lane ${card.lane}, ${card.direction}, ${new Date(card.ts_ms).toISOString().replace("T", " ").slice(0, 19)}Z`;
+  const seen = n.querySelector(".seen");  // at a party: hits made abroad; at the centre: every card's party
+  seen.hidden = !(card.abroad || (federation && federation.role === "centre"));
+  seen.textContent = `seen in ${card.party.toUpperCase()}`;
+  seen.classList.toggle("abroad", card.abroad);
   const flow = n.querySelector(".flow");
   flow.textContent = card.flow ? `cross-border ${card.flow}` : "domestic";
   flow.classList.toggle("cross", !!card.flow);
@@ -85,12 +90,13 @@ function addOption(select, value) {
 function filterOne(entry) {
   const c = entry.data;
   const country = $("f-country").value, list = $("f-list").value;
-  const prio = $("f-priority").value, cross = $("f-cross").checked;
+  const prio = $("f-priority").value, cross = $("f-cross").checked, seen = $("f-seen").value;
   addOption($("f-country"), c.camera_country);
   addOption($("f-country"), c.agency_country);
   addOption($("f-list"), c.list_name);
   const show = (!country || c.camera_country === country || c.agency_country === country)
-    && (!list || c.list_name === list) && (prio === "" || c.priority <= Number(prio)) && (!cross || c.cross_border);
+    && (!list || c.list_name === list) && (prio === "" || c.priority <= Number(prio)) && (!cross || c.cross_border)
+    && (!seen || (seen === "abroad" ? c.abroad : seen === "here" ? !c.abroad : c.party === seen));
   entry.node.hidden = !show;
 }
 
@@ -174,11 +180,24 @@ function connect() {
   };
 }
 
+// The filter "seen": at a party here, abroad, or in one partner's territory; at the centre one party's.
+function federate(me) {
+  federation = me.federation;
+  $("read-only").hidden = !me.read_only;
+  if (me.read_only) $("card").content.querySelectorAll(".verdict button, .verdict select").forEach(e => e.remove());
+  if (!federation) return;
+  $("f-seen-label").hidden = false;
+  const options = federation.role === "centre" ? [] : [["here", `here (${federation.party.toUpperCase()})`], ["abroad", "abroad"]];
+  options.push(...federation.partners.map(p => [p, `in ${p.toUpperCase()}`]));
+  for (const [value, text] of options) $("f-seen").append(el("option", {value}, text));
+}
+
 (async () => {
   const me = await whoAmI();
   if (!me.sees_plates) { location.href = "/shared"; return; }
+  federate(me);
   map = await loadMap();
-  for (const id of ["f-country", "f-list", "f-priority", "f-cross"]) {
+  for (const id of ["f-country", "f-list", "f-priority", "f-cross", "f-seen"]) {
     $(id).addEventListener("input", filterAll);
     $(id).addEventListener("change", filterAll);
   }

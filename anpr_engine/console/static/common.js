@@ -1,4 +1,5 @@
-// Shared by the pages: who is logged in, the no-login banner, log out, and the map projection.
+// Shared by the pages: who is logged in (and the console's place in a federation), the no-login
+// banner, log out, and the map projection.
 "use strict";
 
 const $ = id => document.getElementById(id);
@@ -8,6 +9,8 @@ async function whoAmI() {
   if (r.status === 401) { location.href = "/login"; throw new Error("not logged in"); }
   const me = await r.json();
   $("who").textContent = `${me.name} (${me.role}${me.agency ? ", " + me.agency : ""})`;
+  const f = me.federation;
+  $("place").textContent = !f ? "" : f.role === "centre" ? `joint centre ${f.party.toUpperCase()} (read-only)` : `party ${f.party.toUpperCase()}`;
   $("no-login").hidden = !me.no_login;
   $("logout").hidden = me.no_login;
   $("logout").onclick = async () => {

@@ -7,7 +7,8 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from anpr_engine.console.state import ConsoleState, day_of, differing
+from anpr_engine.console.shared import day_of
+from anpr_engine.console.state import ConsoleState, differing
 from anpr_engine.models import AlertFeedback
 from tests.helpers.console import make_alert
 
