@@ -5,7 +5,7 @@ BrokerError of anpr_engine.errors that says what went wrong (io.kafka_errors.at_
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Callable, Collection
 from typing import cast
 
 from confluent_kafka import KafkaError, KafkaException
@@ -22,7 +22,7 @@ from confluent_kafka.admin import (
     ResourceType,
 )  # fmt: skip
 
-from anpr_engine.config import Settings
+from anpr_engine.config import Settings, replica
 from anpr_engine.errors import BrokerError
 from anpr_engine.io.client_config import FOLLOWER_GROUPS, TAIL_GROUPS, admin_conf
 from anpr_engine.io.kafka_errors import REFUSED, at_boundary, broker_error
@@ -207,7 +207,27 @@ def acl_grants(settings: Settings) -> set[Grant]:
         grant((a.console,), "TOPIC", topic, ("READ", "DESCRIBE"))
     for topic in (t.feedback, t.audit):
         grant((a.console,), "TOPIC", topic, ("WRITE", "DESCRIBE"))
+    federation_grants(settings, grant)
     return out
+
+
+def federation_grants(settings: Settings, grant: Callable[..., None]) -> None:
+    """A party's engine reads each partner's export as MirrorMaker copies it here and writes the hits
+    on that partner's entries (reading the covert ones back at take-over); its console and operators
+    read the hits its partners made on its lists, privileged users the covert ones. The centre's
+    console and operators read each party's alerts (and the console their verdicts)."""
+    t, a, f = settings.topics, settings.access, settings.federation
+    viewers = (a.console, *a.operators, *a.privileged)
+    for p in f.matched_abroad():
+        grant((a.engine,), "TOPIC", replica(p, t.export(str(f.party))), ("READ", "DESCRIBE"))
+        grant((a.engine,), "TOPIC", t.hits(p), ("WRITE", "DESCRIBE"))
+        grant((a.engine,), "TOPIC", t.hits(p, covert=True), ("READ", "WRITE", "DESCRIBE"))
+        grant(viewers, "TOPIC", replica(p, t.hits(str(f.party))), ("READ", "DESCRIBE"))
+        grant((a.console, *a.privileged), "TOPIC", replica(p, t.hits(str(f.party), covert=True)), ("READ", "DESCRIBE"))
+    if f.role == "centre":
+        for p in f.partners:
+            grant(viewers, "TOPIC", replica(p, t.alerts), ("READ", "DESCRIBE"))
+            grant((a.console,), "TOPIC", replica(p, t.feedback), ("READ", "DESCRIBE"))
 
 
 def _binding(g: Grant) -> AclBinding:
