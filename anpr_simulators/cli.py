@@ -22,7 +22,7 @@ from anpr_engine.io.admin import ensure_topics
 from anpr_engine.io.producer import AckedProducer, new_producer
 from anpr_engine.models import PlateRead
 from anpr_simulators.noise import NoiseModel
-from anpr_simulators.traffic import Traffic, make_watchlists, malformed_message
+from anpr_simulators.traffic import Traffic, camera_country, make_watchlists, malformed_message
 
 
 class BatchFormat(StrEnum):
@@ -98,12 +98,21 @@ def run(
     batch_format: Annotated[
         BatchFormat, typer.Option(help="Format of batched messages: JSON lines or an Arrow IPC stream.")
     ] = BatchFormat.NDJSON,
+    country: Annotated[
+        str | None,
+        typer.Option(
+            help="Publish only the reads of this country's cameras (NL or BE, any case), e.g. to its own cluster "
+            "in a federation. The traffic is the mixed run's: --count, --rate and --duration-s count the reads of "
+            "all cameras, so the NL and BE runs with the same options together are the mixed run.",
+        ),
+    ] = None,
     quiet: Annotated[bool, typer.Option(help="No progress bar.")] = False,
     config: ConfigFile = None,
 ) -> None:
     """Publish simulated reads (JSON, keyed by camera id) to the reads topic."""
     if duration_s is None and count is None:
         raise ConfigError("give --duration-s or --count")
+    only = _country(country)
     if not publish and out is None:
         raise ConfigError("--no-publish needs --out")
     if watchlist is not None:
@@ -131,30 +140,35 @@ def run(
     truth = []
     pending: list[PlateRead] = []
     pacer = Pacer(rate)
-    n = bad = 0
+    n = sent = bad = 0
     with _progress(count, quiet) as progress:
         task = progress.add_task("simulate", total=count)
         while (count is None or n < count) and (duration_s is None or time.perf_counter() - pacer.start < duration_s):
             pacer.wait(n)
-            if producer is not None and rng.random() < malformed_share:
-                producer.produce(settings.topics.reads, malformed_message(rng), b"BROKEN-GATEWAY")
-                bad += 1
+            # drawn for every read of the border, in the mixed run's order, whichever are published
+            broken = malformed_message(rng) if producer is not None and rng.random() < malformed_share else None
             sim = next(traffic)
+            n += 1
+            progress.advance(task)
+            if only is not None and sim.read.camera_country != only:
+                continue
+            if producer is not None and broken is not None:  # a gateway of this country's cameras
+                producer.produce(settings.topics.reads, broken, b"BROKEN-GATEWAY")
+                bad += 1
             if producer is not None and batch_size == 1:
                 producer.produce(settings.topics.reads, encode_read(sim.read), sim.read.camera_id.encode())
             elif producer is not None:
                 pending.append(sim.read)
                 if len(pending) == batch_size:
                     _publish_batch(producer, settings.topics.reads, pending, batch_format)
-            if producer is not None and n % 1000 == 0:
+            if producer is not None and sent % 1000 == 0:
                 producer.producer.poll(0)
             if out is not None:
                 kept.append(sim.read)
             if truth_out is not None:
                 truth.append({"read_id": sim.read.read_id, "entries": list(sim.truth),
                               "confusions": sim.confusions, "dropped": sim.dropped})  # fmt: skip
-            n += 1
-            progress.advance(task)
+            sent += 1
     if producer is not None:
         if pending:
             _publish_batch(producer, settings.topics.reads, pending, batch_format)
@@ -164,7 +178,18 @@ def run(
     if truth_out is not None:
         truth_out.write_text("".join(json.dumps(t) + "\n" for t in truth))
     where = f"to {settings.topics.reads}" if publish else f"to {out}"
-    typer.echo(f"simulate: {n} reads and {bad} malformed messages {where}")
+    of = "" if only is None else f" (the cameras in {only}: {sent} of the border's {n})"
+    typer.echo(f"simulate: {sent} reads and {bad} malformed messages {where}{of}")
+
+
+def _country(country: str | None) -> str | None:
+    """The camera country of --country (None: every camera); a country without cameras is a usage error."""
+    if country is None:
+        return None
+    try:
+        return camera_country(country)
+    except ValueError as e:
+        raise ConfigError(f"--country: {e}") from e
 
 
 def _publish_batch(producer: AckedProducer, topic: str, pending: list[PlateRead], fmt: BatchFormat) -> None:

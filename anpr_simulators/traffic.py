@@ -3,6 +3,10 @@
 A share of the passing vehicles is drawn from the watchlists; cameras on both sides see them, so a
 vehicle listed by one country is often read by the other's camera (a cross-border hit). Every read
 comes with its ground truth: the entry ids of the vehicle it shows, and the noise applied.
+
+In a federation each country publishes its own cameras' reads to its own cluster: the stream is the
+same, filtered by the camera's country (`camera_country`), so the two countries' runs together are
+the mixed run.
 """
 
 from __future__ import annotations
@@ -41,6 +45,18 @@ CAMERAS = (
     Camera("NL-BOCHOLTZ-A76", "NL", "A76 Bocholtz", 2),
     Camera("NL-VENLO-A67", "NL", "A67 Venlo", 2),
 )
+
+
+def camera_country(country: str) -> str:
+    """`country` as the cameras name it (any case in, ISO alpha-2 upper case out). Raises ValueError
+    when the simulator has no camera there: a run publishing one country's cameras would publish nothing."""
+    code = country.strip().upper()
+    known = sorted({c.country for c in CAMERAS})
+    if code not in known:
+        raise ValueError(f"no cameras in {country!r} in the simulator (its cameras are in {', '.join(known)})")
+    return code
+
+
 TRAFFIC_MIX = (("NL", 0.45), ("BE", 0.35), ("DE", 0.12), ("FR", 0.05), ("LU", 0.03))
 AGENCIES = {
     "NL": ("Politie Eenheid Limburg", ("nl-stolen", "nl-wanted", "nl-ondermijning")),

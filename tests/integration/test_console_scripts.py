@@ -28,6 +28,8 @@ def sh(*args: str, timeout: float = 120) -> subprocess.CompletedProcess[str]:
         ["anpr-simulate", "--help"], ["anpr-simulate", "run", "--help"], ["anpr-simulate", "replay", "--help"],
         ["anpr-watchlist", "--help"], ["anpr-watchlist", "publish", "--help"], ["anpr-watchlist", "add", "--help"],
         ["anpr-watchlist", "remove", "--help"], ["anpr-watchlist", "ls", "--help"], ["anpr-alerts", "--help"],
+        ["anpr-watchlist", "release", "--help"], ["anpr-watchlist", "export", "--help"],
+        ["anpr-federation", "--help"], ["anpr-federation", "crossed", "--help"],
     ],
 )  # fmt: skip
 def test_help(cmd: list[str]) -> None:

@@ -27,6 +27,7 @@ import anpr_engine.cli.engine
 from anpr_engine.cli.alerts import app as alerts_app
 from anpr_engine.cli.console import app as console_app
 from anpr_engine.cli.engine import app as engine_app
+from anpr_engine.cli.federation import app as federation_app
 from anpr_engine.cli.watchlist import app as watchlist_app
 from anpr_engine.config import use_config_file
 from anpr_simulators.cli import app as simulate_app
@@ -34,7 +35,7 @@ from anpr_simulators.cli import app as simulate_app
 BIN = Path(sys.executable).parent
 SCRIPTS: dict[str, typer.Typer] = {
     "anpr-engine": engine_app, "anpr-watchlist": watchlist_app, "anpr-alerts": alerts_app,
-    "anpr-console": console_app, "anpr-simulate": simulate_app,
+    "anpr-console": console_app, "anpr-simulate": simulate_app, "anpr-federation": federation_app,
 }  # fmt: skip
 # no broker listens on port 1; the tools wait flush_timeout_s for one (the settings allow any time > 0)
 NO_BROKER = {"ANPR_KAFKA_BOOTSTRAP": "127.0.0.1:1", "ANPR_FLUSH_TIMEOUT_S": "0.1", "ANPR_CONSOLE_AUTH": "none"}
@@ -99,6 +100,7 @@ BROKER_COMMANDS = [
     ("anpr-console", ["report"]),
     ("anpr-simulate", ["run", "--count", "1"]),
     ("anpr-simulate", ["replay", "{reads}"]),
+    ("anpr-federation", ["crossed", "--abroad", "127.0.0.1:1"]),
 ]
 
 
@@ -112,6 +114,7 @@ def test_no_broker_answering_exits_1_with_one_line(script: str, args: list[str],
 SETTINGS_COMMANDS = [
     ("anpr-engine", ["config"]), ("anpr-engine", ["run"]), ("anpr-watchlist", ["ls"]), ("anpr-alerts", []),
     ("anpr-console", []), ("anpr-console", ["report"]), ("anpr-simulate", ["run", "--count", "1"]),
+    ("anpr-federation", ["crossed", "--abroad", "127.0.0.1:1"]),
 ]  # fmt: skip
 
 
