@@ -6,7 +6,7 @@ STAMP := $(VENV)/.installed-stamp
 export PYTHON := $(abspath $(BIN)/python)
 # Numba compiles kernels once and caches them next to the sources (cache=True).
 
-.PHONY: venv browser kafka-up kafka-down lint docs test test-outage test-unit test-cluster test-federation demo console screenshots bench schemas clean
+.PHONY: venv browser kafka-up kafka-down lint docs test test-outage test-unit test-cluster test-federation demo demo-federation console screenshots bench bench-federation schemas clean
 
 venv: $(STAMP)
 
@@ -77,6 +77,15 @@ test-unit: venv
 
 demo: venv
 	kafka/with-broker.sh ./demo.sh
+
+# The federation demo (demo-federation.sh): a federation already up is used and left running, one
+# started here is stopped.
+demo-federation: venv
+	kafka/with-federation.sh ./demo-federation.sh
+
+# The federation's benchmarks (benchmarks/federation.py), merged into benchmarks/results/latest.json.
+bench-federation: venv
+	kafka/with-federation.sh $(BIN)/python -m benchmarks.federation $(BENCH_FEDERATION_ARGS)
 
 # The operator console alone against the local broker, login disabled (a local demo: the page says so).
 console: venv
