@@ -7,6 +7,7 @@
   owed crosses;
 - in both, the alerts are the ones offline matching gives for the same reads and lists (`anpr-engine
   match --party be --partner nl=FILE`), alert ids compared: none lost, none twice, on either side;
+  and no read of either party that hit nothing is in any topic of another cluster (reads_crossed);
 - a mirror SIGKILLed during a whole-list replace: the partner never holds a mix of generations.
 """
 
@@ -29,9 +30,10 @@ from confluent_kafka import Producer
 
 from anpr_engine.codec.entries import EntryRows
 from anpr_engine.codec.reads import encode_read, reads_to_table
-from anpr_engine.config import Federation, Settings
+from anpr_engine.config import Federation, Settings, TopicNames
 from anpr_engine.files.reads import write_reads_file
 from anpr_engine.files.watchlists import write_entries
+from anpr_engine.io.crossing import reads_crossed
 from anpr_engine.io.watchlist_topic import WatchlistWriter, replace_list, topic_state
 from anpr_engine.models import Category, PlateRead, WatchlistEntry, WatchlistList
 from tests.helpers.federation import BOOT, KAFKA_SH, QUIET, Party, Record, Tail, mirror
@@ -91,8 +93,9 @@ class Cameras:
         camera, country = ("NL-EIJSDEN-1", "NL") if self.party == "nl" else ("BE-LANAKEN-1", "BE")
         i = 0
         while not self._stop.is_set():
+            # read ids of one width: none is a prefix of another (anpr-federation crossed looks for substrings)
             read = PlateRead(
-                read_id=f"{self.run}-{self.party}-{i}", camera_id=camera, camera_country=country, site=camera,
+                read_id=f"{self.run}-{self.party}-{i:07d}", camera_id=camera, camera_country=country, site=camera,
                 lane=0, direction="inbound", ts_ms=int(time.time() * 1000), plate_text=self._rnd.choice(self.plates()),
                 confidence=0.9,
             )  # fmt: skip
@@ -240,6 +243,13 @@ def _owed_crosses(federated: Federated, fault: Callable[[], None], heal: Callabl
         assert set(got_be) == want_be and max(got_be.values()) == 1
         assert set(got_back) == want_be and max(got_back.values()) == 1
         assert set(got_nl) == want_nl and max(got_nl.values()) == 1
+        for home, partner in (("nl", "be"), ("be", "nl")):  # and no read that hit nothing left its country
+            s = Settings(
+                bootstrap_servers=BOOT[home], federation=Federation(party=home, partners=(partner,)),
+                topics=TopicNames(reads=federated.reads[home]),
+            )  # fmt: skip
+            crossing = reads_crossed(s, [Settings(bootstrap_servers=BOOT[c]) for c in (partner, "jc")])
+            assert crossing.reads == len(reads[home]) and not crossing.crossed, crossing.where
     finally:
         for c in cams.values():
             c.stop()
