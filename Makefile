@@ -64,13 +64,26 @@ test-cluster: venv
 	ANPR_KAFKA_BOOTSTRAP=$$(kafka/kafka.sh bootstrap --brokers 3) ANPR_KAFKA_CLUSTER=3 \
 	  $(BIN)/python -m pytest -q -s -m cluster tests/cluster; rc=$$?; kafka/kafka.sh down --brokers 3; exit $$rc
 
-# The federation on three local single-node clusters (nl, be, jc) and MirrorMaker 2 between them,
-# started and stopped here (docs/federation.md; about 2 to 3 minutes).
+# The federation on three local single-node clusters (nl, be, jc) and MirrorMaker 2 between them, then the
+# same secured (TLS, SCRAM, ACLs: --federation --secure, tests/federation/test_federation_secure.py), each
+# started and stopped here, stopped whatever the tests do (docs/federation.md; the secured part adds
+# about 1½ minutes).
+FEDERATION_SECURE_TESTS := tests/federation/test_federation_secure.py
 test-federation: venv
-	kafka/kafka.sh up --federation || { kafka/kafka.sh down --federation; exit 1; }
-	ANPR_FEDERATION_NL=$$(kafka/kafka.sh bootstrap --federation nl) ANPR_FEDERATION_BE=$$(kafka/kafka.sh bootstrap --federation be) \
+	kafka/kafka.sh up --federation && \
+	  ANPR_FEDERATION_NL=$$(kafka/kafka.sh bootstrap --federation nl) ANPR_FEDERATION_BE=$$(kafka/kafka.sh bootstrap --federation be) \
 	  ANPR_FEDERATION_JC=$$(kafka/kafka.sh bootstrap --federation jc) \
-	  $(BIN)/python -m pytest -q -s -m federation tests/federation; rc=$$?; kafka/kafka.sh down --federation; exit $$rc
+	  $(BIN)/python -m pytest -q -s -m federation tests/federation --ignore=$(FEDERATION_SECURE_TESTS); plain=$$?; \
+	kafka/kafka.sh down --federation; \
+	kafka/kafka.sh up --federation --secure && \
+	  ANPR_FEDERATION_SECURE_NL=$$(kafka/kafka.sh bootstrap --federation --secure nl) \
+	  ANPR_FEDERATION_SECURE_BE=$$(kafka/kafka.sh bootstrap --federation --secure be) \
+	  ANPR_FEDERATION_SECURE_JC=$$(kafka/kafka.sh bootstrap --federation --secure jc) \
+	  ANPR_FEDERATION_SECURE_STATE=$${ANPR_KAFKA_FEDERATION_SECURE_STATE:-$${ANPR_KAFKA_FEDERATION_STATE:-.kafka-federation-secure}} \
+	  $(BIN)/python -m pytest -q -s -m federation $(FEDERATION_SECURE_TESTS); secure=$$?; \
+	kafka/kafka.sh down --federation --secure; \
+	echo "test-federation: plain $$([ $$plain = 0 ] && echo passed || echo FAILED), secured $$([ $$secure = 0 ] && echo passed || echo FAILED)"; \
+	[ $$plain = 0 ] && [ $$secure = 0 ]
 
 test-unit: venv
 	$(BIN)/python -m pytest -q tests/unit

@@ -13,6 +13,12 @@
 #   kafka.sh bootstrap --federation NAME          print cluster NAME's bootstrap servers
 #   kafka.sh stop-mirror|kill-mirror|start-mirror NAME   the mirror that writes into cluster NAME
 #                                      (SIGTERM, SIGKILL; start waits until a probe crosses each link)
+#   kafka.sh stop-cluster|kill-cluster|start-cluster NAME   the federation's cluster NAME (SIGTERM,
+#                                      SIGKILL; start waits until it answers and, the mirrors having
+#                                      reconnected, a probe crosses each running link through it)
+#   kafka.sh ... --federation --secure, kafka.sh *-mirror|*-cluster NAME --secure   the secured federation: the
+#                                      same members on TLS, SCRAM and ACLs as the secured node, on their
+#                                      own state (.kafka-federation-secure) and ports (the conf's + 10000)
 # One node: broker and controller in one process on 127.0.0.1:9092. Three: each node is broker and
 # controller (a static quorum of three voters, so one node may fail), brokers on 19092-19094,
 # controllers on 19192-19194; replication factor 3, min.insync.replicas 2 for internal topics.
@@ -24,7 +30,12 @@
 # Env: ANPR_KAFKA_BOOTSTRAP (use that cluster, start nothing), ANPR_KAFKA_PORT (9092, one node),
 #      ANPR_KAFKA_CLUSTER_PORT (19092, three), ANPR_KAFKA_STATE (state dir), ANPR_KAFKA_CACHE (jar cache),
 #      ANPR_KAFKA_HEAP (JVM heap per node: 1g for one node, 512m each for three or a federation).
-# The federation: kafka/federation.sh (sourced), docs/federation.md.
+# The federation's: ANPR_KAFKA_FEDERATION_CONF (kafka/federation.conf), ANPR_KAFKA_FEDERATION_STATE
+#      (.kafka-federation), ANPR_KAFKA_MIRROR_HEAP (256m), ANPR_KAFKA_PROBE_TIMEOUT_S (180); with --secure
+#      ANPR_KAFKA_FEDERATION_SECURE_STATE (else ANPR_KAFKA_FEDERATION_STATE, else .kafka-federation-secure),
+#      ANPR_KAFKA_FEDERATION_SECURE_SHIFT (10000: added to the conf's ports), ANPR_KAFKA_AUTHORIZER_LOG
+#      (INFO: the brokers log each operation refused; DEBUG: each one allowed too).
+# The federation, plain and secured: kafka/federation.sh (sourced), docs/federation.md.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 KAFKA_VERSION=$(sed -n 's:.*<kafka.version>\(.*\)</kafka.version>.*:\1:p' "$here/pom.xml")
@@ -39,19 +50,22 @@ SECURE=0
 FEDERATION=0
 USERS=(admin engine operator privileged gateway)
 case "$cmd" in stop-broker|kill-broker|start-broker) NODE=${1:-}; shift || true; BROKERS=3 ;; esac
-case "$cmd" in stop-mirror|kill-mirror|start-mirror) MIRROR=${1:-}; shift || true; FEDERATION=1 ;; esac
+case "$cmd" in
+  stop-mirror|kill-mirror|start-mirror|stop-cluster|kill-cluster|start-cluster) MEMBER=${1:-}; shift || true; FEDERATION=1 ;;
+esac
 while [ $# -gt 0 ]; do
   case "$1" in
     --brokers) BROKERS=${2:-}; shift 2 ;;
     --secure) SECURE=1; shift ;;
-    --federation) FEDERATION=1; shift
-      if [ "$cmd" = bootstrap ] && [ $# -gt 0 ] && [ "${1#-}" = "$1" ]; then FED_NAME=$1; shift; fi ;;
-    *) die "unknown argument $1" ;;
+    --federation) FEDERATION=1; shift ;;
+    *) if [ "$cmd" = bootstrap ] && [ -z "${FED_NAME:-}" ] && [ "${1#-}" = "$1" ]; then FED_NAME=$1; shift
+       else die "unknown argument $1"; fi ;;
   esac
 done
 case "$BROKERS" in 1|3) ;; *) die "--brokers must be 1 or 3" ;; esac
 [ "$SECURE" = 0 ] || [ "$BROKERS" = 1 ] || die "--secure runs one node"
-[ "$FEDERATION" = 0 ] || { [ "$SECURE" = 0 ] && [ "$BROKERS" = 1 ]; } || die "--federation takes neither --secure nor --brokers"
+[ "$FEDERATION" = 0 ] || [ "$BROKERS" = 1 ] || die "--federation does not take --brokers"
+[ -z "${FED_NAME:-}" ] || [ "$FEDERATION" = 1 ] || die "bootstrap NAME needs --federation"
 
 if [ "$SECURE" = 1 ]; then
   BASE_PORT=${ANPR_KAFKA_SECURE_PORT:-9192}
@@ -95,9 +109,11 @@ resolve_jars() {
 JAVA=(java "-Xms256m" "-Xmx$HEAP" -XX:+UseG1GC -Djava.awt.headless=true
       "-Dlog4j2.configurationFile=$here/log4j2.properties" -cp "$CACHE/libs/*")
 
-# The secured node's CA, its certificate (CN=broker, for 127.0.0.1 and localhost) and key, made once.
+# A CA in directory $1, and a certificate it signs for the nodes (CN=broker, for 127.0.0.1 and
+# localhost, server and client: the nodes' own links are mutual TLS) with its key, made once. One CA
+# for the secured node (STATE/tls), one for the whole secured federation.
 make_tls() {
-  local tls="$STATE/tls"
+  local tls=$1
   [ -f "$tls/broker.pem" ] && return 0
   command -v openssl >/dev/null || die "openssl not found (Debian: apt-get install openssl)"
   mkdir -p "$tls"; chmod 700 "$tls"
@@ -112,28 +128,31 @@ make_tls() {
   chmod 600 "$tls"/*.key "$tls/broker.pem"
 }
 
-# Random passwords for the SCRAM users, made once; the storage format below creates the users.
+# The SCRAM users' passwords file $1 ({"user": "password", ...}): a random password for each user
+# named after it that the file does not have yet, each made once; the storage format creates the users.
 make_credentials() {
-  local f="$STATE/credentials.json"
-  [ -f "$f" ] && return 0
-  local json="{" sep=""
-  for u in "${USERS[@]}"; do json="$json$sep\"$u\": \"$(openssl rand -hex 16)\""; sep=", "; done
-  (umask 077; echo "$json}" >"$f")
+  local f=$1 json="{" sep="" u pw; shift
+  for u in "$@"; do
+    pw=$( [ -f "$f" ] && password_of "$f" "$u" || true)
+    json="$json$sep\"$u\": \"${pw:-$(openssl rand -hex 16)}\""; sep=", "
+  done
+  [ -f "$f" ] && [ "$(cat "$f")" = "$json}" ] && return 0
+  (umask 077; echo "$json}" >"$f.new") && mv "$f.new" "$f"
 }
 
-password_of() { sed -n "s/.*\"$1\": \"\([0-9a-f]*\)\".*/\1/p" "$STATE/credentials.json"; }
+password_of() { sed -n "s/.*\"$2\": \"\([0-9a-f]*\)\".*/\1/p" "$1"; }
 
 # Write node i's properties and format its storage (once).
 prepare() {
   local i=$1 dir quorum rf=1 min_isr=1 format_args=()
   dir=$(node_dir "$i"); mkdir -p "$dir/data"
   if [ "$SECURE" = 1 ]; then
-    make_tls; make_credentials
+    make_tls "$STATE/tls"; make_credentials "$STATE/credentials.json" "${USERS[@]}"
     sed -e "s|@PORT@|$(port 1)|g" -e "s|@CONTROLLER_PORT@|$((BASE_PORT + 1))|g" \
         -e "s|@INTERNAL_PORT@|$((BASE_PORT + 2))|g" -e "s|@DATA_DIR@|$dir/data|g" -e "s|@TLS_DIR@|$STATE/tls|g" \
         "$here/server-secure.properties.in" >"$dir/server.properties"
     format_args=(--standalone)
-    for u in "${USERS[@]}"; do format_args+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(password_of "$u")]"); done
+    for u in "${USERS[@]}"; do format_args+=(--add-scram "SCRAM-SHA-512=[name=$u,password=$(password_of "$STATE/credentials.json" "$u")]"); done
   elif [ "$BROKERS" = 1 ]; then
     quorum="controller.quorum.bootstrap.servers=127.0.0.1:$(controller_port 1)"
     format_args=(--standalone)
@@ -225,5 +244,5 @@ case "$cmd" in
   stop-broker) node_arg; stop_node "$NODE" TERM ;;
   kill-broker) node_arg; stop_node "$NODE" KILL ;;
   start-broker) node_arg; resolve_jars; prepare "$NODE"; launch "$NODE"; await "$NODE" ;;
-  *) echo "usage: $0 up|down|status|bootstrap [--brokers 1|3|--secure|--federation [NAME]] | stop-broker|kill-broker|start-broker I | stop-mirror|kill-mirror|start-mirror NAME" >&2; exit 2 ;;
+  *) echo "usage: $0 up|down|status|bootstrap [--brokers 1|3|--secure|--federation [--secure] [NAME]] | stop-broker|kill-broker|start-broker I | stop-mirror|kill-mirror|start-mirror|stop-cluster|kill-cluster|start-cluster NAME [--secure]" >&2; exit 2 ;;
 esac
