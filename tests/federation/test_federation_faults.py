@@ -147,7 +147,8 @@ def _ids(records: list[Record], run: str, entries: str = "") -> Counter[str]:
 @dataclass
 class Federated:
     """This test's parties: nl's exporter and engine, be's engine, each engine on reads topics of
-    this run; nl's lists `released` (to be) and `own`."""
+    this run and exactly-once (at-least-once repeats the alerts of a batch whose commit a broker's
+    outage cut short: same alert ids, but twice); nl's lists `released` (to be) and `own`."""
 
     run: str
     tmp: Path
@@ -164,7 +165,8 @@ class Federated:
         for name in ("nl", "be"):
             self.parties.append(Party(
                 name, self.tmp / f"engine-{name}.log",
-                [str(BIN / "anpr-engine"), "run", "--group-id", f"{name}-{self.run}", "--suppress-s", "0"],
+                [str(BIN / "anpr-engine"), "run", "--group-id", f"{name}-{self.run}", "--suppress-s", "0",
+                 "--guarantee", "exactly-once"],
                 "consuming", topics__reads=self.reads[name], watchlist_interval_ms="200",
             ))  # fmt: skip
 
