@@ -110,6 +110,7 @@ screenshots: venv browser
 
 bench: venv
 	kafka/with-broker.sh $(BIN)/python -m benchmarks.run $(BENCH_ARGS)
+	$(MAKE) bench-federation
 
 clean:
-	rm -rf $(VENV) .kafka .kafka-federation demo-out site .mypy_cache .ruff_cache .pytest_cache
+	rm -rf $(VENV) .kafka .kafka-federation .kafka-federation-secure demo-out site .mypy_cache .ruff_cache .pytest_cache
