@@ -10,6 +10,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from anpr_engine.codec.alerts import OutgoingAlert
+from anpr_engine.codec.entries import BULK_MIN
 from anpr_engine.codec.reads import encode_read
 from anpr_engine.engine.loop import Engine
 from anpr_engine.engine.ports import Message
@@ -184,3 +185,32 @@ def test_published_alerts_of_a_partners_entry_name_it_as_the_table_does() -> Non
     Engine(wl, ListSource([[_read("r1", "12-BD-34")]]), sink, ListSink()).step()
     (a,) = _alerts(sink)
     assert published_alert(a.value) == (a.entry_id, a.site, a.ts_ms, a.alert_id) and a.entry_id == "be||e1"
+
+
+def test_hostile_records_on_a_partners_export_are_refused_and_change_nothing() -> None:
+    """What MirrorMaker copies is whatever the partner's topic holds: records that are no entry or
+    list, under another entry's key, a list name with the separator, or JSON of any type."""
+    wl = Watchlist(party="nl")
+    wl.apply([entry_record(list_entry(1, "12-BD-34"))], "be")
+    good_json = list_entry(2, "56-FG-78").model_dump_json().encode()
+    hostile: list[Record] = [
+        (b"e1", b"not json"), (b"e1", b"[]"), (b"e1", b"null"), (b"e1", b'{"entry_id": 1e999}'),
+        (b"e9", good_json),  # e2's entry under e9's key
+        (None, good_json),
+        (b"e3", list_entry(3, "99-XZ-11", "x").model_dump_json().replace('"x"', '"a||b"').encode()),  # the separator
+        (b"list|a||b", b'{"record": "list", "list_name": "a||b", "agency": "a", "agency_country": "BE"}'),
+        (b"\xff\xfe", b"{}"),
+    ]  # fmt: skip
+    refused = wl.apply(hostile, "be")
+    assert len(refused) == len(hostile)
+    assert _hits(wl, PLATES) == {(0, "be", "e1", False)}
+
+
+def test_a_list_name_with_the_separator_is_refused_in_bulk_too() -> None:
+    """Past BULK_MIN records, entries are decoded by the numba parser and vouched for by column
+    checks: those must refuse `||` in a list name as the model does."""
+    records = [entry_record(list_entry(i, PLATES[i % 3], "x")) for i in range(BULK_MIN + 10)]
+    key, value = records[5]
+    records[5] = (key, value.replace(b'"x"', b'"a||b"'))  # type: ignore[union-attr]
+    refused = Watchlist().apply(records)
+    assert [r.key for r in refused] == ["e5"]
