@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 import time
 import uuid
 from collections.abc import Callable
@@ -124,19 +125,42 @@ def party_env(name: str, **settings: str) -> dict[str, str]:
 
 
 class Party:
-    """A long-running command of one party (an engine, an exporter), its stderr in a file."""
+    """A long-running command of one party (an engine, an exporter), its output in a file. With
+    `supervised`, it is started again whenever it exits 1, as its service manager would (systemd's
+    Restart=on-failure): the engine exits 1 when a Kafka client of its is wedged (anpr-engine's
+    watchdog), for exactly that."""
 
-    def __init__(self, name: str, log: Path, argv: list[str], ready: str, **settings: str) -> None:
-        self.log = log
-        with log.open("w") as f:
-            self.proc = subprocess.Popen(argv, stderr=f, stdout=f, env=party_env(name, **settings))
+    def __init__(
+        self, name: str, log: Path, argv: list[str], ready: str, supervised: bool = False, **settings: str
+    ) -> None:
+        self.log, self.argv, self.env = log, argv, party_env(name, **settings)
+        self.restarts = 0
+        self._stopping = threading.Event()
+        log.write_text("")
+        self.proc = self._launch()
         deadline = time.monotonic() + 120
         while ready not in log.read_text():
             assert self.proc.poll() is None, f"{argv[0]} of {name} exited: {log.read_text()[-2000:]}"
             assert time.monotonic() < deadline, f"{argv[0]} of {name} did not start: {log.read_text()[-2000:]}"
             time.sleep(0.2)
+        if supervised:
+            threading.Thread(target=self._supervise, daemon=True).start()
+
+    def _launch(self) -> subprocess.Popen[bytes]:
+        with self.log.open("a") as f:
+            return subprocess.Popen(self.argv, stderr=f, stdout=f, env=self.env)
+
+    def _supervise(self) -> None:
+        while not self._stopping.is_set():
+            if self.proc.poll() == 1 and not self._stopping.is_set():
+                self.restarts += 1
+                with self.log.open("a") as f:
+                    f.write(f"--- exited 1: started again (restart {self.restarts})\n")
+                self.proc = self._launch()
+            self._stopping.wait(0.5)
 
     def stop(self) -> None:
+        self._stopping.set()
         if self.proc.poll() is None:
             self.proc.terminate()
             try:
