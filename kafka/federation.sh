@@ -5,7 +5,7 @@
 # run next to NAME's cluster in a real deployment). The Kafka client work (topics, probes) is
 # kafka/federation_probe.py on the project's .venv.
 # --secure (SECURE=1): the same members on TLS, SCRAM-SHA-512 and ACLs, as the secured node is, on their
-# own state (.kafka-federation-secure) and ports (each member's port in the conf + 10000): one CA for
+# own state (.kafka-federation-secure) and ports (each member's port in the conf + 1000): one CA for
 # the federation (STATE/tls), per cluster the secured node's users and the mirrors' (mirror-<target>:
 # the mirror into <target>, on that cluster and on its sources) with random passwords
 # (STATE/NAME/credentials.json, and each user's librdkafka properties in STATE/NAME/clients/USER.json),
@@ -18,7 +18,7 @@ FED_CONF=${ANPR_KAFKA_FEDERATION_CONF:-$here/federation.conf}
 FED_SECURE=${SECURE:-0}
 if [ "$FED_SECURE" = 1 ]; then
   FED_STATE=${ANPR_KAFKA_FEDERATION_SECURE_STATE:-${ANPR_KAFKA_FEDERATION_STATE:-$here/../.kafka-federation-secure}}
-  FED_PORT_SHIFT=${ANPR_KAFKA_FEDERATION_SECURE_SHIFT:-10000}
+  FED_PORT_SHIFT=${ANPR_KAFKA_FEDERATION_SECURE_SHIFT:-1000}  # below 32768, the start of Linux's ephemeral ports
 else
   FED_STATE=${ANPR_KAFKA_FEDERATION_STATE:-$here/../.kafka-federation}
   FED_PORT_SHIFT=0

@@ -12,7 +12,7 @@
                                     literal, allow; and delete any other ACL of a mirror's principal (User:mirror-*)
 
 --clients FILE (the secured federation): JSON of librdkafka properties by bootstrap servers,
-{"127.0.0.1:39092": {"security.protocol": "SASL_SSL", ...}, ...}, for every client of that cluster.
+{"127.0.0.1:30092": {"security.protocol": "SASL_SSL", ...}, ...}, for every client of that cluster.
 
 A probe is a tombstone of the key `federation|probe` (a delete of a key no record uses, so a reader of
 the compacted topic it crosses has nothing to undo) with a header `probe` holding a fresh id: it has

@@ -18,7 +18,7 @@
 #                                      reconnected, a probe crosses each running link through it)
 #   kafka.sh ... --federation --secure, kafka.sh *-mirror|*-cluster NAME --secure   the secured federation: the
 #                                      same members on TLS, SCRAM and ACLs as the secured node, on their
-#                                      own state (.kafka-federation-secure) and ports (the conf's + 10000)
+#                                      own state (.kafka-federation-secure) and ports (the conf's + 1000)
 # One node: broker and controller in one process on 127.0.0.1:9092. Three: each node is broker and
 # controller (a static quorum of three voters, so one node may fail), brokers on 19092-19094,
 # controllers on 19192-19194; replication factor 3, min.insync.replicas 2 for internal topics.
@@ -33,7 +33,7 @@
 # The federation's: ANPR_KAFKA_FEDERATION_CONF (kafka/federation.conf), ANPR_KAFKA_FEDERATION_STATE
 #      (.kafka-federation), ANPR_KAFKA_MIRROR_HEAP (256m), ANPR_KAFKA_PROBE_TIMEOUT_S (180); with --secure
 #      ANPR_KAFKA_FEDERATION_SECURE_STATE (else ANPR_KAFKA_FEDERATION_STATE, else .kafka-federation-secure),
-#      ANPR_KAFKA_FEDERATION_SECURE_SHIFT (10000: added to the conf's ports), ANPR_KAFKA_AUTHORIZER_LOG
+#      ANPR_KAFKA_FEDERATION_SECURE_SHIFT (1000: added to the conf's ports), ANPR_KAFKA_AUTHORIZER_LOG
 #      (INFO: the brokers log each operation refused; DEBUG: each one allowed too).
 # The federation, plain and secured: kafka/federation.sh (sourced), docs/federation.md.
 set -euo pipefail
